@@ -1,0 +1,44 @@
+# Two commands a new user needs: `make demo` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest golden bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: validate and render the sample digests on the embedded defaults (no account needed)
+demo: $(STAMP)
+	$(BIN)/newsletter validate digests/*.json
+	$(BIN)/newsletter render digests/*.json
+	@echo
+	@echo "Done: open build/<date>/email.html in a browser; email.txt is the plain-text part."
+
+## test: lint, type-check and run the whole test suite
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check newsletter tests bench
+	$(BIN)/ruff format --check newsletter tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+## golden: regenerate the golden files after an intended change to the output (review the diff!)
+golden: $(STAMP)
+	UPDATE_GOLDEN=1 $(BIN)/pytest -q -m golden
+
+## bench: run the benchmarks; figures go to docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build outbox .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""The `newsletter` command group, shared options and error reporting."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+
+from newsletter.config import Config, load_config
+from newsletter.errors import NewsletterError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class AppContext:
+    """What every command can reach: the config, loaded lazily."""
+
+    config_path: Path | None
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def report_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a NewsletterError into its message on stderr and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except NewsletterError as err:
+            for line in err.lines():
+                click.secho(line, fg="red" if line is err.lines()[0] else None, err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper
+
+
+def warn(message: str) -> None:
+    click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="config.yaml to use (default: $NEWSLETTER_CONFIG, else ./config.yaml, "
+    "else the embedded defaults).",
+)
+@click.version_option(package_name="newsletter")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """The Astana Times' weekly foreign-media digest: validate, render and send it."""
+    ctx.obj = AppContext(config_path)

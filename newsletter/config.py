@@ -1,0 +1,164 @@
+"""config.yaml: the publication, its sender, its lists and where things live.
+
+Validated with Pydantic so a wrong key or value is named precisely. Secrets are
+never read from here: they come from environment variables only (see
+``newsletter.secrets``). Relative paths are resolved against the folder that
+holds config.yaml, so the CLI works from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+)
+
+from newsletter.errors import ConfigError
+from newsletter.validation import describe_errors, http_url
+
+CONFIG_ENV = "NEWSLETTER_CONFIG"
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+HttpUrlStr = Annotated[str, AfterValidator(http_url(("https", "http")))]
+ListName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class Publication(_Strict):
+    name: str = "The Astana Times"
+    digest_name: str = "Foreign Media Digest"
+    website: HttpUrlStr = "https://astanatimes.com"
+    postal_address: str = "Astana Times LLP, 12 Dostyk Street, Astana 010000, Kazakhstan"
+    public_base_url: HttpUrlStr | None = Field(
+        default=None,
+        description="Where the web archive and unsubscribe pages are served, "
+        "e.g. https://newsletter.astanatimes.com; enables 'view in browser'.",
+    )
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    logo_url: HttpUrlStr | None = None
+
+
+class Sender(_Strict):
+    name: str = "The Astana Times"
+    email: EmailStr = "digest@astanatimes.com"
+    reply_to: EmailStr | None = "editors@astanatimes.com"
+
+
+class ListConfig(_Strict):
+    file: Path = Field(description="CSV file of the list, relative to config.yaml.")
+    description: str = ""
+    weekly: bool = Field(default=False, description="Sent the weekly issue by `dispatch`.")
+
+
+class Paths(_Strict):
+    digests: Path = Path("digests")
+    templates: Path = Path("templates")
+    build: Path = Path("build")
+
+
+class Rendering(_Strict):
+    warn_size_bytes: int = Field(default=90_000, gt=0)
+    clip_size_bytes: int = Field(default=102_000, gt=0)
+
+
+def _default_lists() -> dict[str, ListConfig]:
+    return {
+        "weekly": ListConfig(
+            file=Path("subscribers/weekly.csv"),
+            description="The weekly foreign-media digest",
+            weekly=True,
+        ),
+        "editors": ListConfig(
+            file=Path("subscribers/editors.csv"),
+            description="Editors who receive test previews",
+        ),
+    }
+
+
+class Config(_Strict):
+    """The whole of config.yaml; every field has a working default."""
+
+    publication: Publication = Publication()
+    sender: Sender = Sender()
+    lists: dict[ListName, ListConfig] = Field(default_factory=_default_lists)
+    paths: Paths = Paths()
+    rendering: Rendering = Rendering()
+    base_dir: Path = Field(default=Path(), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, made absolute against config.yaml's folder."""
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.resolve(self.paths.templates)
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.resolve(self.paths.digests)
+
+    @property
+    def build_dir(self) -> Path:
+        return self.resolve(self.paths.build)
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config file to use: explicit, then $NEWSLETTER_CONFIG, then ./config.yaml."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.exists() else None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load and validate config.yaml; with no file at all, the embedded defaults."""
+    found = find_config(path)
+    if found is None:
+        return Config(base_dir=Path.cwd())
+    raw = _read_yaml(found)
+    try:
+        return Config.model_validate({**raw, "base_dir": found.resolve().parent})
+    except ValidationError as err:
+        problems = "\n".join(f"  {found}: {p}" for p in describe_errors(err))
+        raise ConfigError(
+            f"{found}: invalid configuration\n{problems}",
+            hint="see docs/configuration.md for every key and its meaning",
+        ) from err
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: config file not found") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config file ({err})") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    if "base_dir" in data:
+        raise ConfigError(f"{path}: base_dir: unknown key (it is always config.yaml's folder)")
+    return data

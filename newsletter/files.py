@@ -1,0 +1,26 @@
+"""Small file helpers: output is written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from newsletter.errors import InputError
+
+
+def write_atomic(path: Path, content: str) -> None:
+    """Write `content` to `path` via a temporary file and a rename, so a crash
+    or a full disk never leaves a half-written file behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
+            Path(tmp).replace(path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise InputError(f"{path}: cannot write ({err.strerror or err})") from err

@@ -1,0 +1,10 @@
+"""Digest → email: Jinja2 → MJML → HTML (mjml-python) → inlined CSS (premailer),
+plus a plain-text twin rendered from the same data.
+
+Rendering is pure and offline: the same digest and config always give the same
+bytes, and nothing is fetched from the network.
+"""
+
+from newsletter.render.issue import RenderedIssue, issue_id, render_issue
+
+__all__ = ["RenderedIssue", "issue_id", "render_issue"]

@@ -1,0 +1,102 @@
+"""Render one issue once; delivery personalises it per recipient afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from newsletter.config import Config
+from newsletter.digest.models import Digest
+from newsletter.render.compile import compile_mjml
+from newsletter.render.inline import inline_css
+from newsletter.render.templating import MJML_TEMPLATE, TEXT_TEMPLATE, render_template
+
+# Invisible characters after the preheader stop clients from filling the inbox
+# preview with the first words of the body.
+PREHEADER_PADDING = "\u034f\u00a0" * 40
+
+
+def issue_id(digest: Digest) -> str:
+    """The issue's identifier in URLs and the store: its date."""
+    return digest.date.isoformat()
+
+
+def placeholder(name: str, digest: Digest) -> str:
+    """A per-issue marker that delivery replaces with a per-recipient value.
+
+    It is derived from the digest's own content, so no digest text can contain
+    it, and it is a harmless URL (RFC 2606 `.invalid`) should one ever leak.
+    """
+    nonce = hashlib.sha256(f"{name}:{digest.content_hash()}".encode()).hexdigest()[:24]
+    return f"https://{name.replace('_', '-')}.invalid/{nonce}"
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """A finished email, not yet addressed to anyone."""
+
+    digest: Digest
+    mjml: str
+    html: str
+    text: str
+    placeholders: dict[str, str]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def subject(self) -> str:
+        return self.digest.email_subject
+
+    @property
+    def html_size(self) -> int:
+        """Bytes of HTML as sent: what Gmail's 102 KB clipping counts."""
+        return len(self.html.encode("utf-8"))
+
+    def message_hash(self) -> str:
+        """Fingerprint of exactly what is sent (before personalisation)."""
+        return hashlib.sha256(f"{self.subject}\0{self.html}\0{self.text}".encode()).hexdigest()
+
+
+def _context(digest: Digest, config: Config, placeholders: dict[str, str]) -> dict[str, Any]:
+    base = config.publication.public_base_url
+    view_url = f"{base.rstrip('/')}/archive/{issue_id(digest)}/" if base else None
+    return {
+        "digest": digest,
+        "publication": config.publication,
+        "sender": config.sender,
+        "placeholders": placeholders,
+        "view_url": view_url,
+        "preheader_padding": PREHEADER_PADDING,
+    }
+
+
+def _size_warnings(size: int, config: Config) -> tuple[str, ...]:
+    limits = config.rendering
+    if size > limits.clip_size_bytes:
+        return (
+            f"HTML is {size / 1000:.1f} KB: Gmail clips messages over "
+            f"{limits.clip_size_bytes / 1000:.0f} KB (hiding the unsubscribe link); shorten it",
+        )
+    if size > limits.warn_size_bytes:
+        return (
+            f"HTML is {size / 1000:.1f} KB, close to Gmail's "
+            f"{limits.clip_size_bytes / 1000:.0f} KB clipping limit",
+        )
+    return ()
+
+
+def render_issue(digest: Digest, config: Config) -> RenderedIssue:
+    """Render the digest to MJML, HTML and text with the configured templates."""
+    placeholders = {"unsubscribe_url": placeholder("unsubscribe_url", digest)}
+    context = _context(digest, config, placeholders)
+    mjml_source = render_template(config.templates_dir, MJML_TEMPLATE, context)
+    html = inline_css(compile_mjml(mjml_source))
+    text = render_template(config.templates_dir, TEXT_TEMPLATE, context)
+    return RenderedIssue(
+        digest=digest,
+        mjml=mjml_source,
+        html=html,
+        text=text,
+        placeholders=placeholders,
+        warnings=_size_warnings(len(html.encode("utf-8")), config),
+    )

@@ -18,6 +18,7 @@ from newsletter.errors import Problem
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SNIPPET = 60
+_NOT_IN_URLS = set('"<>\\^`{|}')
 
 
 def json_path(loc: Iterable[int | str]) -> str:
@@ -105,8 +106,10 @@ def http_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     expected = " or ".join(f"{s}://" for s in schemes)
 
     def check(value: str) -> str:
-        if any(c.isspace() for c in value) or _CONTROL.search(value):
-            raise ValueError(f"expected an absolute {expected} URL without spaces")
+        if any(c.isspace() or c in _NOT_IN_URLS for c in value) or _CONTROL.search(value):
+            raise ValueError(
+                f'expected an absolute {expected} URL without spaces or any of " < > \\ ^ ` {{ | }}'
+            )
         parts = urlsplit(value)
         if parts.scheme.lower() not in schemes or not parts.hostname:
             raise ValueError(f"expected an absolute {expected} URL, got {snippet(value)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -13,9 +14,7 @@ from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
 from newsletter.render import render_issue
 
-DIGEST_PATHS = click.argument(
-    "digests", nargs=-1, required=True, type=click.Path(path_type=Path)
-)
+DIGEST_PATHS = click.argument("digests", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
 def summary_line(path: Path, digest: Digest) -> str:
@@ -39,6 +38,8 @@ def validate(digests: tuple[Path, ...]) -> None:
             failures.append(err)
             for line in err.lines():
                 click.echo(line, err=True)
+    if len(failures) == 1 == len(digests):
+        sys.exit(failures[0].exit_code)  # its message is already out; a summary would repeat it
     if failures:
         raise InputError(f"{len(failures)} of {len(digests)} digest files are not valid")
 

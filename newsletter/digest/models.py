@@ -71,17 +71,18 @@ def _iso_date(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a real date ({err})") from err
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(plain_text),
-        AfterValidator(_single_line),
-    ]
-
-
-Line = _text(300)
-ShortLine = _text(200)
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(plain_text),
+    AfterValidator(_single_line),
+]
+ShortLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(plain_text),
+    AfterValidator(_single_line),
+]
 Paragraph = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),

@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsletter.config import Config, load_config
+from newsletter.digest import Digest, parse_digest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DIGESTS = sorted((REPO / "digests").glob("*.json"))
+
+MINIMAL_DIGEST: dict[str, Any] = {
+    "title": "Foreign Media on Kazakhstan’s Diplomacy, and More",
+    "date": "2025-09-12",
+    "intro": "ASTANA – The Astana Times has curated a selection of articles.",
+    "items": [
+        {
+            "headline": "EU weighs strategy as Kazakhstan deepens partnership with China",
+            "outlet": "Euractiv",
+            "published": "2025-09-11",
+            "url": "https://www.euractiv.com/section/central-asia/kazakhstan",
+            "summary": "Euractiv published an article on Sept. 11.",
+            "quote": {"text": "Europe needs to move strategically.", "cite": "reads the article"},
+        }
+    ],
+}
+
+
+@pytest.fixture
+def config() -> Config:
+    """The project's own config.yaml, as the CLI would load it from the repo."""
+    return load_config(REPO / "config.yaml")
+
+
+@pytest.fixture
+def digest_data() -> dict[str, Any]:
+    """A fresh, valid digest as a dict, safe to mutate."""
+    return copy.deepcopy(MINIMAL_DIGEST)
+
+
+@pytest.fixture
+def make_digest() -> Callable[..., Digest]:
+    """Build a valid Digest from MINIMAL_DIGEST with top-level overrides."""
+    import json
+
+    def build(**overrides: Any) -> Digest:
+        return parse_digest(json.dumps({**copy.deepcopy(MINIMAL_DIGEST), **overrides}))
+
+    return build
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Fail any attempt to open a network connection; yields the attempts."""
+    attempts: list[Any] = []
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        attempts.append(address)
+        raise OSError(f"network access attempted during a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: refuse(None, a))  # type: ignore[misc]
+    return attempts

@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck pytest golden bench clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing into $(VENV) (log: $(VENV)/install.log)…"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev]'; } \
+		> $(VENV)/install.log 2>&1 || { tail -30 $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 ## demo: validate and render the sample digests on the embedded defaults (no account needed)
 demo: $(STAMP)

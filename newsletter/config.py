@@ -9,8 +9,9 @@ holds config.yaml, so the CLI works from any working directory.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +27,7 @@ from newsletter.errors import ConfigError
 from newsletter.validation import describe_errors, http_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
+DATABASE_URL_ENV = "NEWSLETTER_DATABASE_URL"
 DEFAULT_CONFIG_NAME = "config.yaml"
 
 
@@ -69,6 +71,73 @@ class Paths(_Strict):
     build: Path = Path("build")
 
 
+def _database_url(value: str) -> str:
+    # Checked by hand, not with a pattern, so the error never echoes a password in the URL.
+    if not re.match(r"^(sqlite|postgresql)(\+[a-z0-9_]+)?://", value):
+        raise ValueError("expected a sqlite:///FILE or postgresql://USER@HOST/DBNAME URL")
+    return value
+
+
+class Database(_Strict):
+    url: Annotated[str, AfterValidator(_database_url)] = Field(
+        default="sqlite:///newsletter.sqlite3",
+        description="SQLAlchemy URL of the store: sqlite:///FILE (relative to config.yaml) "
+        "or postgresql://USER@HOST/DB; $NEWSLETTER_DATABASE_URL overrides it.",
+    )
+
+
+TransportName = Literal["outbox", "sendgrid", "smtp"]
+
+
+class OutboxSettings(_Strict):
+    folder: Path = Field(default=Path("outbox"), description="Where the mbox files go.")
+
+
+class SendGridSettings(_Strict):
+    api_host: HttpUrlStr = Field(
+        default="https://api.sendgrid.com",
+        description="Base URL of the API; $SENDGRID_API_HOST overrides it.",
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    batch_size: int = Field(default=1000, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    asm_group_id: int | None = Field(
+        default=None, ge=1, description="SendGrid unsubscribe group; SendGrid then manages links."
+    )
+    sandbox: bool = Field(default=False, description="Validate only; SendGrid delivers nothing.")
+
+
+class SmtpSettings(_Strict):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the server with (default: the system's)."
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+
+class Delivery(_Strict):
+    transport: TransportName = Field(
+        default="outbox", description="outbox (no account needed), sendgrid or smtp."
+    )
+    categories: list[Annotated[str, Field(pattern=r"^[ -~]{1,255}$")]] = Field(
+        default_factory=lambda: ["foreign-media-digest"], max_length=10
+    )
+    unsubscribe_mailto: EmailStr | None = Field(
+        default=None, description="Also offer mailto: in List-Unsubscribe."
+    )
+    preview_recipients: list[EmailStr] = Field(
+        default_factory=list,
+        description="Who `preview` sends to without --to; empty means the `editors` list.",
+    )
+    retry_base_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox: OutboxSettings = OutboxSettings()
+    sendgrid: SendGridSettings = SendGridSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
+
 class Rendering(_Strict):
     warn_size_bytes: int = Field(default=90_000, gt=0)
     clip_size_bytes: int = Field(default=102_000, gt=0)
@@ -96,6 +165,8 @@ class Config(_Strict):
     lists: dict[ListName, ListConfig] = Field(default_factory=_default_lists)
     paths: Paths = Paths()
     rendering: Rendering = Rendering()
+    delivery: Delivery = Delivery()
+    database: Database = Database()
     base_dir: Path = Field(default=Path(), exclude=True)
 
     def resolve(self, path: Path) -> Path:
@@ -113,6 +184,24 @@ class Config(_Strict):
     @property
     def build_dir(self) -> Path:
         return self.resolve(self.paths.build)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolve(self.delivery.outbox.folder)
+
+    @property
+    def database_url(self) -> str:
+        """The store's URL: $NEWSLETTER_DATABASE_URL, else config.yaml's database.url.
+
+        It may hold a password: show it only through the store's masking helper."""
+        return os.environ.get(DATABASE_URL_ENV, "").strip() or self.database.url
+
+    @property
+    def database_url_source(self) -> str:
+        """Where database_url came from, for error messages."""
+        if os.environ.get(DATABASE_URL_ENV, "").strip():
+            return f"${DATABASE_URL_ENV}"
+        return "config.yaml database.url"
 
 
 def find_config(explicit: Path | None) -> Path | None:

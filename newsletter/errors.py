@@ -8,9 +8,25 @@ them and turns them into exit codes::
     NewsletterError                 exit_code
     ├── InputError                  3   a file the user gave is unusable
     │   ├── DigestFileError             missing, not UTF-8, not JSON
-    │   └── DigestInvalidError          valid JSON, but not a valid digest
+    │   ├── DigestInvalidError          valid JSON, but not a valid digest
+    │   ├── SubscriberFileError         a subscriber CSV is missing, not UTF-8, not CSV
+    │   ├── AddressError                an email address given is not valid
+    │   ├── UnknownListError            a list name not declared in config.yaml
+    │   ├── SubscriberNotFoundError     no subscriber or membership with that address
+    │   ├── SuppressedError             an address unsubscribed, bounced or complained
+    │   └── TokenError                  a tampered, foreign or malformed token
     ├── ConfigError                 4   config.yaml or environment is wrong
     ├── RenderError                 6   the templates could not produce an email
+    │   └── MessageError                a message would leave incomplete (no text part,
+    │                                   no unsubscribe link, unresolved placeholder)
+    ├── DeliveryError               8   a transport could not deliver
+    │   ├── AuthenticationError         401/403, bad SMTP login: stop everything at once
+    │   ├── PermanentDeliveryError      refused for good (SendGrid 400, SMTP 5xx)
+    │   ├── PayloadTooLargeError        413: split the batch and try the halves
+    │   ├── TransientDeliveryError      429, 5xx, not connected: safe to retry later
+    │   │   └── RateLimitedError        429: wait as the answer says
+    │   └── AmbiguousDeliveryError      the request left but no answer came back:
+    │                                   it may have been accepted; never resent blindly
     └── StoreError                  7   the subscriber store failed
 
 Exit codes 0 (done), 1 (done, some recipients failed), 2 (command-line usage)
@@ -30,6 +46,7 @@ EXIT_CONFIG = 4
 EXIT_LOCKED = 5
 EXIT_RENDER = 6
 EXIT_STORE = 7
+EXIT_DELIVERY = 8
 
 
 class NewsletterError(Exception):
@@ -96,3 +113,71 @@ class StoreError(NewsletterError):
     """The subscriber store could not be read or written."""
 
     exit_code = EXIT_STORE
+
+
+class SubscriberFileError(InputError):
+    """A subscriber CSV is missing, unreadable, not UTF-8, not CSV or lacks an email column."""
+
+
+class AddressError(InputError):
+    """An email address given on the command line or through the API is not valid."""
+
+
+class UnknownListError(InputError):
+    """A list name that config.yaml does not declare."""
+
+
+class SubscriberNotFoundError(InputError):
+    """No subscriber (or no list membership) for the address given."""
+
+
+class SuppressedError(InputError):
+    """The address unsubscribed, bounced or complained; only `resubscribe` lifts that."""
+
+
+class TokenError(InputError):
+    """A signed token is malformed, tampered with, or signed with another secret."""
+
+
+class MessageError(RenderError):
+    """A message would leave incomplete; nothing is sent."""
+
+
+class DeliveryError(NewsletterError):
+    """A transport could not deliver; `detail` carries the provider's own words."""
+
+    exit_code = EXIT_DELIVERY
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class AuthenticationError(DeliveryError):
+    """The provider refused our credentials (401/403, SMTP auth): stop at once."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Refused for good: sending the same request again would fail the same way."""
+
+
+class PayloadTooLargeError(DeliveryError):
+    """The request was too large (413): split it."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Not delivered, and provably not accepted: safe to retry later."""
+
+
+class RateLimitedError(TransientDeliveryError):
+    """429: the provider asks us to wait `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class AmbiguousDeliveryError(DeliveryError):
+    """The request went out but its answer never came: it may have been accepted."""

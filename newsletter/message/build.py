@@ -1,0 +1,164 @@
+"""From a rendered issue to the message each recipient gets.
+
+The issue is rendered once; what differs per recipient (the To address, the
+unsubscribe URL, the Message-ID) is filled in here without re-rendering, each
+value escaped for the context it lands in: HTML attribute, plain text, header.
+Every check that could stop a message runs before anything is sent: no text
+part, no unsubscribe link, or an unresolved placeholder is an error.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+from newsletter.config import Config
+from newsletter.errors import MessageError
+from newsletter.render import RenderedIssue, issue_id
+
+PREVIEW_PREFIX = "[PREVIEW] "
+# Any placeholder render_issue can produce (see newsletter.render.issue.placeholder).
+_PLACEHOLDER = re.compile(r"https://[a-z-]+\.invalid/[0-9a-f]{24}")
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>\s]")
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a message goes to and their own unsubscribe URL."""
+
+    email: str
+    unsubscribe_url: str
+    name: str | None = None
+    subscriber_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PersonalMessage:
+    """One recipient's message: everything a transport needs, nothing left to fill in."""
+
+    issue: IssueMessage
+    recipient: Recipient
+    message_id: str
+    html: str
+    text: str
+    headers: dict[str, str]
+
+    @property
+    def subject(self) -> str:
+        return self.issue.subject
+
+
+@dataclass(frozen=True)
+class IssueMessage:
+    """An issue ready to be addressed: shared content plus the per-recipient recipe."""
+
+    issue_id: str
+    list_name: str
+    subject: str
+    from_name: str
+    from_email: str
+    reply_to: str | None
+    html: str
+    text: str
+    unsubscribe_placeholder: str
+    list_id: str
+    unsubscribe_mailto: str | None
+    categories: tuple[str, ...]
+    message_id_domain: str
+    content_hash: str
+    message_hash: str
+    new_message_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex, compare=False)
+
+    def preview(self) -> IssueMessage:
+        """The same message for an editor's test: subject marked [PREVIEW]."""
+        return replace(self, subject=PREVIEW_PREFIX + self.subject)
+
+    def list_unsubscribe(self, recipient: Recipient) -> str:
+        """The List-Unsubscribe header value: the https URL, plus mailto when configured."""
+        links = [f"<{recipient.unsubscribe_url}>"]
+        if self.unsubscribe_mailto:
+            links.append(f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>")
+        return ", ".join(links)
+
+    def personalise(self, recipient: Recipient) -> PersonalMessage:
+        """Fill in one recipient's values; raises MessageError if anything is left open."""
+        check_unsubscribe_url(recipient.unsubscribe_url)
+        url = recipient.unsubscribe_url
+        body_html = self.html.replace(self.unsubscribe_placeholder, html.escape(url, quote=True))
+        body_text = self.text.replace(self.unsubscribe_placeholder, url)
+        for part, body in (("HTML", body_html), ("text", body_text)):
+            if _PLACEHOLDER.search(body):
+                raise MessageError(f"{self.issue_id}: unresolved placeholder in the {part} part")
+        return PersonalMessage(
+            issue=self,
+            recipient=recipient,
+            message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
+            html=body_html,
+            text=body_text,
+            headers=self.personal_headers(recipient),
+        )
+
+    def personal_headers(self, recipient: Recipient) -> dict[str, str]:
+        """Headers that differ per recipient or that every transport must set."""
+        return {
+            "List-Unsubscribe": self.list_unsubscribe(recipient),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": self.list_id,
+        }
+
+
+def check_unsubscribe_url(url: str) -> None:
+    """An unsubscribe URL must be https (http only for a local test server) and header-safe."""
+    parts = urlsplit(url)
+    local = parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
+    if not (parts.scheme == "https" or local) or not parts.hostname:
+        raise MessageError(f"unsubscribe URL must be an absolute https URL, got {url!r}")
+    if _HEADER_UNSAFE.search(url):
+        raise MessageError(f"unsubscribe URL contains characters unsafe in headers: {url!r}")
+
+
+def _check_rendered(issue: RenderedIssue) -> None:
+    marker = issue.placeholders["unsubscribe_url"]
+    if not issue.text.strip():
+        raise MessageError(f"{issue_id(issue.digest)}: the plain-text part is empty")
+    for part, body in (("HTML", issue.html), ("text", issue.text)):
+        if marker not in body:
+            raise MessageError(
+                f"{issue_id(issue.digest)}: the {part} part has no unsubscribe link",
+                hint="templates must link to placeholders.unsubscribe_url",
+            )
+
+
+def _list_id(config: Config, list_name: str) -> str:
+    domain = config.sender.email.rsplit("@", 1)[1]
+    description = config.lists[list_name].description if list_name in config.lists else ""
+    label = (description or list_name).replace('"', "'")
+    return f'"{label}" <{list_name}.{domain}>'
+
+
+def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) -> IssueMessage:
+    """Check a rendered issue and prepare it for personalisation; nothing is sent yet."""
+    _check_rendered(issue)
+    delivery = config.delivery
+    return IssueMessage(
+        issue_id=issue_id(issue.digest),
+        list_name=list_name,
+        subject=issue.subject,
+        from_name=config.sender.name,
+        from_email=config.sender.email,
+        reply_to=config.sender.reply_to,
+        html=issue.html,
+        text=issue.text,
+        unsubscribe_placeholder=issue.placeholders["unsubscribe_url"],
+        list_id=_list_id(config, list_name),
+        unsubscribe_mailto=delivery.unsubscribe_mailto,
+        categories=tuple(delivery.categories),
+        message_id_domain=config.sender.email.rsplit("@", 1)[1],
+        content_hash=issue.digest.content_hash(),
+        message_hash=issue.message_hash(),
+    )

@@ -1,0 +1,35 @@
+"""Transports deliver personal messages: outbox (mbox files), sendgrid, smtp.
+
+`open_transport` picks the one named in config.yaml or on the command line and
+imports its module only then, so the SendGrid client is loaded only when used.
+"""
+
+from __future__ import annotations
+
+from newsletter.config import Config
+from newsletter.errors import ConfigError
+from newsletter.transports.base import Outcome, Result, SendOptions, Transport
+
+NAMES = ("outbox", "sendgrid", "smtp")
+
+
+def open_transport(config: Config, name: str | None = None) -> Transport:
+    """The transport `name` (default: config's delivery.transport), ready to send."""
+    chosen = name or config.delivery.transport
+    delivery = config.delivery
+    if chosen == "outbox":
+        from newsletter.transports.outbox import OutboxTransport
+
+        return OutboxTransport(config.outbox_dir)
+    if chosen == "sendgrid":
+        from newsletter.transports.sendgrid import SendGridTransport
+
+        return SendGridTransport(delivery.sendgrid, retry_base_seconds=delivery.retry_base_seconds)
+    if chosen == "smtp":
+        from newsletter.transports.smtp import SmtpTransport
+
+        return SmtpTransport(delivery.smtp, retry_base_seconds=delivery.retry_base_seconds)
+    raise ConfigError(f"unknown transport {chosen!r}; expected one of {', '.join(NAMES)}")
+
+
+__all__ = ["NAMES", "Outcome", "Result", "SendOptions", "Transport", "open_transport"]

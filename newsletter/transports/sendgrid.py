@@ -1,0 +1,279 @@
+"""SendGrid v3 Mail Send through the official sendgrid-python client.
+
+The only module that imports `sendgrid` and `python_http_client`. One request
+carries up to 1000 personal messages, one recipient per personalization; the
+per-recipient unsubscribe URL travels as a substitution, so the HTML and text
+are sent once per request, not once per recipient.
+
+Every failure is classified here, at one boundary (`classify`):
+400 and other 4xx → permanent; 401/403 → stop everything; 413 → split the
+batch; 429 → wait as told, retry; 5xx and failures before the request left
+(refused, DNS, TLS) → retry with back-off; an answer that never came after the
+request left (read timeout, connection cut) → ambiguous, never retried.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+from collections.abc import Sequence
+from typing import Any
+
+import python_http_client.exceptions as http_errors
+from sendgrid import SendGridAPIClient
+
+from newsletter.config import SendGridSettings
+from newsletter.errors import (
+    AmbiguousDeliveryError,
+    AuthenticationError,
+    DeliveryError,
+    MessageError,
+    PayloadTooLargeError,
+    PermanentDeliveryError,
+    RateLimitedError,
+    TransientDeliveryError,
+)
+from newsletter.message import PersonalMessage
+from newsletter.secrets import Secret, read_secret
+from newsletter.transports.base import Outcome, Result, SendOptions, all_results
+from newsletter.transports.retry import with_retries
+
+API_KEY_ENV = "SENDGRID_API_KEY"
+API_HOST_ENV = "SENDGRID_API_HOST"
+ASM_UNSUBSCRIBE_TAG = "<%asm_group_unsubscribe_raw_url%>"
+MAX_PERSONALIZATIONS = 1000
+
+# python_http_client logs request headers (the API key among them) at DEBUG.
+logging.getLogger("python_http_client").setLevel(logging.WARNING)
+
+
+def api_key() -> Secret:
+    return read_secret(API_KEY_ENV, purpose="send through SendGrid")
+
+
+def api_host(settings: SendGridSettings) -> str:
+    return (os.environ.get(API_HOST_ENV, "").strip() or settings.api_host).rstrip("/")
+
+
+# --------------------------------------------------------------------------- the payload
+
+
+def _keys(placeholder: str) -> tuple[str, str]:
+    """Substitution keys for the HTML and the text part; neither is a prefix of the other."""
+    return placeholder + "/html", placeholder + "/text"
+
+
+def _personalization(message: PersonalMessage, asm: bool) -> dict[str, Any]:
+    recipient = message.recipient
+    to: dict[str, str] = {"email": recipient.email}
+    if recipient.name:
+        to["name"] = " ".join(recipient.name.split())
+    entry: dict[str, Any] = {"to": [to]}
+    headers = {"Message-ID": message.message_id}
+    if not asm:
+        html_key, text_key = _keys(message.issue.unsubscribe_placeholder)
+        url = recipient.unsubscribe_url
+        entry["substitutions"] = {html_key: url.replace("&", "&amp;"), text_key: url}
+        headers["List-Unsubscribe"] = message.headers["List-Unsubscribe"]
+    entry["headers"] = headers
+    if recipient.subscriber_id is not None:
+        entry["custom_args"] = {"subscriber_id": str(recipient.subscriber_id)}
+    return entry
+
+
+def _content(message: PersonalMessage, asm: bool) -> list[dict[str, str]]:
+    issue = message.issue
+    html_key, text_key = (
+        (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG) if asm else _keys(issue.unsubscribe_placeholder)
+    )
+    marker = issue.unsubscribe_placeholder
+    return [
+        {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
+        {"type": "text/html", "value": issue.html.replace(marker, html_key)},
+    ]
+
+
+def build_payload(
+    messages: Sequence[PersonalMessage], settings: SendGridSettings, options: SendOptions
+) -> dict[str, Any]:
+    """The Mail Send request body for one batch of messages of one issue."""
+    if not 1 <= len(messages) <= MAX_PERSONALIZATIONS:
+        raise MessageError(f"a SendGrid request takes 1–1000 messages, got {len(messages)}")
+    addresses = [m.recipient.email.lower() for m in messages]
+    if len(set(addresses)) != len(addresses):
+        raise MessageError("a SendGrid request may name each address only once")
+    first = messages[0]
+    issue = first.issue
+    asm = settings.asm_group_id is not None
+    payload: dict[str, Any] = {
+        "personalizations": [_personalization(m, asm) for m in messages],
+        "from": {"email": issue.from_email, "name": issue.from_name},
+        "subject": first.subject,
+        "content": _content(first, asm),
+        "headers": {"List-Id": issue.list_id},
+        "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
+    }
+    if issue.reply_to:
+        payload["reply_to"] = {"email": issue.reply_to}
+    if asm:
+        payload["asm"] = {"group_id": settings.asm_group_id}
+    else:
+        payload["headers"]["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if issue.categories:
+        payload["categories"] = list(issue.categories)
+    if options.preview:
+        payload["custom_args"]["preview"] = "true"
+    if settings.sandbox:
+        payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
+    if options.send_at is not None:
+        payload["send_at"] = options.send_at
+    if options.batch_id is not None:
+        payload["batch_id"] = options.batch_id
+    return payload
+
+
+# --------------------------------------------------------------------------- the boundary
+
+
+def _sendgrid_messages(body: bytes | str | None) -> str:
+    """SendGrid's own error words: 'field: message' for each error in its JSON."""
+    try:
+        errors = json.loads(body or b"{}").get("errors") or []
+    except (ValueError, AttributeError):
+        return (body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body))[:500]
+    parts = [
+        f"{e.get('field')}: {e.get('message')}" if e.get("field") else str(e.get("message"))
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return "; ".join(parts) or "no error details"
+
+
+def _retry_after(headers: Any, now: float) -> float:
+    """Seconds to wait after a 429: Retry-After, else X-RateLimit-Reset, else 1."""
+    headers = headers or {}
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            return max(parsed.timestamp() - now, 0.0)
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            return max(float(reset) - now, 0.0)
+        except ValueError:
+            pass
+    return 1.0
+
+
+def _classify_http(err: http_errors.HTTPError) -> DeliveryError:
+    status = int(err.status_code)
+    words = _sendgrid_messages(err.body)
+    if status in (401, 403):
+        return AuthenticationError(
+            f"SendGrid refused the API key ({status}): {words}",
+            hint=f"check {API_KEY_ENV} and that the key may send mail (Mail Send permission)",
+            status=status,
+        )
+    if status == 413:
+        return PayloadTooLargeError(f"SendGrid: request too large (413): {words}", status=status)
+    if status == 429:
+        wait = _retry_after(err.headers, time.time())
+        return RateLimitedError(f"SendGrid rate limit (429), wait {wait:.0f} s", retry_after=wait)
+    if status >= 500:
+        return TransientDeliveryError(f"SendGrid server error ({status}): {words}", status=status)
+    return PermanentDeliveryError(
+        f"SendGrid refused the request ({status}): {words}", status=status
+    )
+
+
+def classify(err: BaseException) -> DeliveryError:
+    """Translate whatever the client raised into our delivery error classes."""
+    if isinstance(err, http_errors.HTTPError):
+        return _classify_http(err)
+    if isinstance(err, urllib.error.URLError):
+        # urllib wraps only failures while connecting and writing the request:
+        # SendGrid never had it whole, so it cannot have been accepted.
+        return TransientDeliveryError(f"SendGrid unreachable: {err.reason}")
+    if isinstance(err, TimeoutError | http.client.HTTPException | ConnectionError | OSError):
+        return AmbiguousDeliveryError(
+            f"SendGrid's answer never came ({type(err).__name__}: {err}); "
+            "the request may have been accepted"
+        )
+    return AmbiguousDeliveryError(f"unexpected failure talking to SendGrid: {err!r}")
+
+
+# --------------------------------------------------------------------------- the transport
+
+
+class SendGridTransport:
+    """Posts batches to /v3/mail/send; thread-safe (one client per thread)."""
+
+    name = "sendgrid"
+
+    def __init__(self, settings: SendGridSettings, *, retry_base_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.max_batch = settings.batch_size
+        self.host = api_host(settings)
+        self._key = api_key()
+        self._retry_base = retry_base_seconds
+        self._local = threading.local()
+
+    def _client(self) -> SendGridAPIClient:
+        client: SendGridAPIClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = SendGridAPIClient(self._key.reveal(), host=self.host)
+            client.client.timeout = self.settings.timeout_seconds
+            self._local.client = client
+        return client
+
+    def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any, Any]:
+        """One API call, e.g. request("post", "mail/send", request_body=…); errors classified."""
+        endpoint = self._client().client
+        for segment in path.strip("/").split("/"):
+            endpoint = endpoint._(segment)
+        try:
+            response = getattr(endpoint, method.lower())(**kwargs)
+        except Exception as err:  # every client failure, whatever its type, is classified here
+            raise classify(err) from err
+        return int(response.status_code), response.headers, response.body
+
+    def _send_once(self, payload: dict[str, Any]) -> str | None:
+        status, headers, _ = self.request("post", "mail/send", request_body=payload)
+        if status not in (200, 202):
+            raise AmbiguousDeliveryError(f"SendGrid answered {status}, expected 202")
+        return str(headers.get("X-Message-Id")) if headers.get("X-Message-Id") else None
+
+    def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
+        if not messages:
+            return []
+        payload = build_payload(messages, self.settings, options)
+        try:
+            message_id = with_retries(
+                lambda: self._send_once(payload),
+                attempts=self.settings.max_attempts,
+                base_seconds=self._retry_base,
+            )
+        except PayloadTooLargeError as err:
+            if len(messages) == 1:
+                return all_results(messages, Outcome.FAILED, error=err.message)
+            half = len(messages) // 2
+            return self.send(messages[:half], options) + self.send(messages[half:], options)
+        except PermanentDeliveryError as err:
+            return all_results(messages, Outcome.FAILED, error=err.message)
+        except TransientDeliveryError as err:
+            return all_results(messages, Outcome.DEFERRED, error=err.message)
+        except AmbiguousDeliveryError as err:
+            return all_results(messages, Outcome.AMBIGUOUS, error=err.message)
+        return all_results(messages, Outcome.ACCEPTED, provider_id=message_id)
+
+    def close(self) -> None:
+        self._local = threading.local()

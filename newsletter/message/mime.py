@@ -16,7 +16,11 @@ from email.utils import formatdate
 
 from newsletter.message.build import PersonalMessage
 
+# Headers are serialised with lines up to 998 (RFC 5322) so List-Unsubscribe stays
+# intact; bodies are encoded under the standard policy, whose quoted-printable
+# lines stay within RFC 2045's 76 characters.
 POLICY = email.policy.SMTP.clone(max_line_length=998)
+BODY_POLICY = email.policy.SMTP
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -28,7 +32,7 @@ def _address(name: str | None, addr: str) -> Address:
 def to_mime(message: PersonalMessage, *, date: str | None = None) -> EmailMessage:
     """The full MIME message, headers and both parts."""
     issue, recipient = message.issue, message.recipient
-    mime = EmailMessage(policy=POLICY)
+    mime = EmailMessage(policy=BODY_POLICY)
     mime["From"] = _address(issue.from_name, issue.from_email)
     mime["To"] = _address(recipient.name, recipient.email)
     if issue.reply_to:

@@ -153,3 +153,11 @@ def test_to_mime_round_trips_the_text() -> None:
     message = personal_messages(1)[0]
     mime = to_mime(message)
     assert mime.get_body(("plain",)).get_content() == message.text  # type: ignore[union-attr]
+
+
+def test_line_lengths_follow_the_rfcs() -> None:
+    """Body lines stay within 76 (quoted-printable), header lines within 998."""
+    raw = mime_bytes(personal_messages(1)[0])
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76

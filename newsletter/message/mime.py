@@ -20,7 +20,7 @@ from newsletter.message.build import PersonalMessage
 # intact; bodies are encoded under the standard policy, whose quoted-printable
 # lines stay within RFC 2045's 76 characters.
 POLICY = email.policy.SMTP.clone(max_line_length=998)
-BODY_POLICY = email.policy.SMTP
+BODY_POLICY = email.policy.SMTP.clone(max_line_length=76)
 _WHITESPACE = re.compile(r"\s+")
 
 

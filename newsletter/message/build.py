@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from newsletter.config import Config
@@ -39,18 +40,28 @@ class Recipient:
 
 @dataclass(frozen=True)
 class PersonalMessage:
-    """One recipient's message: everything a transport needs, nothing left to fill in."""
+    """One recipient's message. The bodies are filled in only when a transport asks
+    (SendGrid never does: it sends the shared body once with substitutions)."""
 
     issue: IssueMessage
     recipient: Recipient
     message_id: str
-    html: str
-    text: str
     headers: dict[str, str]
 
     @property
     def subject(self) -> str:
         return self.issue.subject
+
+    @cached_property
+    def html(self) -> str:
+        url = html.escape(self.recipient.unsubscribe_url, quote=True)
+        return self.issue.html.replace(self.issue.unsubscribe_placeholder, url)
+
+    @cached_property
+    def text(self) -> str:
+        return self.issue.text.replace(
+            self.issue.unsubscribe_placeholder, self.recipient.unsubscribe_url
+        )
 
 
 @dataclass(frozen=True)
@@ -85,21 +96,19 @@ class IssueMessage:
             links.append(f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>")
         return ", ".join(links)
 
-    def personalise(self, recipient: Recipient) -> PersonalMessage:
-        """Fill in one recipient's values; raises MessageError if anything is left open."""
-        check_unsubscribe_url(recipient.unsubscribe_url)
-        url = recipient.unsubscribe_url
-        body_html = self.html.replace(self.unsubscribe_placeholder, html.escape(url, quote=True))
-        body_text = self.text.replace(self.unsubscribe_placeholder, url)
-        for part, body in (("HTML", body_html), ("text", body_text)):
-            if _PLACEHOLDER.search(body):
+    def check_placeholders(self) -> None:
+        """Only the unsubscribe placeholder may be left for personalisation."""
+        for part, body in (("HTML", self.html), ("text", self.text)):
+            if _PLACEHOLDER.search(body.replace(self.unsubscribe_placeholder, "")):
                 raise MessageError(f"{self.issue_id}: unresolved placeholder in the {part} part")
+
+    def personalise(self, recipient: Recipient) -> PersonalMessage:
+        """One recipient's message; MessageError if their unsubscribe URL is unusable."""
+        check_unsubscribe_url(recipient.unsubscribe_url)
         return PersonalMessage(
             issue=self,
             recipient=recipient,
             message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
-            html=body_html,
-            text=body_text,
             headers=self.personal_headers(recipient),
         )
 
@@ -145,7 +154,7 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
     """Check a rendered issue and prepare it for personalisation; nothing is sent yet."""
     _check_rendered(issue)
     delivery = config.delivery
-    return IssueMessage(
+    message = IssueMessage(
         issue_id=issue_id(issue.digest),
         list_name=list_name,
         subject=issue.subject,
@@ -162,3 +171,5 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
         content_hash=issue.digest.content_hash(),
         message_hash=issue.message_hash(),
     )
+    message.check_placeholders()
+    return message

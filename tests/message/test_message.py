@@ -133,12 +133,12 @@ def test_message_without_text_never_leaves() -> None:
 
 
 def test_unresolved_placeholder_never_leaves() -> None:
-    """A second, unknown placeholder left in the body stops personalisation."""
-    issue = sample_issue()
+    """A second, unknown placeholder left in the body stops the issue before any send."""
+    config = delivery_config()
+    rendered = sample_rendered(config)
     stray = "https://view-url.invalid/0123456789abcdef01234567"
-    broken = replace(issue, html=issue.html + stray)
-    with pytest.raises(MessageError, match="unresolved placeholder in the HTML part"):
-        broken.personalise(Recipient("x@example.com", f"{PUBLIC}/u/1"))
+    with pytest.raises(MessageError, match="unresolved placeholder in the text part"):
+        build_issue_message(replace(rendered, text=rendered.text + stray), config, "weekly")
 
 
 def test_preview_marks_the_subject() -> None:

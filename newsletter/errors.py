@@ -19,6 +19,7 @@ them and turns them into exit codes::
     ├── RenderError                 6   the templates could not produce an email
     │   └── MessageError                a message would leave incomplete (no text part,
     │                                   no unsubscribe link, unresolved placeholder)
+    ├── LockedError                 5   another run holds the lock on this send
     ├── DeliveryError               8   a transport could not deliver
     │   ├── AuthenticationError         401/403, bad SMTP login: stop everything at once
     │   ├── PermanentDeliveryError      refused for good (SendGrid 400, SMTP 5xx)
@@ -29,8 +30,8 @@ them and turns them into exit codes::
     │                                   it may have been accepted; never resent blindly
     └── StoreError                  7   the subscriber store failed
 
-Exit codes 0 (done), 1 (done, some recipients failed), 2 (command-line usage)
-and 5 (another run holds the lock) are reserved for the CLI and dispatch.
+Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
+2 (command-line usage) are the CLI's own.
 """
 
 from __future__ import annotations
@@ -181,3 +182,9 @@ class RateLimitedError(TransientDeliveryError):
 
 class AmbiguousDeliveryError(DeliveryError):
     """The request went out but its answer never came: it may have been accepted."""
+
+
+class LockedError(NewsletterError):
+    """Another run holds the lock on this send: this one must not send."""
+
+    exit_code = EXIT_LOCKED

@@ -9,12 +9,16 @@ from __future__ import annotations
 from newsletter.config import Config
 from newsletter.errors import ConfigError
 from newsletter.transports.base import Outcome, Result, SendOptions, Transport
+from newsletter.transports.pacing import Pacer
 
 NAMES = ("outbox", "sendgrid", "smtp")
 
 
-def open_transport(config: Config, name: str | None = None) -> Transport:
-    """The transport `name` (default: config's delivery.transport), ready to send."""
+def open_transport(
+    config: Config, name: str | None = None, *, pacer: Pacer | None = None
+) -> Transport:
+    """The transport `name` (default: config's delivery.transport), ready to send.
+    Threads sending one issue share `pacer` (rate limit, 429 pauses)."""
     chosen = name or config.delivery.transport
     delivery = config.delivery
     if chosen == "outbox":
@@ -24,12 +28,24 @@ def open_transport(config: Config, name: str | None = None) -> Transport:
     if chosen == "sendgrid":
         from newsletter.transports.sendgrid import SendGridTransport
 
-        return SendGridTransport(delivery.sendgrid, retry_base_seconds=delivery.retry_base_seconds)
+        return SendGridTransport(
+            delivery.sendgrid, retry_base_seconds=delivery.retry_base_seconds, pacer=pacer
+        )
     if chosen == "smtp":
         from newsletter.transports.smtp import SmtpTransport
 
-        return SmtpTransport(delivery.smtp, retry_base_seconds=delivery.retry_base_seconds)
+        return SmtpTransport(
+            delivery.smtp, retry_base_seconds=delivery.retry_base_seconds, pacer=pacer
+        )
     raise ConfigError(f"unknown transport {chosen!r}; expected one of {', '.join(NAMES)}")
 
 
-__all__ = ["NAMES", "Outcome", "Result", "SendOptions", "Transport", "open_transport"]
+__all__ = [
+    "NAMES",
+    "Outcome",
+    "Pacer",
+    "Result",
+    "SendOptions",
+    "Transport",
+    "open_transport",
+]

@@ -42,6 +42,7 @@ from newsletter.errors import (
 from newsletter.message import PersonalMessage
 from newsletter.secrets import Secret, read_secret
 from newsletter.transports.base import Outcome, Result, SendOptions, all_results
+from newsletter.transports.pacing import Pacer
 from newsletter.transports.retry import with_retries
 
 API_KEY_ENV = "SENDGRID_API_KEY"
@@ -219,8 +220,15 @@ class SendGridTransport:
 
     name = "sendgrid"
 
-    def __init__(self, settings: SendGridSettings, *, retry_base_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: SendGridSettings,
+        *,
+        retry_base_seconds: float = 1.0,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.settings = settings
+        self.pacer = pacer or Pacer()
         self.max_batch = settings.batch_size
         self.host = api_host(settings)
         self._key = api_key()
@@ -247,7 +255,12 @@ class SendGridTransport:
         return int(response.status_code), response.headers, response.body
 
     def _send_once(self, payload: dict[str, Any]) -> str | None:
-        status, headers, _ = self.request("post", "mail/send", request_body=payload)
+        self.pacer.acquire(len(payload["personalizations"]))
+        try:
+            status, headers, _ = self.request("post", "mail/send", request_body=payload)
+        except RateLimitedError as err:
+            self.pacer.hold(err.retry_after)  # every thread of this send waits, not just us
+            raise
         if status not in (200, 202):
             raise AmbiguousDeliveryError(f"SendGrid answered {status}, expected 202")
         return str(headers.get("X-Message-Id")) if headers.get("X-Message-Id") else None

@@ -27,6 +27,7 @@ from newsletter.message import PersonalMessage
 from newsletter.message.mime import mime_bytes
 from newsletter.secrets import read_secret
 from newsletter.transports.base import Outcome, Result, SendOptions
+from newsletter.transports.pacing import Pacer
 from newsletter.transports.retry import with_retries
 
 USERNAME_ENV = "NEWSLETTER_SMTP_USERNAME"
@@ -52,8 +53,15 @@ class SmtpTransport:
     name = "smtp"
     max_batch = 100
 
-    def __init__(self, settings: SmtpSettings, *, retry_base_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        retry_base_seconds: float = 1.0,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.settings = settings
+        self.pacer = pacer or Pacer()
         self._retry_base = retry_base_seconds
         self._connection: smtplib.SMTP | None = None
         self._username = os.environ.get(USERNAME_ENV, "").strip() or None
@@ -147,6 +155,7 @@ class SmtpTransport:
             raise _refusal(code, text, "the message")
 
     def _send_one(self, message: PersonalMessage) -> None:
+        self.pacer.acquire(1)
         conn = self._ready()
         self._envelope(conn, message)
         self._data(conn, message)

@@ -288,5 +288,31 @@ class SendGridTransport:
             return all_results(messages, Outcome.AMBIGUOUS, error=err.message)
         return all_results(messages, Outcome.ACCEPTED, provider_id=message_id)
 
+    # ----------------------------------------------------------------- scheduling
+
+    def create_batch(self) -> str:
+        """A new batch id, under which a scheduled send can later be cancelled."""
+        _, _, body = with_retries(
+            lambda: self.request("post", "mail/batch"),
+            attempts=self.settings.max_attempts,
+            base_seconds=self._retry_base,
+        )
+        try:
+            return str(json.loads(body)["batch_id"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise AmbiguousDeliveryError("SendGrid's answer had no batch_id") from err
+
+    def cancel_scheduled(self, batch_id: str) -> None:
+        """Cancel every message scheduled under `batch_id` that has not gone out."""
+        with_retries(
+            lambda: self.request(
+                "post",
+                "user/scheduled_sends",
+                request_body={"batch_id": batch_id, "status": "cancel"},
+            ),
+            attempts=self.settings.max_attempts,
+            base_seconds=self._retry_base,
+        )
+
     def close(self) -> None:
         self._local = threading.local()

@@ -133,6 +133,13 @@ class Delivery(_Strict):
         description="Who `preview` sends to without --to; empty means the `editors` list.",
     )
     retry_base_seconds: float = Field(default=1.0, gt=0, le=60)
+    concurrency: int = Field(default=4, ge=1, le=32, description="Requests in flight at once.")
+    rate_per_second: float | None = Field(
+        default=None, gt=0, description="At most this many messages per second (None: no limit)."
+    )
+    pause_after: int = Field(
+        default=5, ge=1, description="Pause a send after this many failed batches in a row."
+    )
     outbox: OutboxSettings = OutboxSettings()
     sendgrid: SendGridSettings = SendGridSettings()
     smtp: SmtpSettings = SmtpSettings()

@@ -193,6 +193,11 @@ class Config(_Strict):
         return self.resolve(self.paths.build)
 
     @property
+    def weekly_lists(self) -> list[str]:
+        """The lists `dispatch` sends the weekly issue to."""
+        return [name for name, spec in self.lists.items() if spec.weekly]
+
+    @property
     def outbox_dir(self) -> Path:
         return self.resolve(self.delivery.outbox.folder)
 

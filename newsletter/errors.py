@@ -14,7 +14,9 @@ them and turns them into exit codes::
     │   ├── UnknownListError            a list name not declared in config.yaml
     │   ├── SubscriberNotFoundError     no subscriber or membership with that address
     │   ├── SuppressedError             an address unsubscribed, bounced or complained
-    │   └── TokenError                  a tampered, foreign or malformed token
+    │   ├── TokenError                  a tampered, foreign or malformed token
+    │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
+    │   └── MalformedEventsError        a webhook body that is not SendGrid's event JSON
     ├── ConfigError                 4   config.yaml or environment is wrong
     ├── RenderError                 6   the templates could not produce an email
     │   └── MessageError                a message would leave incomplete (no text part,
@@ -188,3 +190,11 @@ class LockedError(NewsletterError):
     """Another run holds the lock on this send: this one must not send."""
 
     exit_code = EXIT_LOCKED
+
+
+class SignatureError(InputError):
+    """A webhook request without a valid, recent SendGrid signature."""
+
+
+class MalformedEventsError(InputError):
+    """A webhook body that is not a JSON array of SendGrid events."""

@@ -1,0 +1,1 @@
+"""The subscriber-facing endpoint: unsubscribe pages, the SendGrid webhook, the archive."""

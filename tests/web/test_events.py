@@ -1,0 +1,109 @@
+"""Parsing SendGrid events and deciding what each one means."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from newsletter.errors import MalformedEventsError
+from newsletter.web.events import (
+    DeliveryUpdate,
+    Suppress,
+    delivery_update,
+    parse_events,
+    suppression,
+)
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    base = {
+        "email": "Reader@Example.com",
+        "timestamp": 1757700000,
+        "sg_event_id": "ev-1",
+        "sg_message_id": "msg.1",
+        "issue": "2025-09-12",
+        "list": "weekly",
+        "subscriber_id": "17",
+    }
+    return {**base, **fields}
+
+
+def one(**fields: Any) -> Any:
+    (parsed,) = parse_events(json.dumps([event(**fields)]).encode())
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"event": "bounce", "type": "bounce", "reason": "550 no such user"},
+         Suppress("reader@example.com", "bounced", "bounce: 550 no such user")),
+        ({"event": "bounce", "type": "blocked", "reason": "421 try later"}, None),
+        ({"event": "dropped", "reason": "Invalid"},
+         Suppress("reader@example.com", "bounced", "dropped: Invalid")),
+        ({"event": "dropped", "reason": "Bounced Address"},
+         Suppress("reader@example.com", "bounced", "dropped: Bounced Address")),
+        ({"event": "dropped", "reason": "Spam Content"}, None),
+        ({"event": "spamreport"}, Suppress("reader@example.com", "complained", "spam report")),
+        ({"event": "unsubscribe"},
+         Suppress("reader@example.com", "unsubscribed", "unsubscribe at SendGrid")),
+        ({"event": "group_unsubscribe", "asm_group_id": 42},
+         Suppress("reader@example.com", "unsubscribed", "group_unsubscribe at SendGrid")),
+        ({"event": "delivered"}, None),
+        ({"event": "open"}, None),
+    ],
+)  # fmt: skip
+def test_which_events_suppress(fields: dict[str, Any], expected: Suppress | None) -> None:
+    """Hard bounces, invalid drops, spam reports and unsubscribes suppress; nothing else."""
+    assert suppression(one(**fields)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "name"),
+    [
+        ({"event": "delivered"}, "delivered"),
+        ({"event": "deferred", "response": "421 busy"}, "deferred"),
+        ({"event": "bounce", "type": "bounce"}, "bounce"),
+        ({"event": "bounce", "type": "blocked"}, "blocked"),
+        ({"event": "dropped", "reason": "Invalid"}, "dropped"),
+    ],
+)
+def test_delivery_events_name_their_delivery(fields: dict[str, Any], name: str) -> None:
+    """delivered, deferred, bounce and dropped update the delivery our custom_args name."""
+    update = delivery_update(one(**fields))
+    assert isinstance(update, DeliveryUpdate)
+    assert (update.issue, update.list_name, update.subscriber_id, update.event) == (
+        "2025-09-12",
+        "weekly",
+        17,
+        name,
+    )
+
+
+def test_events_without_our_custom_args_update_nothing() -> None:
+    """An event for mail we did not send (no issue/list args) touches no delivery."""
+    assert delivery_update(one(event="delivered", issue=None, list=None)) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"\xff\xfe",
+        b'{"event": "delivered"}',
+        b"[1, 2]",
+        b'[{"event": "delivered"}]',
+        b'[{"event": "delivered", "email": "a@x", "sg_event_id": "e", "timestamp": "soon"}]',
+    ],
+)
+def test_malformed_bodies(body: bytes) -> None:
+    """Anything but an array of events with the required fields is MalformedEventsError."""
+    with pytest.raises(MalformedEventsError):
+        parse_events(body)
+
+
+def test_addresses_are_normalised() -> None:
+    """Addresses are compared case-insensitively, like the store does."""
+    assert one(event="delivered").email == "reader@example.com"

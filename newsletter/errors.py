@@ -151,9 +151,7 @@ class DeliveryError(NewsletterError):
 
     exit_code = EXIT_DELIVERY
 
-    def __init__(
-        self, message: str, *, hint: str | None = None, status: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
 

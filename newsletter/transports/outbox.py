@@ -7,6 +7,7 @@ list (`outbox/2025-09-12-weekly.mbox`) that any mail client opens.
 from __future__ import annotations
 
 import mailbox
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class OutboxTransport:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._lock = threading.Lock()  # one writer at a time: batches arrive from several threads
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         if options.send_at is not None:
@@ -37,11 +39,19 @@ class OutboxTransport:
         issue = messages[0].issue
         list_name = "preview" if options.preview else issue.list_name
         path = mbox_path(self.folder, issue.issue_id, list_name)
+        with self._lock:
+            return self._append(path, messages)
+
+    def _append(self, path: Path, messages: Sequence[PersonalMessage]) -> list[Result]:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             box = mailbox.mbox(path, create=True)
-            box.lock()
         except (OSError, mailbox.Error) as err:  # nothing written: safe to try again
+            return all_results(messages, Outcome.DEFERRED, error=f"{path}: {err}")
+        try:
+            box.lock()
+        except (OSError, mailbox.Error) as err:  # another program holds the file
+            box.close()
             return all_results(messages, Outcome.DEFERRED, error=f"{path}: {err}")
         try:
             for message in messages:

@@ -1,0 +1,381 @@
+"""The dispatch ledger: sends, the frozen audience, delivery states, the run lock.
+
+Functions on an open connection, each called inside one transaction by
+`Store`. The rules that make a send exactly-once live here:
+
+- the audience is frozen once, when the send is created: one `pending`
+  delivery per member who is subscribed at that moment;
+- a batch is claimed (`pending → sending`) and committed before its request
+  goes out, so a crash leaves it visibly `sending`;
+- on the next run every `sending` delivery becomes `ambiguous`: it may or may
+  not have reached the provider, and is never resent unless asked;
+- a recipient who unsubscribed, bounced or complained before their batch was
+  claimed is removed from the audience (counted in `sends.removed`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.errors import LockedError
+from newsletter.store.schema import deliveries, locks, memberships, sends, subscribers
+
+PENDING, SENDING, ACCEPTED, FAILED, AMBIGUOUS = (
+    "pending",
+    "sending",
+    "accepted",
+    "failed",
+    "ambiguous",
+)
+RUNNING, PAUSED, FINISHED, CANCELLED = "running", "paused", "finished", "cancelled"
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """One send of an issue to a list."""
+
+    id: int
+    issue_id: str
+    list_name: str
+    content_hash: str
+    message_hash: str | None
+    transport: str
+    state: str
+    started_at: datetime
+    finished_at: datetime | None
+    batch_id: str | None
+    send_at: datetime | None
+    note: str | None
+    removed: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery taken for sending: who, and their subscriber row's name."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to record for one delivery after its batch came back."""
+
+    delivery_id: int
+    state: str  # accepted | failed | ambiguous | pending (deferred: try again)
+    provider_id: str | None = None
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- sends
+
+
+def _record(row: Any) -> SendRecord:
+    return SendRecord(**{column: getattr(row, column) for column in SendRecord.__annotations__})
+
+
+def find_send(conn: Connection, issue_id: str, list_name: str) -> SendRecord | None:
+    row = conn.execute(
+        select(sends).where(sends.c.issue_id == issue_id, sends.c.list_name == list_name)
+    ).first()
+    return _record(row) if row else None
+
+
+def get_send(conn: Connection, send_id: int) -> SendRecord:
+    return _record(conn.execute(select(sends).where(sends.c.id == send_id)).one())
+
+
+def all_sends(conn: Connection, issue_id: str | None = None) -> list[SendRecord]:
+    query = select(sends).order_by(sends.c.issue_id.desc(), sends.c.list_name)
+    if issue_id is not None:
+        query = query.where(sends.c.issue_id == issue_id)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def create_send(
+    conn: Connection,
+    *,
+    issue_id: str,
+    list_name: str,
+    content_hash: str,
+    message_hash: str,
+    transport: str,
+    now: datetime,
+    send_at: datetime | None = None,
+    batch_id: str | None = None,
+) -> SendRecord:
+    """Record the send and freeze its audience, in the caller's transaction."""
+    send_id = conn.execute(
+        insert(sends)
+        .values(
+            issue_id=issue_id,
+            list_name=list_name,
+            content_hash=content_hash,
+            message_hash=message_hash,
+            transport=transport,
+            state=RUNNING,
+            started_at=now,
+            send_at=send_at,
+            batch_id=batch_id,
+            removed=0,
+        )
+        .returning(sends.c.id)
+    ).scalar_one()
+    freeze_audience(conn, send_id, list_name, now)
+    record = conn.execute(select(sends).where(sends.c.id == send_id)).one()
+    return _record(record)
+
+
+def freeze_audience(conn: Connection, send_id: int, list_name: str, now: datetime) -> int:
+    """One pending delivery per current, subscribed member: set-based, one statement."""
+    members = (
+        select(
+            literal(send_id, deliveries.c.send_id.type),
+            subscribers.c.id,
+            subscribers.c.email,
+            literal(PENDING, deliveries.c.state.type),
+            literal(0, deliveries.c.attempts.type),
+            literal(now, deliveries.c.updated_at.type),
+        )
+        .join(memberships, memberships.c.subscriber_id == subscribers.c.id)
+        .where(
+            memberships.c.list_name == list_name,
+            memberships.c.removed_at.is_(None),
+            subscribers.c.status == "subscribed",
+        )
+        .order_by(subscribers.c.id)
+    )
+    columns = ["send_id", "subscriber_id", "email", "state", "attempts", "updated_at"]
+    result = conn.execute(insert(deliveries).from_select(columns, members))
+    return int(result.rowcount or 0)
+
+
+def update_send(conn: Connection, send_id: int, **values: Any) -> None:
+    conn.execute(update(sends).where(sends.c.id == send_id).values(**values))
+
+
+def mark_interrupted(conn: Connection, send_id: int, now: datetime) -> int:
+    """`sending` left by a run that died: the provider may have them. → ambiguous."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.send_id == send_id, deliveries.c.state == SENDING)
+        .values(
+            state=AMBIGUOUS,
+            updated_at=now,
+            last_error="the run sending this batch was interrupted before the answer came",
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def requeue(conn: Connection, send_id: int, states: Iterable[str], now: datetime) -> int:
+    """Put failed (and, if asked, ambiguous) deliveries back to pending for a retry."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.send_id == send_id, deliveries.c.state.in_(list(states)))
+        .values(state=PENDING, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _drop_unsubscribed(conn: Connection, send_id: int, ids: Sequence[int]) -> int:
+    """Remove pending deliveries whose subscriber is no longer subscribed."""
+    gone = select(subscribers.c.id).where(subscribers.c.status != "subscribed")
+    result = conn.execute(
+        delete(deliveries).where(
+            deliveries.c.id.in_(ids),
+            deliveries.c.state == PENDING,
+            deliveries.c.subscriber_id.in_(gone),
+        )
+    )
+    removed = int(result.rowcount or 0)
+    if removed:
+        conn.execute(
+            update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + removed)
+        )
+    return removed
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Deliveries claimed for one request, and how far the scan went."""
+
+    number: int
+    claimed: list[Claimed]
+    last_id: int  # the cursor for the next claim, even if everyone here was removed
+
+
+def claim_batch(
+    conn: Connection, send_id: int, after_id: int, size: int, number: int, now: datetime
+) -> Batch | None:
+    """The next `size` pending deliveries after `after_id`, marked sending (committed by
+    the caller before anything is sent); None when none are left."""
+    ids = list(
+        conn.execute(
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.send_id == send_id,
+                deliveries.c.state == PENDING,
+                deliveries.c.id > after_id,
+            )
+            .order_by(deliveries.c.id)
+            .limit(size)
+        ).scalars()
+    )
+    if not ids:
+        return None
+    _drop_unsubscribed(conn, send_id, ids)
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.email, subscribers.c.name)
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.id.in_(ids), deliveries.c.state == PENDING)
+        .order_by(deliveries.c.id)
+    ).all()
+    claimed = [Claimed(row.id, row.subscriber_id, row.email, row.name) for row in rows]
+    if claimed:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_([c.delivery_id for c in claimed]))
+            .values(state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now)
+        )
+    return Batch(number=number, claimed=claimed, last_id=max(ids))
+
+
+def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Write a batch's results: one UPDATE per distinct (state, provider id, error)."""
+    groups: dict[tuple[str, str | None, str | None], list[int]] = {}
+    for outcome in outcomes:
+        key = (outcome.state, outcome.provider_id, outcome.error)
+        groups.setdefault(key, []).append(outcome.delivery_id)
+    for (state, provider_id, error), ids in groups.items():
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids), deliveries.c.state == SENDING)
+            .values(
+                state=state,
+                provider_message_id=provider_id,
+                last_error=error,
+                updated_at=now,
+            )
+        )
+
+
+def counts(conn: Connection, send_id: int) -> dict[str, int]:
+    rows = conn.execute(
+        select(deliveries.c.state, func.count())
+        .where(deliveries.c.send_id == send_id)
+        .group_by(deliveries.c.state)
+    )
+    return {state: int(count) for state, count in rows}
+
+
+def ambiguous_batches(conn: Connection, send_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count(func.distinct(deliveries.c.batch))).where(
+                deliveries.c.send_id == send_id, deliveries.c.state == AMBIGUOUS
+            )
+        ).scalar_one()
+    )
+
+
+def deliveries_in(conn: Connection, send_id: int, state: str, limit: int) -> list[tuple[str, str]]:
+    """Some (email, last error) pairs of one state, for reports."""
+    rows = conn.execute(
+        select(deliveries.c.email, deliveries.c.last_error)
+        .where(deliveries.c.send_id == send_id, deliveries.c.state == state)
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return [(row.email, row.last_error or "") for row in rows]
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    holder: str
+    host: str
+    pid: int
+
+
+def this_process(tag: str) -> LockHolder:
+    host = socket.gethostname()
+    return LockHolder(holder=f"{tag}@{host}:{os.getpid()}", host=host, pid=os.getpid())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _insert_ignore(conn: Connection) -> Any:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(locks)
+
+
+def acquire_lock(
+    conn: Connection, name: str, me: LockHolder, now: datetime, stale_after: timedelta
+) -> None:
+    """Take the named lock or raise LockedError. A lock whose holder died on this host,
+    or whose heartbeat is older than `stale_after`, is taken over."""
+    values = {
+        "name": name,
+        "holder": me.holder,
+        "host": me.host,
+        "pid": me.pid,
+        "acquired_at": now,
+        "heartbeat_at": now,
+    }
+    inserted = conn.execute(_insert_ignore(conn).values(**values).on_conflict_do_nothing())
+    if inserted.rowcount == 1:
+        return
+    held = conn.execute(select(locks).where(locks.c.name == name)).one()
+    dead = held.host == me.host and not _alive(held.pid)
+    stale = held.heartbeat_at < now - stale_after
+    if held.holder != me.holder and not (dead or stale):
+        raise LockedError(
+            f"another run is already sending ({held.holder}, since "
+            f"{held.acquired_at:%Y-%m-%d %H:%M} UTC, last seen {held.heartbeat_at:%H:%M:%S} UTC)",
+            hint="wait for it to finish; `newsletter status` shows its progress",
+        )
+    taken = conn.execute(
+        update(locks)
+        .where(and_(locks.c.name == name, locks.c.holder == held.holder))
+        .values(**values)
+    )
+    if taken.rowcount != 1:
+        raise LockedError(f"another run took the lock {name!r} at the same moment")
+
+
+def heartbeat(conn: Connection, name: str, me: LockHolder, now: datetime) -> bool:
+    """Refresh our lock; False if it is no longer ours (taken over as stale)."""
+    result = conn.execute(
+        update(locks)
+        .where(locks.c.name == name, locks.c.holder == me.holder)
+        .values(heartbeat_at=now)
+    )
+    return result.rowcount == 1
+
+
+def release_lock(conn: Connection, name: str, me: LockHolder) -> None:
+    conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me.holder))

@@ -1,0 +1,124 @@
+"""What the store hands out: plain frozen values, no database handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """A subscriber's one global status; only `subscribed` receives mail."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class Source(StrEnum):
+    """Who changed a status: recorded in the history beside the reason."""
+
+    IMPORT = "import"
+    SYNC = "sync"
+    CLI = "cli"
+    WEB = "web"
+    WEBHOOK = "webhook"
+    API = "api"
+
+
+STATUSES = tuple(status.value for status in Status)
+SUPPRESSED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
+DELIVERY_STATES = ("pending", "sending", "accepted", "failed", "ambiguous")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str | None
+    attributes: dict[str, Any]
+    status: Status
+    status_changed_at: datetime
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def suppressed(self) -> bool:
+        return self.status in SUPPRESSED
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    from_status: Status | None
+    to_status: Status
+    reason: str | None
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Membership:
+    list_name: str
+    added_at: datetime
+    removed_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+@dataclass(frozen=True)
+class SubscriberDetails:
+    """Everything `show` prints: the subscriber, their lists and their status history."""
+
+    subscriber: Subscriber
+    memberships: tuple[Membership, ...]
+    history: tuple[HistoryEntry, ...]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A CSV row that was not imported: its physical line in the file and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import or a sync of one list did (or, dry run, would do)."""
+
+    list_name: str
+    source: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    removed: int = 0
+    duplicates: int = 0
+    rejected_count: int = 0
+    rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+    dry_run: bool = False
+
+    @property
+    def unlisted_rejections(self) -> int:
+        """Rejected rows beyond those kept in `rejected` (a cap bounds memory)."""
+        return self.rejected_count - len(self.rejected)
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """Members of one list by status (active memberships only)."""
+
+    list_name: str
+    by_status: dict[Status, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())

@@ -1,0 +1,178 @@
+"""The store's tables, as SQLAlchemy Core metadata.
+
+This is the shape the code expects; the migrations in ``migrations/versions``
+are what create it, and a test checks that the two agree. Times are stored in
+UTC. JSON is JSONB on PostgreSQL (comparable, mergeable) and JSON text on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from newsletter.store.models import DELIVERY_STATES, STATUSES
+
+# Named constraints, so later migrations can alter them by name on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BIGINT on PostgreSQL; on SQLite it must be INTEGER to alias the rowid.
+Id: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
+Json: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+EMAIL_LENGTH = 320  # RFC 3696 errata: 64 + 1 + 255
+LIST_NAME_LENGTH = 64
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both databases (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store times must be timezone-aware")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(EMAIL_LENGTH), nullable=False, unique=True),
+    Column("name", Text, nullable=True),
+    Column("attributes", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_changed_at", UtcDateTime, nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("status", STATUSES), name="status"),
+    # Never reuse the id of a deleted row: tokens and deliveries name subscribers by id.
+    sqlite_autoincrement=True,
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("list_name", String(LIST_NAME_LENGTH), nullable=False),
+    Column(
+        "subscriber_id",
+        Id,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime, nullable=True),  # NULL while a member
+    PrimaryKeyConstraint("list_name", "subscriber_id"),
+    Index("ix_memberships_subscriber_id", "subscriber_id"),
+    # Clustered by (list, subscriber) on SQLite: one B-tree fewer to write, and a
+    # list's members are read in the order a send wants them.
+    sqlite_with_rowid=False,
+)
+
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "subscriber_id",
+        Id,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("from_status", String(16), nullable=True),  # NULL when the subscriber was created
+    Column("to_status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_status_history_subscriber_id", "subscriber_id", "id"),
+)
+
+# For the delivery issues: one row per (issue, list) send, extended by later migrations.
+sends = Table(
+    "sends",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issue_id", String(32), nullable=False),  # the digest's date, YYYY-MM-DD
+    Column("list_name", String(LIST_NAME_LENGTH), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("message_hash", String(64), nullable=True),
+    Column("transport", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("batch_id", String(128), nullable=True),
+    Column("send_at", UtcDateTime, nullable=True),  # 0002: a scheduled send's time
+    Column("note", Text, nullable=True),  # 0002: why the last run paused
+    Column("removed", Integer, nullable=False, server_default="0"),  # 0002: left the audience
+    UniqueConstraint("issue_id", "list_name", name="uq_sends_issue_id_list_name"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("send_id", Id, ForeignKey("sends.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(EMAIL_LENGTH), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("provider_message_id", String(255), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("batch", Integer, nullable=True),  # 0002: the batch it went out in
+    UniqueConstraint("send_id", "subscriber_id", name="uq_deliveries_send_id_subscriber_id"),
+    Index("ix_deliveries_send_id_state", "send_id", "state", "id"),
+    CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
+)
+
+# 0002: the lock that lets one run at a time send an issue to a list.
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)

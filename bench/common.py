@@ -1,0 +1,154 @@
+"""What every benchmark shares: results, the machine description, child processes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured value, with the target it must meet (if any)."""
+
+    label: str
+    value: float
+    unit: str
+    limit: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.limit is None or self.value <= self.limit
+
+    def __str__(self) -> str:
+        target = f" (target ≤ {self.limit:g} {self.unit})" if self.limit is not None else ""
+        verdict = "" if self.limit is None else (" ok" if self.ok else " MISSED")
+        return f"{self.label}: {self.value:.1f} {self.unit}{target}{verdict}"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one benchmark module reports."""
+
+    name: str
+    title: str
+    description: str
+    figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(figure.ok for figure in self.figures)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A finished child process: wall time, peak memory, exit code, output."""
+
+    seconds: float
+    peak_tree_mb: float  # the child and all its descendants together, sampled
+    peak_rss_mb: float  # the child alone (and its largest descendant), from wait4
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+SAMPLE_SECONDS = 0.05
+
+
+def run_child(args: list[str], *, cwd: Path) -> ChildRun:
+    """Run a command; its wall time and peak memory.
+
+    Memory is measured two ways: the sum of the resident sets of the child and
+    its descendants (an import starts a CSV reader process), sampled every
+    50 ms, and ru_maxrss from wait4, which the kernel keeps exactly but per
+    process, never summed."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err)
+        peak_tree = 0
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_tree = max(peak_tree, _tree_rss_kib(child.pid))
+            time.sleep(SAMPLE_SECONDS)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(
+            seconds=seconds,
+            peak_tree_mb=max(peak_tree, usage.ru_maxrss) / 1024,  # ru_maxrss: KiB on Linux
+            peak_rss_mb=usage.ru_maxrss / 1024,
+            returncode=child.returncode,
+            stdout=out.read(),
+            stderr=err.read(),
+        )
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[pid] = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")),
+            0,
+        )
+    tree = {root}
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def newsletter_command(*args: str) -> list[str]:
+    """The `newsletter` CLI run by this interpreter, whatever the PATH."""
+    return [sys.executable, "-c", "from newsletter.cli import main; main()", *args]
+
+
+def machine() -> str:
+    """CPU model, cores, RAM and Python version, for the record beside the figures."""
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} cores, {_ram_gib():.0f} GiB RAM, "
+        f"Python {platform.python_version()} on {platform.system()} {platform.release()}"
+    )
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _ram_gib() -> float:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 0.0
+    return pages / 2**30

@@ -1,0 +1,1 @@
+"""Dispatch: sending an issue to whole lists, exactly once, resumably (see engine.py)."""

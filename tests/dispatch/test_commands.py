@@ -1,0 +1,162 @@
+"""The sending commands end to end on the outbox: send, dispatch, status, retry, preview."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
+from tests.dispatch.clirun import DIGEST, Project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    made = Project(tmp_path)
+    made.write_config()
+    return made
+
+
+def mbox_recipients(path: Path) -> list[str]:
+    box = mailbox.mbox(path, create=False)
+    try:
+        return [str(message["To"]) for message in box]
+    finally:
+        box.close()
+
+
+def test_send_then_again(project: Project) -> None:
+    """send delivers to every member once; the second run says so and sends nothing."""
+    project.subscribe(30)
+    first = project.run("send", str(DIGEST), "--list", "weekly")
+    assert first.exit_code == EXIT_OK, first.output
+    assert "2025-09-12 → weekly (outbox): finished" in first.stdout
+    assert "accepted 30" in first.stdout
+    second = project.run("send", str(DIGEST), "--list", "weekly")
+    assert second.exit_code == EXIT_OK
+    assert "already sent; nothing to do" in second.stdout
+    assert len(mbox_recipients(project.folder / "outbox/2025-09-12-weekly.mbox")) == 30
+
+
+def test_dry_run_sends_and_records_nothing(project: Project) -> None:
+    """--dry-run validates, renders and counts; no message, no ledger record."""
+    project.subscribe(12)
+    result = project.run("send", str(DIGEST), "--list", "weekly", "--dry-run")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "would send" in result.stdout
+    assert "to 12 active members of weekly via outbox" in result.stdout
+    assert not (project.folder / "outbox").exists()
+    assert "no sends recorded" in project.run("status").stdout
+
+
+def test_dispatch_picks_the_due_digest(project: Project) -> None:
+    """dispatch sends the newest digest dated on or before today, once."""
+    project.subscribe(5)
+    early = project.run("dispatch", "--date", "2025-01-01")
+    assert early.exit_code == EXIT_OK
+    assert "no digest dated on or before 2025-01-01; nothing to do" in early.stdout
+    sent = project.run("dispatch", "--date", "2025-09-14")
+    assert sent.exit_code == EXIT_OK, sent.output
+    assert "2025-09-12 → weekly (outbox): finished" in sent.stdout
+    again = project.run("dispatch", "--date", "2025-09-14")
+    assert "weekly: 2025-09-12 was already sent; nothing to do" in again.stdout
+    later = project.run("dispatch", "--date", "2026-03-01")
+    assert "2026-02-06 → weekly (outbox): finished" in later.stdout
+
+
+def test_status_reports_each_send(project: Project) -> None:
+    """status lists issue, list, state, times and counts."""
+    project.subscribe(3)
+    project.run("send", str(DIGEST), "--list", "weekly")
+    result = project.run("status", "2025-09-12")
+    assert result.exit_code == EXIT_OK
+    assert "2025-09-12 → weekly (outbox): finished, started" in result.stdout
+    assert "accepted 3" in result.stdout
+
+
+def test_preview_goes_to_editors_and_touches_no_ledger(project: Project) -> None:
+    """preview sends [PREVIEW] to the editors list and writes .eml files; no send record."""
+    project.subscribe(2, list_name="editors")
+    result = project.run("preview", str(DIGEST), "--eml", str(project.folder / "eml"))
+    assert result.exit_code == EXIT_OK, result.output
+    emls = sorted((project.folder / "eml").glob("*.eml"))
+    assert len(emls) == 2
+    assert "Subject: [PREVIEW] Foreign Media" in emls[0].read_text(encoding="utf-8")
+    assert "List-Unsubscribe: <https://news.example.com/unsubscribe/" in emls[0].read_text()
+    assert len(mbox_recipients(project.folder / "outbox/2025-09-12-preview.mbox")) == 2
+    assert "no sends recorded" in project.run("status").stdout
+
+
+def test_preview_to_any_address(project: Project) -> None:
+    """--to sends to an address that is on no list."""
+    result = project.run("preview", str(DIGEST), "--to", "guest@example.org")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "guest@example.org: accepted" in result.stdout
+
+
+def test_preview_of_invalid_digest_sends_nothing(project: Project, tmp_path: Path) -> None:
+    """An invalid digest stops preview before anything is sent."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"title": "x"}', encoding="utf-8")
+    result = project.run("preview", str(bad), "--to", "guest@example.org")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert not (project.folder / "outbox").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["send", str(DIGEST), "--list", "nope"], EXIT_BAD_INPUT, "list 'nope' is not declared"),
+        (["send", "missing.json", "--list", "weekly"], EXIT_BAD_INPUT, "no such file"),
+        (
+            ["send", str(DIGEST), "--list", "weekly", "--at", "2030-01-01 09:00 UTC"],
+            EXIT_BAD_INPUT,
+            "--at needs the sendgrid transport",
+        ),
+        (["retry", str(DIGEST), "--list", "weekly"], EXIT_BAD_INPUT, "was never sent to weekly"),
+        (["cancel", str(DIGEST), "--list", "weekly"], EXIT_BAD_INPUT, "no scheduled send"),
+    ],
+)
+def test_bad_requests_get_clear_errors(
+    project: Project, args: list[str], code: int, message: str
+) -> None:
+    """Each mistake is one clear message and its own exit code, no traceback."""
+    result = project.run(*args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_secret_is_a_config_error(project: Project) -> None:
+    """Without NEWSLETTER_SECRET nothing is sent and the variable is named."""
+    project.subscribe(1)
+    result = project.run("send", str(DIGEST), "--list", "weekly", env={"NEWSLETTER_SECRET": ""})
+    assert result.exit_code == EXIT_CONFIG
+    assert "NEWSLETTER_SECRET is not set" in result.stderr
+
+
+def test_missing_public_url_is_a_config_error(project: Project) -> None:
+    """Without a public base URL there is no unsubscribe link: nothing is sent."""
+    text = project.config.read_text().replace("https://news.example.com", "null")
+    project.config.write_text(text)
+    project.subscribe(1)
+    result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == EXIT_CONFIG
+    assert "public_base_url is not set" in result.stderr
+
+
+def test_locked_send_exits_with_its_own_code(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When another run holds the lock the command exits 5 and sends nothing."""
+    from newsletter.store.ledger import LockHolder
+
+    project.subscribe(3)
+    with project.store() as store, store.send_lock("2025-09-12", "weekly"):
+        other = LockHolder("newsletter@cron-host:77", "cron-host", 77)
+        monkeypatch.setattr("newsletter.store.ledger.this_process", lambda tag: other)
+        result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == EXIT_LOCKED
+    assert "another run is already sending" in result.stderr
+    assert not (project.folder / "outbox").exists()

@@ -66,7 +66,7 @@ class Project:
             [sys.executable, "-m", "newsletter", "--config", str(self.config), *args],
             env=variables,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             cwd=self.folder,
         )
 

@@ -1,0 +1,141 @@
+"""Whole sends through the real SendGrid client against the SendGrid-compatible server,
+with faults injected: afterwards every frozen recipient was accepted exactly once,
+except those reported ambiguous, and the ledger agrees with what the server recorded."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.dispatch.engine import SendReport
+from newsletter.transports import Pacer, open_transport
+from newsletter.transports.sendgrid import SendGridTransport
+from tests.dispatch.support import World, make_world
+from tests.fakes.sendgrid_server import FakeSendGrid, Fault
+from tests.transports.harness import sendgrid_server
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSendGrid]:
+    with sendgrid_server(monkeypatch) as fake:
+        yield fake
+        assert fake.server_errors == []
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    return make_world(tmp_path, monkeypatch)
+
+
+def sendgrid(world: World, **settings: object) -> SendGridTransport:
+    config = world.config
+    merged = {**config.delivery.sendgrid.model_dump(), "timeout_seconds": 1.0, "max_attempts": 3}
+    merged.update(settings)
+    delivery = config.delivery.model_copy(
+        update={"sendgrid": type(config.delivery.sendgrid).model_validate(merged)}
+    )
+    transport = open_transport(config.model_copy(update={"delivery": delivery}), "sendgrid",
+                               pacer=Pacer())  # fmt: skip
+    assert isinstance(transport, SendGridTransport)
+    return transport
+
+
+def check_exactly_once(world: World, server: FakeSendGrid, report: SendReport) -> None:
+    """The ledger and the server agree; no one accepted twice; doubt only where ambiguous."""
+    accepted_by_server = Counter(server.accepted_recipients())
+    assert max(accepted_by_server.values(), default=1) == 1
+    ledger = {
+        state: {e for e, _ in world.store.deliveries_in(report.send.id, state, limit=10**6)}
+        for state in ("accepted", "ambiguous", "failed", "pending")
+    }
+    assert ledger["accepted"] <= set(accepted_by_server)
+    assert set(accepted_by_server) - ledger["accepted"] <= ledger["ambiguous"]
+
+
+def test_three_batches_of_up_to_1000(world: World, server: FakeSendGrid) -> None:
+    """2,500 recipients go out in 3 requests; every one accepted once."""
+    world.subscribe(2500)
+    report = world.send(sendgrid(world), batch_size=1000)
+    assert report.counts == {"accepted": 2500}
+    assert len(server.accepted) == 3
+    check_exactly_once(world, server, report)
+
+
+def test_429s_slow_down_and_do_not_fail(world: World, server: FakeSendGrid) -> None:
+    """429 answers with Retry-After are waited out: nothing failed, nothing duplicated."""
+    world.subscribe(600)
+    server.on_request(lambda n: Fault.http(429, retry_after=0) if n % 2 == 1 else None)
+    report = world.send(sendgrid(world), batch_size=100)
+    assert report.counts == {"accepted": 600}
+    check_exactly_once(world, server, report)
+
+
+def test_5xx_burst_is_ridden_out(world: World, server: FakeSendGrid) -> None:
+    """A burst of 5xx answers longer than one batch's retries still ends fully sent."""
+    world.subscribe(500)
+    server.fail_next(7, 503)
+    report = world.send(sendgrid(world), batch_size=100, concurrency=2)
+    assert report.counts == {"accepted": 500}
+    check_exactly_once(world, server, report)
+
+
+def test_connection_cut_after_accept_is_ambiguous(world: World, server: FakeSendGrid) -> None:
+    """The server took a batch but the answer was lost: ambiguous, reported, not resent."""
+    world.subscribe(300)
+    server.on_request(lambda n: Fault.cut_after_accept() if n == 2 else None)
+    report = world.send(sendgrid(world), batch_size=100, concurrency=1)
+    assert report.counts == {"accepted": 200, "ambiguous": 100}
+    assert report.ambiguous_batches == 1
+    assert len(server.accepted_recipients()) == 300  # the server did get it
+    check_exactly_once(world, server, report)
+
+
+def test_latency_beyond_timeout_is_ambiguous(world: World, server: FakeSendGrid) -> None:
+    """A read timeout after the request left is ambiguous, never retried blindly."""
+    world.subscribe(200)
+    server.hang_next(1, seconds=3)
+    report = world.send(sendgrid(world, timeout_seconds=0.5), batch_size=100, concurrency=1)
+    assert report.counts == {"accepted": 100, "ambiguous": 100}
+    check_exactly_once(world, server, report)
+
+
+def test_server_dies_mid_send_then_resume(world: World, server: FakeSendGrid) -> None:
+    """The server dies mid-send: the send pauses; once it is back, resume finishes it."""
+    world.subscribe(800)
+    server.on_request(lambda n: Fault.die() if n == 3 else None)
+    report = world.send(sendgrid(world, max_attempts=2), batch_size=100, concurrency=1,
+                        pause_after=2, passes=1)  # fmt: skip
+    assert report.send.state == "paused"
+    server.on_request(None)
+    server.restart()
+    resumed = world.send(sendgrid(world), batch_size=100)
+    assert resumed.send.state == "finished"
+    assert resumed.counts.get("pending", 0) == 0
+    assert resumed.counts.get("ambiguous", 0) <= 100  # at most the batch in flight at death
+    check_exactly_once(world, server, resumed)
+    total = resumed.counts.get("accepted", 0) + resumed.counts.get("ambiguous", 0)
+    assert total == 800
+
+
+def test_scheduled_send_carries_send_at_and_batch(world: World, server: FakeSendGrid) -> None:
+    """--at: every request carries send_at and the one batch id, which cancel names."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsletter.dispatch.engine import SendRequest
+
+    world.subscribe(150)
+    transport = sendgrid(world)
+    batch_id = transport.create_batch()
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    request = SendRequest(world.issue, "weekly", "sendgrid", send_at=when, batch_id=batch_id)
+    report = world.dispatcher(transport, batch_size=100).send(request)
+    assert report.counts == {"accepted": 150}
+    bodies = [r.body for r in server.accepted]
+    assert {b["send_at"] for b in bodies if b} == {int(when.timestamp())}
+    assert {b["batch_id"] for b in bodies if b} == {batch_id}
+    transport.cancel_scheduled(batch_id)
+    assert server.cancellations == [batch_id]
+    assert world.store.cancel_send(report.send.id) == 150

@@ -1,7 +1,7 @@
 """The child process that reads a big CSV for an import.
 
-``python -m newsletter.store._reader CSV SPOOL`` appends pickled chunks to
-SPOOL and announces each with a line on stdout, for `newsletter.store.chunks`,
+``python -m newsletter.store._reader CSV SPOOL ROWS`` appends pickled chunks of
+ROWS rows to SPOOL and announces each with a line on stdout, for `newsletter.store.chunks`,
 which started it; it is not a command for people.
 """
 
@@ -16,7 +16,7 @@ from newsletter.store.chunks import produce
 def main(argv: list[str]) -> int:
     try:
         with Path(argv[1]).open("ab") as spool:
-            produce(Path(argv[0]), spool, sys.stdout)
+            produce(Path(argv[0]), spool, sys.stdout, int(argv[2]))
     except (BrokenPipeError, KeyboardInterrupt):
         return 1  # the parent stopped reading (an error, or the same Ctrl-C) and reports it
     return 0

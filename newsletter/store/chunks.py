@@ -63,8 +63,9 @@ class RawChunk:
     rows: list[RawRow]
 
 
-def chunk_entries(entries: Iterable[Entry], size: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Entries as chunks of at most `size`, in file order between chunks."""
+def chunk_entries(entries: Iterable[Entry], size: int | None = None) -> Iterator[Chunk]:
+    """Entries as chunks of at most `size` (CHUNK_ROWS), in file order between chunks."""
+    size = size or CHUNK_ROWS
     chunk, count = Chunk(), 0
     for entry in entries:  # the hot loop of an import: kept plain on purpose
         if isinstance(entry, Rejection):
@@ -89,8 +90,9 @@ def checked(raw: RawChunk) -> Chunk:
     )
 
 
-def raw_chunks(opened: SubscriberCsv, size: int = CHUNK_ROWS) -> Iterator[RawChunk]:
-    """An open CSV's rows, unchecked, in chunks of `size`."""
+def raw_chunks(opened: SubscriberCsv, size: int | None = None) -> Iterator[RawChunk]:
+    """An open CSV's rows, unchecked, in chunks of `size` (CHUNK_ROWS)."""
+    size = size or CHUNK_ROWS
     rows: list[RawRow] = []
     for row in opened.raw_rows():
         rows.append(row)
@@ -133,7 +135,7 @@ def _background_chunks(path: Path) -> Iterator[Chunk]:
     with tempfile.TemporaryDirectory(prefix="newsletter-import-") as folder:
         spool = Path(folder) / "chunks"
         spool.touch()
-        reader = _start_reader(path, spool)
+        reader = _start_reader(path, spool, CHUNK_ROWS)
         try:
             with spool.open("rb") as chunks:
                 yield from _received(reader, chunks)
@@ -143,13 +145,13 @@ def _background_chunks(path: Path) -> Iterator[Chunk]:
             reader.communicate()
 
 
-def _start_reader(path: Path, spool: Path) -> subprocess.Popen[bytes]:
+def _start_reader(path: Path, spool: Path, size: int) -> subprocess.Popen[bytes]:
     # A plain child interpreter rather than multiprocessing: no fork of a process
     # holding database connections, and no re-import of the caller's __main__.
     package_root = str(Path(__file__).resolve().parents[2])
     search_path = [package_root, os.environ.get("PYTHONPATH", "")]
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-        [sys.executable, "-m", "newsletter.store._reader", str(path), str(spool)],
+        [sys.executable, "-m", "newsletter.store._reader", str(path), str(spool), str(size)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -197,7 +199,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def produce(path: Path, spool: BinaryIO, announce: TextIO) -> None:
+def produce(path: Path, spool: BinaryIO, announce: TextIO, size: int | None = None) -> None:
     """The child's work: read `path`, append its chunks to `spool` (announcing each
     with a line on `announce`), then how it ended.
 
@@ -206,7 +208,7 @@ def produce(path: Path, spool: BinaryIO, announce: TextIO) -> None:
     and pickles; that one also unpickles and writes to the database)."""
     try:
         with gc_paused(), open_subscriber_csv(path) as opened:
-            for number, raw in enumerate(raw_chunks(opened)):
+            for number, raw in enumerate(raw_chunks(opened, size)):
                 _send(spool, announce, raw if number % 3 == 0 else checked(raw))
         _send(spool, announce, ("done",))
     except SubscriberFileError as err:

@@ -116,6 +116,11 @@ def _decoded(lines: Iterable[bytes], source: str) -> Iterator[str]:
         if number == 1:
             _reject_utf16(raw, source)
             raw = raw.removeprefix(codecs.BOM_UTF8)
+        if b"\x00" in raw:  # text never holds NUL: a binary file (spreadsheet, zip, image)
+            raise SubscriberFileError(
+                f"{source}: not a CSV text file (line {number} holds a NUL byte)",
+                hint="export the list from the spreadsheet as 'CSV UTF-8 (comma delimited)'",
+            )
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as err:

@@ -1,0 +1,159 @@
+"""`newsletter subscribers …` and `newsletter db …` through click, as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from newsletter.cli import cli
+from tests.store.conftest import write_csv
+
+WEEKLY = "email,name,country\nann@example.com,Ann,KZ\nbob@example.org,Bob,GB\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with config.yaml (two lists, a SQLite store) and the weekly CSV."""
+    monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  url: sqlite:///store.sqlite3\n"
+        "lists:\n  weekly:\n    file: lists/weekly.csv\n    weekly: true\n"
+        "  editors:\n    file: lists/editors.csv\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "lists").mkdir()
+    write_csv(tmp_path / "lists" / "weekly.csv", WEEKLY)
+    write_csv(tmp_path / "lists" / "editors.csv", "email\ned@example.com\n")
+    return tmp_path
+
+
+def run(project: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(project / "config.yaml"), *args])
+
+
+def test_import_prints_counts_and_each_rejected_row(project: Path) -> None:
+    """import reports added/updated/unchanged/suppressed/rejected and every bad row's line."""
+    path = write_csv(project / "in.csv", "email,name\nann@example.com,Ann\nnope,X\n\nbob@,B\n")
+    result = run(project, "subscribers", "import", str(path), "--list", "weekly")
+    assert result.exit_code == 0, result.output
+    assert "1 added, 0 updated, 0 unchanged, 0 suppressed, 2 rejected" in result.stdout
+    assert "rejected line 3: invalid address 'nope'" in result.stderr
+    assert "rejected line 5: invalid address 'bob@'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name\nAnn\n", "the header has no 'email' column"),
+        (b"email\n\xff\xfe\n", "not UTF-8 text (line 2"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "not a CSV text file"),
+    ],
+)
+def test_an_unusable_file_is_one_error_exit_3_and_changes_nothing(
+    project: Path, content: bytes, message: str
+) -> None:
+    """Not CSV, not UTF-8 or no email column: one message, exit code 3, no traceback."""
+    path = project / "bad.csv"
+    path.write_bytes(content)
+    result = run(project, "subscribers", "import", str(path), "--list", "weekly")
+    assert result.exit_code == 3
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert run(project, "subscribers", "list", "--list", "weekly").stdout == ""
+
+
+def test_unknown_list_is_refused_with_the_declared_ones(project: Path) -> None:
+    """A list not in config.yaml is an input error listing the declared lists."""
+    result = run(project, "subscribers", "add", "a@example.com", "--list", "weekyl")
+    assert result.exit_code == 3
+    assert "no list named 'weekyl'" in result.stderr
+    assert "declared lists: weekly, editors" in result.stderr
+
+
+def test_sync_dry_run_then_sync(project: Path) -> None:
+    """sync --dry-run shows what would change; sync does it for every declared list."""
+    dry = run(project, "subscribers", "sync", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: nothing was changed" in dry.stdout
+    assert "lists/weekly.csv → list weekly: 2 added" in dry.stdout
+    assert run(project, "subscribers", "list", "--list", "weekly").stdout == ""
+    done = run(project, "subscribers", "sync", "--list", "weekly")
+    assert done.exit_code == 0
+    assert "2 added, 0 updated, 0 unchanged, 0 suppressed, 0 removed, 0 rejected" in done.stdout
+
+
+def test_unsubscribe_resubscribe_and_show(project: Path) -> None:
+    """The status commands say what changed, and show prints status, lists and history."""
+    run(project, "subscribers", "sync")
+    out = run(project, "subscribers", "unsubscribe", "BOB@example.org", "--reason", "asked")
+    assert out.stdout.strip() == "bob@example.org unsubscribed from every list (was subscribed)"
+    refused = run(project, "subscribers", "add", "bob@example.org", "--list", "editors")
+    assert refused.exit_code == 3 and "resubscribe" in refused.stderr
+    back = run(project, "subscribers", "resubscribe", "bob@example.org")
+    assert back.stdout.strip() == "bob@example.org resubscribed (was unsubscribed)"
+    shown = run(project, "subscribers", "show", "bob@example.org").stdout
+    assert "status:     subscribed" in shown
+    assert "country:    GB" in shown
+    assert "weekly (joined" in shown
+    assert "subscribed → unsubscribed  [cli]: asked" in shown
+    assert "unsubscribed → subscribed  [cli]" in shown
+
+
+def test_add_remove_list_export_count(project: Path) -> None:
+    """The list commands round-trip: add, list, export as CSV, count, remove."""
+    added = run(project, "subscribers", "add", "New@Example.com", "--list", "editors",
+                "--name", "New", "-a", "country=KZ")  # fmt: skip
+    assert added.stdout.strip() == "added New@Example.com to editors"
+    listed = run(project, "subscribers", "list", "--list", "editors").stdout
+    assert listed == "new@example.com\tsubscribed\tNew\n"
+    exported = run(project, "subscribers", "export", "--list", "editors").stdout
+    assert exported == "email,name,country\nnew@example.com,New,KZ\n"
+    counted = run(project, "subscribers", "count").stdout.splitlines()
+    assert counted[0].split() == ["list", "subscribed", "unsubscribed", "bounced", "complained",
+                                  "total"]  # fmt: skip
+    assert counted[2].split() == ["editors", "1", "0", "0", "0", "1"]
+    removed = run(project, "subscribers", "remove", "new@example.com", "--list", "editors")
+    assert removed.exit_code == 0
+    assert run(project, "subscribers", "list", "--list", "editors").stdout == ""
+
+
+def test_bad_input_on_the_command_line_gives_clear_errors(project: Path) -> None:
+    """Invalid address, unknown subscriber and a malformed attribute: messages, not tracebacks."""
+    bad = run(project, "subscribers", "add", "nobody", "--list", "weekly")
+    assert bad.exit_code == 3 and "'nobody' is not a valid email address" in bad.stderr
+    unknown = run(project, "subscribers", "show", "who@example.com")
+    assert unknown.exit_code == 3 and "no such subscriber" in unknown.stderr
+    attr = run(project, "subscribers", "add", "a@example.com", "--list", "weekly", "-a", "x")
+    assert attr.exit_code == 2 and "KEY=VALUE" in attr.output
+
+
+def test_token_needs_the_secret(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """token without NEWSLETTER_SECRET is a config error (exit 4); with it, a token."""
+    run(project, "subscribers", "sync")
+    monkeypatch.delenv("NEWSLETTER_SECRET", raising=False)
+    missing = run(project, "subscribers", "token", "ann@example.com")
+    assert missing.exit_code == 4 and "NEWSLETTER_SECRET is not set" in missing.stderr
+    monkeypatch.setenv("NEWSLETTER_SECRET", "x" * 40)
+    token = run(project, "subscribers", "token", "ann@example.com")
+    assert token.exit_code == 0 and token.stdout.strip().startswith("1.")
+    assert "x" * 40 not in token.output
+
+
+def test_db_upgrade_and_status(project: Path) -> None:
+    """db upgrade migrates an empty store once; db status shows the revision."""
+    first = run(project, "db", "upgrade")
+    assert first.exit_code == 0 and "upgraded from an empty store to" in first.stdout
+    again = run(project, "db", "upgrade")
+    assert "already at schema" in again.stdout
+    status = run(project, "db", "status")
+    assert "store.sqlite3" in status.stdout and "schema:" in status.stdout
+
+
+def test_every_subscriber_command_has_help(project: Path) -> None:
+    """Each command documents itself in --help."""
+    for command in ("import", "sync", "add", "remove", "unsubscribe", "resubscribe", "show",
+                    "list", "export", "count", "token"):  # fmt: skip
+        result = run(project, "subscribers", command, "--help")
+        assert result.exit_code == 0 and len(result.stdout) > 100, command

@@ -1,0 +1,88 @@
+"""Unsubscribe tokens: signed, URL-safe, rejected when tampered or foreign; secrets stay hidden."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsletter.errors import ConfigError, SubscriberNotFoundError, TokenError
+from newsletter.secrets import NEWSLETTER_SECRET, Secret, read_secret, signing_secret
+from newsletter.store import Store
+from newsletter.tokens import make_token, read_token
+
+KEY = Secret(NEWSLETTER_SECRET, "k" * 40)
+OTHER = Secret(NEWSLETTER_SECRET, "z" * 40)
+
+
+def test_a_token_round_trips_and_is_url_safe() -> None:
+    """read_token(make_token(id)) gives the id back; the token needs no URL escaping."""
+    token = make_token(12345, KEY)
+    assert read_token(token, KEY) == 12345
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", token)
+    assert make_token(12345, KEY) == token  # deterministic: nothing to store
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: "12346" + t[t.index(".") :],  # another subscriber's id
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # one signature character
+        lambda t: t + "x",
+        lambda t: t.split(".")[0],
+        lambda t: "",
+        lambda t: "0." + t.split(".")[1],
+    ],
+)
+def test_a_tampered_token_is_rejected(tamper: object) -> None:
+    """Changing the id, the signature or the shape gives a TokenError."""
+    token = make_token(12345, KEY)
+    with pytest.raises(TokenError):
+        read_token(tamper(token), KEY)  # type: ignore[operator]
+
+
+def test_a_token_signed_with_another_secret_is_rejected() -> None:
+    """A token from another installation (another secret) is not accepted."""
+    with pytest.raises(TokenError, match="not issued by this newsletter"):
+        read_token(make_token(7, OTHER), KEY)
+
+
+def test_a_token_for_another_purpose_is_rejected() -> None:
+    """The purpose is signed too: a token made for something else does not unsubscribe."""
+    with pytest.raises(TokenError):
+        read_token(make_token(7, KEY, purpose="preferences"), KEY)
+
+
+def test_missing_or_short_secret_is_a_config_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without NEWSLETTER_SECRET (or with a weak one) the error names it and how to make one."""
+    monkeypatch.delenv(NEWSLETTER_SECRET, raising=False)
+    with pytest.raises(ConfigError) as caught:
+        signing_secret()
+    assert "NEWSLETTER_SECRET is not set" in caught.value.message
+    assert caught.value.hint is not None and "token_urlsafe" in caught.value.hint
+    monkeypatch.setenv(NEWSLETTER_SECRET, "short-and-secret")
+    with pytest.raises(ConfigError) as short:
+        signing_secret()
+    assert "too short" in short.value.message
+    assert "short-and-secret" not in " ".join(short.value.lines())
+
+
+def test_a_secret_never_shows_its_value() -> None:
+    """repr and str of a Secret (as in a log line or traceback) hide the value."""
+    secret = read_secret("PATH", purpose="test")
+    assert secret.reveal() and secret.reveal() not in repr(secret)
+    assert str(secret) == "Secret(PATH=********)"
+
+
+def test_the_store_finds_the_subscriber_a_token_names(store: Store) -> None:
+    """token_for and subscriber_for_token round-trip through the store."""
+    store.add("a@example.com", "weekly")
+    token = store.token_for("A@example.com", KEY)
+    found = store.subscriber_for_token(token, KEY)
+    assert found.email == "a@example.com"
+    with pytest.raises(SubscriberNotFoundError):
+        store.subscriber_for_token(make_token(999_999, KEY), KEY)
+    with pytest.raises(TokenError):
+        store.subscriber_for_token(token, OTHER)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -191,24 +192,6 @@ def requeue(conn: Connection, send_id: int, states: Iterable[str], now: datetime
 # --------------------------------------------------------------------------- batches
 
 
-def _drop_unsubscribed(conn: Connection, send_id: int, ids: Sequence[int]) -> int:
-    """Remove pending deliveries whose subscriber is no longer subscribed."""
-    gone = select(subscribers.c.id).where(subscribers.c.status != "subscribed")
-    result = conn.execute(
-        delete(deliveries).where(
-            deliveries.c.id.in_(ids),
-            deliveries.c.state == PENDING,
-            deliveries.c.subscriber_id.in_(gone),
-        )
-    )
-    removed = int(result.rowcount or 0)
-    if removed:
-        conn.execute(
-            update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + removed)
-        )
-    return removed
-
-
 @dataclass(frozen=True)
 class Batch:
     """Deliveries claimed for one request, and how far the scan went."""
@@ -222,36 +205,47 @@ def claim_batch(
     conn: Connection, send_id: int, after_id: int, size: int, number: int, now: datetime
 ) -> Batch | None:
     """The next `size` pending deliveries after `after_id`, marked sending (committed by
-    the caller before anything is sent); None when none are left."""
-    ids = list(
-        conn.execute(
-            select(deliveries.c.id)
-            .where(
-                deliveries.c.send_id == send_id,
-                deliveries.c.state == PENDING,
-                deliveries.c.id > after_id,
-            )
-            .order_by(deliveries.c.id)
-            .limit(size)
-        ).scalars()
-    )
-    if not ids:
-        return None
-    _drop_unsubscribed(conn, send_id, ids)
+    the caller before anything is sent); None when none are left. Recipients who are
+    no longer subscribed are removed from the audience instead."""
     rows = conn.execute(
-        select(deliveries.c.id, deliveries.c.subscriber_id, deliveries.c.email, subscribers.c.name)
+        select(
+            deliveries.c.id,
+            deliveries.c.subscriber_id,
+            deliveries.c.email,
+            subscribers.c.name,
+            subscribers.c.status,
+        )
         .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-        .where(deliveries.c.id.in_(ids), deliveries.c.state == PENDING)
+        .where(
+            deliveries.c.send_id == send_id,
+            deliveries.c.state == PENDING,
+            deliveries.c.id > after_id,
+        )
         .order_by(deliveries.c.id)
+        .limit(size)
     ).all()
-    claimed = [Claimed(row.id, row.subscriber_id, row.email, row.name) for row in rows]
+    if not rows:
+        return None
+    gone = [row.id for row in rows if row.status != "subscribed"]
+    if gone:
+        conn.execute(delete(deliveries).where(deliveries.c.id.in_(gone)))
+        conn.execute(
+            update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + len(gone))
+        )
+    claimed = [
+        Claimed(row.id, row.subscriber_id, row.email, row.name)
+        for row in rows
+        if row.status == "subscribed"
+    ]
     if claimed:
         conn.execute(
             update(deliveries)
             .where(deliveries.c.id.in_([c.delivery_id for c in claimed]))
-            .values(state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now)
+            .values(
+                state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now
+            )
         )
-    return Batch(number=number, claimed=claimed, last_id=max(ids))
+    return Batch(number=number, claimed=claimed, last_id=rows[-1].id)
 
 
 def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -314,8 +308,10 @@ class LockHolder:
 
 
 def this_process(tag: str) -> LockHolder:
+    """A holder identity unique to this acquisition: two runs in one process differ too."""
     host = socket.gethostname()
-    return LockHolder(holder=f"{tag}@{host}:{os.getpid()}", host=host, pid=os.getpid())
+    unique = uuid.uuid4().hex[:8]
+    return LockHolder(holder=f"{tag}@{host}:{os.getpid()}:{unique}", host=host, pid=os.getpid())
 
 
 def _alive(pid: int) -> bool:

@@ -56,10 +56,12 @@ class World:
         return self.dispatcher(transport, **settings).send(request)
 
 
-def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **delivery: Any) -> World:
+def make_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: Any = None, **delivery: Any
+) -> World:
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     config = delivery_config(
         retry_base_seconds=0.01, outbox={"folder": tmp_path / "outbox"}, **delivery
     )
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store.open(url or f"sqlite:///{tmp_path / 'store.sqlite3'}")
     return World(config=config, store=store, issue=sample_issue(config))

@@ -6,7 +6,6 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,40 +19,35 @@ from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import World, make_world
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    return make_world(tmp_path, monkeypatch)
-
-
-def test_audience_is_frozen_at_start(world: World) -> None:
+def test_audience_is_frozen_at_start(any_world: World) -> None:
     """Members added after the send started are not sent this issue."""
-    world.subscribe(150)
+    any_world.subscribe(150)
     first_call = {"done": False}
 
     def add_latecomers(call: int, batch: Sequence[PersonalMessage]) -> Outcome | None:
         if not first_call["done"]:
             first_call["done"] = True
-            world.subscribe(50, start=1000)
+            any_world.subscribe(50, start=1000)
         return None
 
     transport = MemoryTransport(outcomes=add_latecomers)
-    report = world.send(transport, concurrency=1)
+    report = any_world.send(transport, concurrency=1)
     assert report.counts == {"accepted": 150}
     assert not any(email.startswith("reader0001") for email in transport.recipients())
 
 
-def test_unsubscribe_during_send_removes_pending(world: World) -> None:
+def test_unsubscribe_during_send_removes_pending(any_world: World) -> None:
     """Someone who unsubscribes mid-send and has not been sent to yet is not sent to."""
-    emails = world.subscribe(300)
+    emails = any_world.subscribe(300)
     late = emails[-1]
 
     def unsubscribe_last(call: int, batch: Sequence[PersonalMessage]) -> Outcome | None:
         if call == 1:
-            world.store.unsubscribe(late, reason="clicked the link")
+            any_world.store.unsubscribe(late, reason="clicked the link")
         return None
 
     transport = MemoryTransport(outcomes=unsubscribe_last)
-    report = world.send(transport, concurrency=1, batch_size=100)
+    report = any_world.send(transport, concurrency=1, batch_size=100)
     assert late not in transport.recipients()
     assert report.counts == {"accepted": 299}
     assert report.send.removed == 1
@@ -68,21 +62,21 @@ def test_rerun_after_finish_sends_nothing(world: World) -> None:
     assert len(transport.recipients()) == 120
 
 
-def test_crash_mid_batch_marks_it_ambiguous_and_resume_skips_it(world: World) -> None:
+def test_crash_mid_batch_marks_it_ambiguous_and_resume_skips_it(any_world: World) -> None:
     """A batch left `sending` by a dead run becomes ambiguous; resume sends only pending."""
-    world.subscribe(250)
-    issue = world.issue
-    record = world.store.open_send(
+    any_world.subscribe(250)
+    issue = any_world.issue
+    record = any_world.store.open_send(
         issue_id=issue.issue_id,
         list_name="weekly",
         content_hash=issue.content_hash,
         message_hash=issue.message_hash,
         transport="memory",
     )
-    crashed = world.store.claim_batch(record.id, 0, 100, 1)  # committed as sending; then death
+    crashed = any_world.store.claim_batch(record.id, 0, 100, 1)  # committed as sending; then death
     assert crashed is not None
     transport = MemoryTransport(max_batch=100)
-    report = world.send(transport)
+    report = any_world.send(transport)
     assert report.interrupted_now == 100
     assert report.counts == {"accepted": 150, "ambiguous": 100}
     assert report.ambiguous_batches == 1
@@ -121,17 +115,17 @@ def test_deferred_batches_are_retried_in_a_later_pass(world: World) -> None:
     assert sorted(Counter(transport.recipients()).values()) == [1] * 300
 
 
-def test_too_many_deferred_in_a_row_pauses(world: World) -> None:
+def test_too_many_deferred_in_a_row_pauses(any_world: World) -> None:
     """After `pause_after` fully deferred batches in a row the send pauses, state kept."""
-    world.subscribe(500)
+    any_world.subscribe(500)
     down = MemoryTransport(max_batch=100, outcomes=lambda call, batch: Outcome.DEFERRED)
-    report = world.send(down, concurrency=1, pause_after=3)
+    report = any_world.send(down, concurrency=1, pause_after=3)
     assert report.send.state == "paused"
     assert "paused after 3 batches" in str(report.note)
     assert report.counts == {"pending": 500}
     assert down.calls == 3
     healthy = MemoryTransport(max_batch=100)
-    resumed = world.send(healthy)
+    resumed = any_world.send(healthy)
     assert resumed.counts == {"accepted": 500}
     assert resumed.send.state == "finished"
 
@@ -189,32 +183,32 @@ def test_changed_digest_is_refused_unless_forced(world: World) -> None:
     assert forced.counts == {"accepted": 200}
 
 
-def test_second_run_is_locked_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_run_is_locked_out(any_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """While one run holds the send's lock, another process gets LockedError, sends nothing."""
-    world.subscribe(10)
-    with world.store.send_lock(world.issue.issue_id, "weekly"):
+    any_world.subscribe(10)
+    with any_world.store.send_lock(any_world.issue.issue_id, "weekly"):
         other = LockHolder("newsletter@other-host:4242", "other-host", 4242)
         monkeypatch.setattr("newsletter.store.ledger.this_process", lambda tag: other)
         transport = MemoryTransport()
         with pytest.raises(LockedError, match="another run is already sending"):
-            world.send(transport)
+            any_world.send(transport)
     assert transport.calls == 0
 
 
 def test_lock_of_a_dead_process_is_taken_over(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    any_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A lock left by a process that died on this host does not block the resume."""
     import socket
 
-    world.subscribe(10)
+    any_world.subscribe(10)
     from newsletter.store import ledger
 
     dead = LockHolder(f"newsletter@{socket.gethostname()}:999999", socket.gethostname(), 999999)
-    name = f"send:{world.issue.issue_id}:weekly"
-    with world.store._write() as conn:
+    name = f"send:{any_world.issue.issue_id}:weekly"
+    with any_world.store._write() as conn:
         ledger.acquire_lock(conn, name, dead, ledger_now(), ledger_stale())  # then it "dies"
-    assert world.send(MemoryTransport()).counts == {"accepted": 10}
+    assert any_world.send(MemoryTransport()).counts == {"accepted": 10}
 
 
 def ledger_now() -> datetime:
@@ -227,13 +221,13 @@ def ledger_stale() -> timedelta:
     return STALE_LOCK_AFTER
 
 
-def test_two_dispatchers_at_once_send_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_dispatchers_at_once_send_once(any_world: World) -> None:
     """Two runs started together on the same issue and list: exactly one sends."""
     import threading
 
     from newsletter.store.store import Store
 
-    world = make_world(tmp_path, monkeypatch)
+    world = any_world
     world.subscribe(400)
     twin = World(config=world.config, store=Store.open(world.store._url), issue=world.issue)
     transports = [MemoryTransport(max_batch=50), MemoryTransport(max_batch=50)]

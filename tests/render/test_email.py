@@ -115,7 +115,8 @@ def test_placeholder_cannot_be_forged_by_content(make_digest: Any, config: Confi
 
 def test_view_in_browser_only_with_public_url(make_digest: Any, config: Config) -> None:
     """A 'view in browser' link appears when a public base URL is configured."""
-    assert "View this email in your browser" not in render_issue(make_digest(), config).html
+    private = config.model_copy(update={"publication": Publication(public_base_url=None)})
+    assert "View this email in your browser" not in render_issue(make_digest(), private).html
     public = config.model_copy(
         update={"publication": Publication(public_base_url="https://news.example.com/")}
     )

@@ -13,12 +13,21 @@ $(STAMP): pyproject.toml
 		> $(VENV)/install.log 2>&1 || { tail -30 $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
-## demo: validate and render the sample digests on the embedded defaults (no account needed)
+# Unsubscribe links are signed with NEWSLETTER_SECRET. The demo brings its own when none is
+# set; it is printed in no output and is for the demo only: set your own for real use.
+DEMO_ENV := NEWSLETTER_SECRET="$${NEWSLETTER_SECRET:-demo-only-secret-not-for-real-sends-0000}"
+
+## demo: the weekly job on the embedded defaults (SQLite store, outbox transport, no account)
 demo: $(STAMP)
 	$(BIN)/newsletter validate digests/*.json
 	$(BIN)/newsletter render digests/*.json
+	$(BIN)/newsletter subscribers sync
+	$(DEMO_ENV) $(BIN)/newsletter dispatch
+	$(BIN)/newsletter status
 	@echo
-	@echo "Done: open build/<date>/email.html in a browser; email.txt is the plain-text part."
+	@echo "Rendered emails: build/<date>/email.html (open in a browser) and email.txt."
+	@echo "Sent messages:   outbox/<date>-weekly.mbox (open in any mail client)."
+	@echo "Run 'make demo' again: the issue is already sent, so nothing is sent twice."
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck pytest

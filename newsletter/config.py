@@ -150,6 +150,26 @@ class Rendering(_Strict):
     clip_size_bytes: int = Field(default=102_000, gt=0)
 
 
+class Web(_Strict):
+    """`newsletter serve`: where it listens (behind a reverse proxy in production)."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class Webhook(_Strict):
+    """SendGrid's signed Event Webhook, received by `newsletter serve`."""
+
+    sendgrid_public_key: str | None = Field(
+        default=None,
+        description="The verification key from SendGrid (base64 DER or PEM). A public key, "
+        "not a secret; without it the webhook refuses every request.",
+    )
+    max_age_seconds: int = Field(
+        default=300, ge=10, le=86_400, description="Refuse signatures older than this (replay)."
+    )
+
+
 def _default_lists() -> dict[str, ListConfig]:
     return {
         "weekly": ListConfig(
@@ -174,6 +194,8 @@ class Config(_Strict):
     rendering: Rendering = Rendering()
     delivery: Delivery = Delivery()
     database: Database = Database()
+    web: Web = Web()
+    webhook: Webhook = Webhook()
     base_dir: Path = Field(default=Path(), exclude=True)
 
     def resolve(self, path: Path) -> Path:

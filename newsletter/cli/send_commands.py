@@ -13,6 +13,7 @@ import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.progress import Reporter
+from newsletter.cli.web_commands import pull_before_dispatch
 from newsletter.config import Config
 from newsletter.digest import load_digest
 from newsletter.dispatch.due import due_digest
@@ -257,6 +258,8 @@ def dispatch(
     if not lists:
         raise ConfigError("no list has `weekly: true` in config.yaml; nothing to dispatch")
     today = on_date.date() if on_date else dt.date.today()
+    # Issue 6 (web): with SendGrid, copy its suppression lists into the store first.
+    pull_before_dispatch(config, transport)
     worst = EXIT_OK
     for name in lists:
         worst = max(worst, _dispatch_one(app, name, today, transport, at))

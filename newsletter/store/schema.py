@@ -160,6 +160,9 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("batch", Integer, nullable=True),  # 0002: the batch it went out in
+    Column("provider_event", String(32), nullable=True),  # 0003: the provider's last event
+    Column("provider_event_at", UtcDateTime, nullable=True),  # 0003: when it happened
+    Column("provider_detail", Text, nullable=True),  # 0003: its reason (bounce text)
     UniqueConstraint("send_id", "subscriber_id", name="uq_deliveries_send_id_subscriber_id"),
     Index("ix_deliveries_send_id_state", "send_id", "state", "id"),
     CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
@@ -175,4 +178,14 @@ locks = Table(
     Column("pid", Integer, nullable=False),
     Column("acquired_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+# 0003: SendGrid event ids already applied; the webhook retries for days, so events repeat.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("event", String(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_events_received_at", "received_at"),
 )

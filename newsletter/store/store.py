@@ -26,6 +26,7 @@ from newsletter.secrets import Secret
 from newsletter.store import imports, lists, migrate
 from newsletter.store import subscribers as ops
 from newsletter.store.addresses import parse_email
+from newsletter.store.archive import ArchiveMixin
 from newsletter.store.chunks import Chunk, chunk_entries, file_chunks, gc_paused
 from newsletter.store.csvfile import Entry, clean_text
 from newsletter.store.engine import (
@@ -35,6 +36,7 @@ from newsletter.store.engine import (
     parse_url,
     translated_errors,
 )
+from newsletter.store.feedback import FeedbackMixin
 from newsletter.store.models import (
     ImportReport,
     ListCount,
@@ -54,7 +56,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(SendingMixin):
+class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
     """Subscribers, lists, statuses and (for dispatch) sends, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine, url: URL) -> None:

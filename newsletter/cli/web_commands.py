@@ -1,0 +1,112 @@
+"""Web and provider-sync commands: serve, archive, suppressions pull."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
+from newsletter.config import Config
+from newsletter.errors import ConfigError, DeliveryError
+from newsletter.store.store import Store
+from newsletter.suppressions import Puller, PullReport
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: web.port, 8000).")
+@pass_app
+@report_errors
+def serve(app: AppContext, host: str | None, port: int | None) -> None:
+    """Serve unsubscribe pages, the SendGrid event webhook and the archive (see docs/web.md)."""
+    from newsletter.web.server import serve as run  # uvicorn and Starlette only when serving
+
+    config = app.config
+    run(config, host or config.web.host, port or config.web.port)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write archive/, feed.xml and unsubscribe/ into.",
+)
+@click.option("--base-url", help="Public URL the copy will live at (default: public_base_url).")
+@pass_app
+@report_errors
+def archive(app: AppContext, out: Path, base_url: str | None) -> None:
+    """Write the web archive of sent issues and its Atom feed as static files."""
+    from newsletter.web.archive import Archive
+
+    config = app.config
+    base = (base_url or config.publication.public_base_url or "").rstrip("/")
+    if not base:
+        raise ConfigError(
+            "the archive's feed needs absolute links: no base URL",
+            hint="give --base-url https://…, or set publication.public_base_url in config.yaml",
+        )
+    with Store.from_config(config) as store:
+        written = Archive(config, store).write_static(out, base)
+    issues = sum(1 for path in written if path.parent.parent.name == "archive")
+    click.echo(f"wrote {len(written)} files to {out} ({issues} issues)")
+
+
+@cli.group()
+def suppressions() -> None:
+    """SendGrid's suppression lists (bounces, spam reports, unsubscribes)."""
+
+
+def _print_pull(report: PullReport) -> None:
+    for pulled in report.lists:
+        click.echo(
+            f"  {pulled.name}: {pulled.rows:,} at SendGrid, {pulled.report.suppressed:,} newly "
+            f"suppressed, {pulled.report.already:,} already"
+            + (f", {pulled.report.invalid:,} not addresses" if pulled.report.invalid else "")
+        )
+
+
+def pull_suppressions(config: Config) -> PullReport:
+    """Read SendGrid's lists into the store (needs SENDGRID_API_KEY)."""
+    from newsletter.transports.sendgrid import SendGridTransport
+
+    settings = config.delivery.sendgrid
+    transport = SendGridTransport(settings, retry_base_seconds=config.delivery.retry_base_seconds)
+    try:
+        with Store.from_config(config) as store:
+            puller = Puller(
+                transport,
+                store,
+                attempts=settings.max_attempts,
+                retry_base_seconds=config.delivery.retry_base_seconds,
+            )
+            return puller.pull(settings.asm_group_id)
+    finally:
+        transport.close()
+
+
+@suppressions.command("pull")
+@pass_app
+@report_errors
+def pull(app: AppContext) -> None:
+    """Record SendGrid's bounces, spam reports and unsubscribes (never resubscribes)."""
+    report = pull_suppressions(app.config)
+    click.echo(f"SendGrid suppressions: {report.suppressed:,} addresses newly suppressed")
+    _print_pull(report)
+
+
+def pull_before_dispatch(config: Config, transport: str | None) -> None:
+    """`dispatch` with SendGrid: pull its suppressions first, so nobody who unsubscribed
+    through SendGrid is counted in the audience. A failure only warns: SendGrid itself
+    still refuses to mail its suppressed addresses, and a key limited to Mail Send is
+    a sound setup."""
+    if (transport or config.delivery.transport) != "sendgrid":
+        return
+    try:
+        report = pull_suppressions(config)
+    except DeliveryError as err:
+        warn(f"could not pull SendGrid's suppressions ({err.message}); sending anyway")
+        warn("give the API key read access to Suppressions to keep the store in step")
+        return
+    click.echo(f"SendGrid suppressions pulled: {report.suppressed:,} addresses newly suppressed")

@@ -1,0 +1,234 @@
+"""The ASGI app behind `newsletter serve`: unsubscribe pages, SendGrid webhook, archive.
+
+Handlers are thin: they read the request, run the synchronous work of
+`unsubscribe`, `webhook` and `archive` in Starlette's thread pool (the store is
+synchronous, and SQLite waits for its write lock there, never in the event
+loop), and turn the result into a response. Every write is committed before
+the answer is sent.
+
+    GET  /unsubscribe/{token}   confirm page (GET never unsubscribes: scanners follow links)
+    POST /unsubscribe/{token}   unsubscribe now (RFC 8058 one-click, or the page's button)
+    POST /resubscribe/{token}   undo an unsubscribe
+    GET  /unsubscribe/          how to unsubscribe (the archive's non-personal link)
+    POST /webhooks/sendgrid     SendGrid's signed Event Webhook
+    GET  /archive/, /archive/{issue}/, /feed.xml   the public archive
+    GET  /healthz               for the process manager
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from newsletter.config import Config
+from newsletter.errors import StoreError
+from newsletter.secrets import Secret, signing_secret
+from newsletter.store.store import Store
+from newsletter.web.archive import Archive
+from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
+from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
+from newsletter.web.unsubscribe import Links
+from newsletter.web.webhook import SendGridWebhook
+
+log = logging.getLogger("newsletter.web")
+
+MAX_WEBHOOK_BYTES = 32 * 1024 * 1024  # 20,000 events (the parser's cap) of a generous size
+# The web version of an issue is the email: its images come from the publication's site.
+ISSUE_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class Handlers:
+    """The route handlers, sharing one store, secret and set of page templates."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        secret: Secret,
+        key: ec.EllipticCurvePublicKey | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.pages = Pages(config)
+        self.links = Links(store, secret)
+        self.archive = Archive(config, store)
+        self.webhook = SendGridWebhook(
+            store, key, max_age=config.webhook.max_age_seconds, clock=clock
+        )
+
+    def _page(
+        self,
+        name: str,
+        status: int = 200,
+        headers: Mapping[str, str] = PERSONAL_HEADERS,
+        **ctx: Any,
+    ) -> HTMLResponse:
+        return HTMLResponse(self.pages.render(name, **ctx), status, headers=dict(headers))
+
+    def _invalid_link(self) -> HTMLResponse:
+        # One fixed page for every bad link: nothing in it depends on the request.
+        return self._page("link_invalid", 400)
+
+    def _base(self, request: Request) -> str:
+        configured = self.config.publication.public_base_url
+        return (configured or str(request.base_url)).rstrip("/")
+
+    # ----------------------------------------------------------------- unsubscribe
+
+    async def unsubscribe_page(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        subscriber = await run_in_threadpool(self.links.lookup, token)
+        if subscriber is None:
+            return self._invalid_link()
+        masked = mask_email(subscriber.email)
+        if subscriber.suppressed:
+            return self._page(
+                "unsubscribed", masked_email=masked, resubscribe_action=f"../resubscribe/{token}"
+            )
+        return self._page("unsubscribe_confirm", masked_email=masked, action=token)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        # The body (`List-Unsubscribe=One-Click` from mail providers, the same from our
+        # form) is not needed: a POST on a genuine link is the request to unsubscribe.
+        token = request.path_params["token"]
+        outcome = await run_in_threadpool(self.links.unsubscribe, token)
+        if outcome is None:
+            return self._invalid_link()
+        log.info("unsubscribed subscriber %s from the web", outcome.subscriber.id)
+        return self._page(
+            "unsubscribed",
+            masked_email=mask_email(outcome.subscriber.email),
+            resubscribe_action=f"../resubscribe/{token}",
+        )
+
+    async def resubscribe(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        outcome = await run_in_threadpool(self.links.resubscribe, token)
+        if outcome is None:
+            return self._invalid_link()
+        return self._page(
+            "resubscribed",
+            resubscribed=outcome.done,
+            masked_email=mask_email(outcome.subscriber.email),
+            unsubscribe_action=f"../unsubscribe/{token}",
+            contact=self.config.sender.reply_to,
+        )
+
+    async def unsubscribe_help(self, request: Request) -> Response:
+        return HTMLResponse(self.archive.help_page(), headers=PAGE_HEADERS)
+
+    # ----------------------------------------------------------------- webhook
+
+    async def sendgrid_webhook(self, request: Request) -> Response:
+        body = await _read_body(request, MAX_WEBHOOK_BYTES)
+        if body is None:
+            return JSONResponse({"error": "request body too large"}, 413)
+        started = time.perf_counter()
+        answer = await run_in_threadpool(
+            self.webhook.handle,
+            body,
+            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(TIMESTAMP_HEADER),
+        )
+        log.info(
+            "sendgrid webhook: %s %s in %.0f ms",
+            answer.status,
+            answer.body,
+            (time.perf_counter() - started) * 1000,
+        )
+        return JSONResponse(answer.body, answer.status)
+
+    # ----------------------------------------------------------------- archive
+
+    async def archive_index(self, request: Request) -> Response:
+        page = await run_in_threadpool(self.archive.index_page, self._base(request))
+        return HTMLResponse(page, headers=PAGE_HEADERS)
+
+    async def archive_issue(self, request: Request) -> Response:
+        issue = request.path_params["issue"]
+        page = await run_in_threadpool(self.archive.issue_page, issue, self._base(request))
+        if page is None:
+            raise HTTPException(404)
+        return HTMLResponse(page, headers=ISSUE_HEADERS)
+
+    async def feed(self, request: Request) -> Response:
+        xml = await run_in_threadpool(self.archive.feed, self._base(request))
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+    async def healthz(self, request: Request) -> Response:
+        await run_in_threadpool(self.store.schema_state)  # the store answers
+        return PlainTextResponse("ok")
+
+    # ----------------------------------------------------------------- errors
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        archive_url = f"{self._base(request)}/archive/"
+        return self._page("not_found", 404, PAGE_HEADERS, archive_url=archive_url)
+
+    async def store_failed(self, request: Request, exc: Exception) -> Response:
+        log.error("store error while answering %s %s: %s", request.method, request.url.path, exc)
+        headers = {**PERSONAL_HEADERS, "Retry-After": "60"}
+        return self._page("unavailable", 503, headers)
+
+
+def routes(handlers: Handlers) -> list[Route]:
+    return [
+        Route("/unsubscribe/", handlers.unsubscribe_help, methods=["GET"]),
+        Route("/unsubscribe/{token}", handlers.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", handlers.unsubscribe, methods=["POST"]),
+        Route("/resubscribe/{token}", handlers.resubscribe, methods=["POST"]),
+        Route("/webhooks/sendgrid", handlers.sendgrid_webhook, methods=["POST"]),
+        Route("/archive/", handlers.archive_index, methods=["GET"]),
+        Route("/archive/{issue}/", handlers.archive_issue, methods=["GET"]),
+        Route("/feed.xml", handlers.feed, methods=["GET"]),
+        Route("/healthz", handlers.healthz, methods=["GET"]),
+    ]
+
+
+def create_app(
+    config: Config,
+    store: Store,
+    *,
+    secret: Secret | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given;
+    a malformed webhook key in config.yaml is a ConfigError here, at start-up."""
+    configured_key = config.webhook.sendgrid_public_key
+    key = load_public_key(configured_key) if configured_key else None
+    handlers = Handlers(config, store, secret or signing_secret(), key, clock)
+    return Starlette(
+        routes=routes(handlers),
+        exception_handlers={404: handlers.not_found, StoreError: handlers.store_failed},
+    )

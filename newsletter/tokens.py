@@ -11,7 +11,6 @@ another. Checking compares signatures in constant time.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from typing import Final
@@ -26,7 +25,8 @@ _SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$")
 
 def _signature(subscriber_id: int, purpose: str, secret: Secret) -> str:
     message = f"newsletter/{purpose}/{_VERSION}/{subscriber_id}".encode()
-    digest = hmac.new(secret.reveal().encode("utf-8"), message, hashlib.sha256).digest()
+    # hmac.digest: OpenSSL's one-shot HMAC, several times faster than hmac.new per token.
+    digest = hmac.digest(secret.reveal().encode("utf-8"), message, "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

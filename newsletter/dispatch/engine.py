@@ -25,7 +25,7 @@ from datetime import datetime
 from newsletter.config import Config
 from newsletter.errors import AuthenticationError, MessageError
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
-from newsletter.message.links import unsubscribe_url
+from newsletter.message.links import UnsubscribeLinks
 from newsletter.secrets import Secret
 from newsletter.store.ledger import (
     ACCEPTED,
@@ -137,6 +137,7 @@ class Dispatcher:
         self.secret = secret
         self.settings = settings
         self.on_progress = on_progress or (lambda progress: None)
+        self.links = UnsubscribeLinks(config, secret)
 
     # ------------------------------------------------------------------ entry
 
@@ -225,7 +226,7 @@ class Dispatcher:
                     except MessageError as err:  # raised before anything left
                         stop = err.message
                         outcomes = _all(batch.claimed, PENDING, err.message)
-                    self.store.record_outcomes(outcomes)
+                    self.store.record_outcomes(record.id, batch.number, outcomes)
                     streak = streak + 1 if _all_deferred(outcomes) else 0
                     _count(progress, outcomes)
                     self.on_progress(progress)
@@ -246,7 +247,7 @@ class Dispatcher:
             email=claimed.email,
             name=claimed.name,
             subscriber_id=claimed.subscriber_id,
-            unsubscribe_url=unsubscribe_url(self.config, claimed.subscriber_id, self.secret),
+            unsubscribe_url=self.links(claimed.subscriber_id),
         )
 
     def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> list[Result]:

@@ -10,11 +10,12 @@ part, no unsubscribe link, or an unresolved placeholder is an error.
 from __future__ import annotations
 
 import html
+import itertools
 import re
-import uuid
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 from newsletter.config import Config
@@ -26,6 +27,14 @@ PREVIEW_PREFIX = "[PREVIEW] "
 _PLACEHOLDER = re.compile(r"https://[a-z-]+\.invalid/[0-9a-f]{24}")
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>\s]")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _unique_ids() -> Callable[[], str]:
+    """Message-ID local parts: a random prefix per run plus a counter. Unique without a
+    uuid per message, which a million-recipient send would feel."""
+    prefix = secrets.token_hex(8)
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter):x}"
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,15 @@ class PersonalMessage:
     issue: IssueMessage
     recipient: Recipient
     message_id: str
-    headers: dict[str, str]
 
     @property
     def subject(self) -> str:
         return self.issue.subject
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """List-Unsubscribe, List-Unsubscribe-Post and List-Id for this recipient."""
+        return self.issue.personal_headers(self.recipient)
 
     @cached_property
     def html(self) -> str:
@@ -83,7 +96,7 @@ class IssueMessage:
     message_id_domain: str
     content_hash: str
     message_hash: str
-    new_message_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex, compare=False)
+    new_message_id: Callable[[], str] = field(default_factory=lambda: _unique_ids(), compare=False)
 
     def preview(self) -> IssueMessage:
         """The same message for an editor's test: subject marked [PREVIEW]."""
@@ -109,7 +122,6 @@ class IssueMessage:
             issue=self,
             recipient=recipient,
             message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
-            headers=self.personal_headers(recipient),
         )
 
     def personal_headers(self, recipient: Recipient) -> dict[str, str]:
@@ -123,12 +135,18 @@ class IssueMessage:
 
 def check_unsubscribe_url(url: str) -> None:
     """An unsubscribe URL must be https (http only for a local test server) and header-safe."""
-    parts = urlsplit(url)
-    local = parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
-    if not (parts.scheme == "https" or local) or not parts.hostname:
-        raise MessageError(f"unsubscribe URL must be an absolute https URL, got {url!r}")
     if _HEADER_UNSAFE.search(url):
         raise MessageError(f"unsubscribe URL contains characters unsafe in headers: {url!r}")
+    # Every recipient's URL shares the base: parse it once, not a million times.
+    if not _acceptable_base(url.rsplit("/", 1)[0]):
+        raise MessageError(f"unsubscribe URL must be an absolute https URL, got {url!r}")
+
+
+@lru_cache(maxsize=64)
+def _acceptable_base(base: str) -> bool:
+    parts = urlsplit(base)
+    local = parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
+    return bool(parts.hostname) and (parts.scheme == "https" or local)
 
 
 def _check_rendered(issue: RenderedIssue) -> None:

@@ -24,3 +24,14 @@ def public_base(config: Config) -> str:
 def unsubscribe_url(config: Config, subscriber_id: int, secret: Secret) -> str:
     """The subscriber's one-click unsubscribe URL on the public web endpoint."""
     return f"{public_base(config)}{UNSUBSCRIBE_PATH}{make_token(subscriber_id, secret)}"
+
+
+class UnsubscribeLinks:
+    """Builds many recipients' unsubscribe URLs, checking the base URL once."""
+
+    def __init__(self, config: Config, secret: Secret) -> None:
+        self.base = public_base(config) + UNSUBSCRIBE_PATH
+        self.secret = secret
+
+    def __call__(self, subscriber_id: int) -> str:
+        return self.base + make_token(subscriber_id, self.secret)

@@ -226,38 +226,56 @@ def claim_batch(
     ).all()
     if not rows:
         return None
-    gone = [row.id for row in rows if row.status != "subscribed"]
+    # Plain tuples: attribute access on a thousand SQLAlchemy rows per batch adds up.
+    tuples = [tuple(row) for row in rows]
+    gone = [row[0] for row in tuples if row[4] != "subscribed"]
     if gone:
         conn.execute(delete(deliveries).where(deliveries.c.id.in_(gone)))
         conn.execute(
             update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + len(gone))
         )
     claimed = [
-        Claimed(row.id, row.subscriber_id, row.email, row.name)
-        for row in rows
-        if row.status == "subscribed"
+        Claimed(delivery_id, subscriber_id, email, name)
+        for delivery_id, subscriber_id, email, name, status in tuples
+        if status == "subscribed"
     ]
     if claimed:
+        # The id range holds exactly the claimed rows now (the others were just removed),
+        # and one range condition is far cheaper than a thousand bound ids.
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_([c.delivery_id for c in claimed]))
+            .where(
+                deliveries.c.send_id == send_id,
+                deliveries.c.state == PENDING,
+                deliveries.c.id > after_id,
+                deliveries.c.id <= tuples[-1][0],
+            )
             .values(
                 state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now
             )
         )
-    return Batch(number=number, claimed=claimed, last_id=rows[-1].id)
+    return Batch(number=number, claimed=claimed, last_id=tuples[-1][0])
 
 
-def record_outcomes(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Write a batch's results: one UPDATE per distinct (state, provider id, error)."""
+def record_outcomes(
+    conn: Connection, send_id: int, batch: int, outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Write a batch's results: one UPDATE per distinct (state, provider id, error); the
+    usual case, one answer for the whole batch, is one UPDATE by batch number."""
     groups: dict[tuple[str, str | None, str | None], list[int]] = {}
     for outcome in outcomes:
         key = (outcome.state, outcome.provider_id, outcome.error)
         groups.setdefault(key, []).append(outcome.delivery_id)
+    whole_batch = len(groups) == 1
     for (state, provider_id, error), ids in groups.items():
+        which = (
+            (deliveries.c.send_id == send_id) & (deliveries.c.batch == batch)
+            if whole_batch
+            else deliveries.c.id.in_(ids)
+        )
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(ids), deliveries.c.state == SENDING)
+            .where(which, deliveries.c.state == SENDING)
             .values(
                 state=state,
                 provider_message_id=provider_id,

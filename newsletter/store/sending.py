@@ -187,9 +187,10 @@ class SendingMixin:
             self._heartbeat(conn)
             return ledger.claim_batch(conn, send_id, after_id, size, number, _now())
 
-    def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+    def record_outcomes(self, send_id: int, batch: int, outcomes: Sequence[Outcome]) -> None:
+        """Record what happened to every delivery of one claimed batch."""
         with self._write() as conn:
-            ledger.record_outcomes(conn, outcomes, _now())
+            ledger.record_outcomes(conn, send_id, batch, outcomes, _now())
 
     def send_counts(self, send_id: int) -> dict[str, int]:
         with self._read() as conn:

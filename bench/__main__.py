@@ -18,6 +18,7 @@ from bench.common import Result, machine, today
 BENCHMARKS = {
     "subscriber-import": "bench.subscriber_import",
     "dispatch-sendgrid": "bench.dispatch_sendgrid",
+    "web-load": "bench.web_load",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

@@ -18,8 +18,10 @@ the answer is sent.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -67,6 +69,14 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(parts)
 
 
+def _write_queue(store: Store) -> AbstractContextManager[object]:
+    """On SQLite, the app's writes take turns on a lock. SQLite's own busy handler makes a
+    waiting writer sleep in growing steps (up to 100 ms) however soon the lock frees; a
+    thread waiting here is woken the moment the previous write commits. Other processes
+    (dispatch) still meet SQLite's busy timeout. PostgreSQL needs no such queue."""
+    return threading.Lock() if store.dialect == "sqlite" else nullcontext()
+
+
 class Handlers:
     """The route handlers, sharing one store, secret and set of page templates."""
 
@@ -81,10 +91,11 @@ class Handlers:
         self.config = config
         self.store = store
         self.pages = Pages(config)
-        self.links = Links(store, secret)
+        writes = _write_queue(store)
+        self.links = Links(store, secret, writes)
         self.archive = Archive(config, store)
         self.webhook = SendGridWebhook(
-            store, key, max_age=config.webhook.max_age_seconds, clock=clock
+            store, key, max_age=config.webhook.max_age_seconds, clock=clock, writes=writes
         )
 
     def _page(

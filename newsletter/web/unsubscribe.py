@@ -8,6 +8,7 @@ neutral page and nobody can learn from it who is subscribed.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from newsletter.errors import SubscriberNotFoundError, TokenError
@@ -31,9 +32,15 @@ class LinkOutcome:
 class Links:
     """The unsubscribe and resubscribe actions behind the web pages."""
 
-    def __init__(self, store: Store, secret: Secret) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret: Secret,
+        writes: AbstractContextManager[object] | None = None,
+    ) -> None:
         self.store = store
         self.secret = secret
+        self.writes = writes or nullcontext()
 
     def lookup(self, token: str) -> Subscriber | None:
         """The subscriber a genuine token names; None for anything else."""
@@ -48,7 +55,8 @@ class Links:
         subscriber = self.lookup(token)
         if subscriber is None:
             return None
-        self.store.unsubscribe(subscriber.email, reason=WEB_REASON, source=Source.WEB)
+        with self.writes:
+            self.store.unsubscribe(subscriber.email, reason=WEB_REASON, source=Source.WEB)
         return LinkOutcome(subscriber, done=True)
 
     def resubscribe(self, token: str) -> LinkOutcome | None:
@@ -62,7 +70,10 @@ class Links:
         if subscriber.status != Status.UNSUBSCRIBED:
             return LinkOutcome(subscriber, done=False)
         try:
-            self.store.resubscribe(subscriber.email, reason=RESUBSCRIBE_REASON, source=Source.WEB)
+            with self.writes:
+                self.store.resubscribe(
+                    subscriber.email, reason=RESUBSCRIBE_REASON, source=Source.WEB
+                )
         except SubscriberNotFoundError:
             return None
         return LinkOutcome(subscriber, done=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,11 +98,13 @@ class SendGridWebhook:
         *,
         max_age: int = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
+        writes: AbstractContextManager[object] | None = None,
     ) -> None:
         self.store = store
         self.key = key
         self.max_age = max_age
         self.clock = clock
+        self.writes = writes or nullcontext()
 
     def handle(self, body: bytes, signature: str | None, timestamp: str | None) -> Answer:
         if self.key is None:
@@ -116,7 +119,8 @@ class SendGridWebhook:
         except MalformedEventsError as err:
             return Answer(400, {"error": err.message})
         try:
-            report = self.store.apply_provider_events(events, source=Source.WEBHOOK)
+            with self.writes:
+                report = self.store.apply_provider_events(events, source=Source.WEBHOOK)
         except StoreError:
             return Answer(503, {"error": "the store is unavailable; retry later"})
         return Answer(200, _report(report))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,43 +13,59 @@ import pytest
 
 from newsletter.message import PersonalMessage
 from newsletter.secrets import signing_secret
+from newsletter.store.models import Status
 from newsletter.store.store import Store
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import make_world
 from tests.transports.harness import free_port
-from tests.web.support import SECRET, local_site_config, served, subscribe
+from tests.web.signing import Signer
+from tests.web.support import SECRET, local_site_config, sendgrid_event, served, subscribe
+
+ONE_CLICK = b"List-Unsubscribe=One-Click"
 
 
-def test_concurrent_one_click_posts_lose_nothing(
+def test_concurrent_one_click_posts_and_a_webhook_lose_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """50 one-click POSTs (25 readers, each twice) from 10 clients: all 200, all committed once."""
+    """50 one-click POSTs (25 readers, each twice) from 10 clients while a signed 300-event
+    webhook arrives: every answer 200, every change committed exactly once."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    config, port = local_site_config()
+    signer = Signer.new()
+    config, port = local_site_config(signer)
     with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
         emails = subscribe(store, 25)
+        bouncing = subscribe(store, 300, start=1001)
         secret = signing_secret()
         tokens = [store.token_for(email, secret) for email in emails] * 2
+        events = [
+            sendgrid_event(e, "bounce", f"b{n}", type="bounce", timestamp=int(time.time()))
+            for n, e in enumerate(bouncing)
+        ]
+        body = json.dumps(events).encode()
         with (
             served(config, store, port) as url,
             httpx2.Client(base_url=url, timeout=10) as client,
             ThreadPoolExecutor(10) as pool,
         ):
+            webhook = pool.submit(
+                client.post,
+                "/webhooks/sendgrid",
+                content=body,
+                headers=signer.sign(body, int(time.time())),
+            )
             statuses = list(
                 pool.map(
-                    lambda t: (
-                        client.post(
-                            f"/unsubscribe/{t}", content=b"List-Unsubscribe=One-Click"
-                        ).status_code
-                    ),
+                    lambda t: client.post(f"/unsubscribe/{t}", content=ONE_CLICK).status_code,
                     tokens,
                 )
             )
+            assert webhook.result().json()["suppressed"] == 300
         assert statuses == [200] * 50
         for email in emails:
             history = store.details(email).history
-            assert history[-1].to_status == "unsubscribed"
             assert [h.to_status.value for h in history].count("unsubscribed") == 1
+            assert history[-1].to_status == "unsubscribed"
+        assert store.status_counts()[Status.BOUNCED] == 300
 
 
 def test_unsubscribe_during_a_send_is_honoured(

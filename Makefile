@@ -22,7 +22,8 @@ demo: $(STAMP)
 	$(BIN)/newsletter validate digests/*.json
 	$(BIN)/newsletter render digests/*.json
 	$(BIN)/newsletter subscribers sync
-	$(DEMO_ENV) $(BIN)/newsletter dispatch
+	@echo "$(BIN)/newsletter dispatch"
+	@$(DEMO_ENV) $(BIN)/newsletter dispatch
 	$(BIN)/newsletter status
 	@echo
 	@echo "Rendered emails: build/<date>/email.html (open in a browser) and email.txt."

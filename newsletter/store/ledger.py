@@ -250,9 +250,7 @@ def claim_batch(
                 deliveries.c.id > after_id,
                 deliveries.c.id <= tuples[-1][0],
             )
-            .values(
-                state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now
-            )
+            .values(state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now)
         )
     return Batch(number=number, claimed=claimed, last_id=tuples[-1][0])
 

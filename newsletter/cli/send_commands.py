@@ -279,6 +279,13 @@ def _dispatch_one(
     if existing and existing.state == FINISHED:
         click.echo(f"{list_name}: {path.stem} was already sent; nothing to do")
         return EXIT_OK
+    if existing and existing.state == CANCELLED:
+        # An editor cancelled it on purpose: the cron job must not send it behind their back.
+        click.echo(
+            f"{list_name}: {path.stem} was cancelled; not sending it "
+            f"(`newsletter send {path} --list {list_name}` sends it by hand)"
+        )
+        return EXIT_OK
     return _exit_code(_send_issue(app, path, list_name, transport, at=at))
 
 

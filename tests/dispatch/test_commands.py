@@ -160,3 +160,24 @@ def test_locked_send_exits_with_its_own_code(
     assert result.exit_code == EXIT_LOCKED
     assert "another run is already sending" in result.stderr
     assert not (project.folder / "outbox").exists()
+
+
+def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:
+    """A send an editor cancelled is not sent by the next cron dispatch."""
+    project.subscribe(4)
+    with project.store() as store:
+        from tests.delivery_support import sample_issue
+
+        issue = sample_issue()
+        record = store.open_send(
+            issue_id=issue.issue_id,
+            list_name="weekly",
+            content_hash=issue.content_hash,
+            message_hash=issue.message_hash,
+            transport="sendgrid",
+        )
+        store.cancel_send(record.id)
+    result = project.run("dispatch", "--date", "2025-09-14")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "2025-09-12 was cancelled; not sending it" in result.stdout
+    assert not (project.folder / "outbox").exists()

@@ -199,7 +199,7 @@ class Dispatcher:
         in_flight: dict[Future[list[Result]], Batch] = {}
         streak = 0
         stop: str | None = None
-        auth: AuthenticationError | None = None
+        fatal: Exception | None = None  # re-raised once every batch in flight is recorded
         with ThreadPoolExecutor(self.settings.concurrency, "send") as pool:
             while True:
                 while stop is None and len(in_flight) < self.settings.concurrency:
@@ -220,12 +220,15 @@ class Dispatcher:
                     batch = in_flight.pop(future)
                     try:
                         outcomes = self._outcomes(batch, future.result())
-                    except AuthenticationError as err:
-                        auth, stop = err, str(err)
+                    except AuthenticationError as err:  # refused before anything was accepted
+                        fatal, stop = err, err.message
                         outcomes = _all(batch.claimed, PENDING, "not sent: " + err.message)
                     except MessageError as err:  # raised before anything left
                         stop = err.message
                         outcomes = _all(batch.claimed, PENDING, err.message)
+                    except Exception as err:  # a bug or an unforeseen failure: outcome unknown
+                        fatal, stop = err, f"stopped by an unexpected error: {err!r}"
+                        outcomes = _all(batch.claimed, AMBIGUOUS, stop)
                     self.store.record_outcomes(record.id, batch.number, outcomes)
                     streak = streak + 1 if _all_deferred(outcomes) else 0
                     _count(progress, outcomes)
@@ -235,9 +238,9 @@ class Dispatcher:
                             f"paused after {streak} batches in a row could not be sent "
                             "(the provider refused them for now); run again to resume"
                         )
-        if auth is not None:
-            self.store.finish_send(record.id, PAUSED, note=auth.message)
-            raise auth
+        if fatal is not None:
+            self.store.finish_send(record.id, PAUSED, note=stop)
+            raise fatal
         return stop
 
     # ------------------------------------------------------------------ one batch

@@ -116,3 +116,28 @@ def test_old_event_ids_are_pruned(store: Store) -> None:  # noqa: F811
         ids = set(conn.execute(select(webhook_events.c.event_id)).scalars())
         assert conn.execute(select(func.count()).select_from(webhook_events)).scalar_one() == 1
     assert ids == {"fresh"}
+
+
+def test_published_issues_are_finished_sends_newest_first(store: Store) -> None:  # noqa: F811
+    """The archive's query: finished sends only, one row per issue, newest issue first."""
+    subscribe(store, 1)
+    for issue, lists in (("2025-09-05", ("weekly", "editors")), ("2025-09-12", ("weekly",))):
+        for list_name in lists:
+            record = store.open_send(
+                issue_id=issue,
+                list_name=list_name,
+                content_hash="c",
+                message_hash="m",
+                transport="outbox",
+            )
+            store.finish_send(record.id, "finished", note=None)
+    store.open_send(
+        issue_id="2026-02-06",
+        list_name="weekly",
+        content_hash="c",
+        message_hash="m",
+        transport="outbox",
+    )  # still running
+    published = store.published_issues()
+    assert [p.issue_id for p in published] == ["2025-09-12", "2025-09-05"]
+    assert all(p.sent_at.tzinfo is not None for p in published)

@@ -49,7 +49,7 @@ def archive(app: AppContext, out: Path, base_url: str | None) -> None:
         )
     with Store.from_config(config) as store:
         written = Archive(config, store).write_static(out, base)
-    issues = sum(1 for path in written if path.parent.parent.name == "archive")
+    issues = sum(1 for path in written if path.parent.parent == out / "archive")
     click.echo(f"wrote {len(written)} files to {out} ({issues} issues)")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from newsletter.config import Config, load_config
 from newsletter.digest import Digest, parse_digest
+from tests.tools import chromium
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DIGESTS = sorted((REPO / "digests").glob("*.json"))
@@ -31,6 +32,24 @@ MINIMAL_DIGEST: dict[str, Any] = {
         }
     ],
 }
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright, launched once for all browser tests
+    (skips locally, fails in CI, when it is missing)."""
+    executable = chromium()
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from newsletter.store.ledger import (
     PENDING,
     Batch,
     Claimed,
-    Outcome,
+    Outcomes,
     SendRecord,
 )
 from newsletter.store.store import Store
@@ -260,11 +260,13 @@ class Dispatcher:
         ]
         return self.transport.send(messages, options)
 
-    def _outcomes(self, batch: Batch, results: list[Result]) -> list[Outcome]:
-        return [
-            Outcome(c.delivery_id, _STATE_OF[r.outcome], r.provider_id, r.error)
-            for c, r in zip(batch.claimed, results, strict=True)
-        ]
+    def _outcomes(self, batch: Batch, results: list[Result]) -> Outcomes:
+        """Deliveries grouped by what happened to them (usually one group per batch)."""
+        groups: Outcomes = {}
+        for claimed, result in zip(batch.claimed, results, strict=True):
+            key = (_STATE_OF[result.outcome], result.provider_id, result.error)
+            groups.setdefault(key, []).append(claimed.delivery_id)
+        return groups
 
     def _report(
         self,
@@ -291,22 +293,22 @@ def _done(counts: dict[str, int]) -> int:
     return sum(v for k, v in counts.items() if k in (ACCEPTED, FAILED, AMBIGUOUS))
 
 
-def _all(claimed: Sequence[Claimed], state: str, error: str) -> list[Outcome]:
-    return [Outcome(c.delivery_id, state, None, error) for c in claimed]
+def _all(claimed: Sequence[Claimed], state: str, error: str) -> Outcomes:
+    return {(state, None, error): [c.delivery_id for c in claimed]}
 
 
-def _all_deferred(outcomes: Sequence[Outcome]) -> bool:
-    return bool(outcomes) and all(o.state == PENDING for o in outcomes)
+def _all_deferred(outcomes: Outcomes) -> bool:
+    return bool(outcomes) and all(state == PENDING for state, _, _ in outcomes)
 
 
-def _count(progress: Progress, outcomes: Sequence[Outcome]) -> None:
+def _count(progress: Progress, outcomes: Outcomes) -> None:
     progress.requests += 1
-    for outcome in outcomes:
-        if outcome.state == ACCEPTED:
-            progress.accepted += 1
-        elif outcome.state == FAILED:
-            progress.failed += 1
-        elif outcome.state == AMBIGUOUS:
-            progress.ambiguous += 1
+    for (state, _, _), ids in outcomes.items():
+        if state == ACCEPTED:
+            progress.accepted += len(ids)
+        elif state == FAILED:
+            progress.failed += len(ids)
+        elif state == AMBIGUOUS:
+            progress.ambiguous += len(ids)
         else:
-            progress.deferred += 1
+            progress.deferred += len(ids)

@@ -104,10 +104,10 @@ class IssueMessage:
 
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The List-Unsubscribe header value: the https URL, plus mailto when configured."""
-        links = [f"<{recipient.unsubscribe_url}>"]
         if self.unsubscribe_mailto:
-            links.append(f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>")
-        return ", ".join(links)
+            mailto = f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
+            return f"<{recipient.unsubscribe_url}>, {mailto}"
+        return f"<{recipient.unsubscribe_url}>"
 
     def check_placeholders(self) -> None:
         """Only the unsubscribe placeholder may be left for personalisation."""

@@ -6,7 +6,7 @@ each one is a single transaction over `newsletter.store.ledger`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +16,7 @@ from newsletter.errors import InputError, LockedError
 from newsletter.store import ledger
 from newsletter.store import subscribers as subscriber_ops
 from newsletter.store.addresses import parse_email
-from newsletter.store.ledger import Batch, LockHolder, Outcome, SendRecord
+from newsletter.store.ledger import Batch, LockHolder, Outcomes, SendRecord
 from newsletter.store.models import Source, Status, Subscriber
 from newsletter.store.schema import deliveries
 
@@ -187,7 +187,7 @@ class SendingMixin:
             self._heartbeat(conn)
             return ledger.claim_batch(conn, send_id, after_id, size, number, _now())
 
-    def record_outcomes(self, send_id: int, batch: int, outcomes: Sequence[Outcome]) -> None:
+    def record_outcomes(self, send_id: int, batch: int, outcomes: Outcomes) -> None:
         """Record what happened to every delivery of one claimed batch."""
         with self._write() as conn:
             ledger.record_outcomes(conn, send_id, batch, outcomes, _now())

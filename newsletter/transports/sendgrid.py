@@ -15,6 +15,7 @@ request left (read timeout, connection cut) → ambiguous, never retried.
 from __future__ import annotations
 
 import email.utils
+import html
 import http.client
 import json
 import logging
@@ -39,7 +40,7 @@ from newsletter.errors import (
     RateLimitedError,
     TransientDeliveryError,
 )
-from newsletter.message import PersonalMessage
+from newsletter.message import IssueMessage, PersonalMessage
 from newsletter.secrets import Secret, read_secret
 from newsletter.transports.base import Outcome, Result, SendOptions, all_results
 from newsletter.transports.pacing import Pacer
@@ -49,6 +50,7 @@ API_KEY_ENV = "SENDGRID_API_KEY"
 API_HOST_ENV = "SENDGRID_API_HOST"
 ASM_UNSUBSCRIBE_TAG = "<%asm_group_unsubscribe_raw_url%>"
 MAX_PERSONALIZATIONS = 1000
+JSON_UTF8 = "application/json; charset=utf-8"
 
 # python_http_client logs request headers (the API key among them) at DEBUG.
 logging.getLogger("python_http_client").setLevel(logging.WARNING)
@@ -65,8 +67,13 @@ def api_host(settings: SendGridSettings) -> str:
 # --------------------------------------------------------------------------- the payload
 
 
-def _keys(placeholder: str) -> tuple[str, str]:
-    """Substitution keys for the HTML and the text part; neither is a prefix of the other."""
+def _keys(placeholder: str, messages: Sequence[PersonalMessage]) -> tuple[str, str]:
+    """Substitution keys for the HTML and the text part. One key serves both when no
+    recipient's URL changes under HTML escaping (the usual case: a third less to send);
+    otherwise two, neither a prefix of the other."""
+    urls = (m.recipient.unsubscribe_url for m in messages)
+    if all(html.escape(url, quote=True) == url for url in urls):
+        return placeholder, placeholder
     return placeholder + "/html", placeholder + "/text"
 
 
@@ -82,7 +89,12 @@ def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> 
         entry["headers"] = {"Message-ID": message.message_id}
     else:
         url = recipient.unsubscribe_url
-        entry["substitutions"] = {keys[0]: url.replace("&", "&amp;"), keys[1]: url}
+        html_key, text_key = keys
+        entry["substitutions"] = (
+            {html_key: url}
+            if html_key == text_key
+            else {html_key: html.escape(url, quote=True), text_key: url}
+        )
         entry["headers"] = {
             "Message-ID": message.message_id,
             "List-Unsubscribe": message.issue.list_unsubscribe(recipient),
@@ -92,11 +104,8 @@ def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> 
     return entry
 
 
-def _content(message: PersonalMessage, asm: bool) -> list[dict[str, str]]:
-    issue = message.issue
-    html_key, text_key = (
-        (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG) if asm else _keys(issue.unsubscribe_placeholder)
-    )
+def _content(issue: IssueMessage, keys: tuple[str, str] | None) -> list[dict[str, str]]:
+    html_key, text_key = keys or (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
     marker = issue.unsubscribe_placeholder
     return [
         {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
@@ -116,12 +125,12 @@ def build_payload(
     first = messages[0]
     issue = first.issue
     asm = settings.asm_group_id is not None
-    keys = None if asm else _keys(issue.unsubscribe_placeholder)
+    keys = None if asm else _keys(issue.unsubscribe_placeholder, messages)
     payload: dict[str, Any] = {
         "personalizations": [_personalization(m, keys) for m in messages],
         "from": {"email": issue.from_email, "name": issue.from_name},
         "subject": first.subject,
-        "content": _content(first, asm),
+        "content": _content(issue, keys),
         "headers": {"List-Id": issue.list_id},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }
@@ -142,6 +151,12 @@ def build_payload(
     if options.batch_id is not None:
         payload["batch_id"] = options.batch_id
     return payload
+
+
+def serialise(body: Any) -> str:
+    """A request body as sent: compact UTF-8 JSON instead of the client's ASCII-escaped
+    default, so a 1000-recipient request is smaller and serialises much faster."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 # --------------------------------------------------------------------------- the boundary
@@ -245,6 +260,9 @@ class SendGridTransport:
         if client is None:
             client = SendGridAPIClient(self._key.reveal(), host=self.host)
             client.client.timeout = self.settings.timeout_seconds
+            # With a Content-Type other than plain "application/json" python-http-client
+            # sends the body as given: we serialise it ourselves (see `request`).
+            client.client.request_headers["Content-Type"] = JSON_UTF8
             self._local.client = client
         return client
 
@@ -253,6 +271,8 @@ class SendGridTransport:
         endpoint = self._client().client
         for segment in path.strip("/").split("/"):
             endpoint = endpoint._(segment)
+        if kwargs.get("request_body") is not None:
+            kwargs["request_body"] = serialise(kwargs["request_body"])
         try:
             response = getattr(endpoint, method.lower())(**kwargs)
         except Exception as err:  # every client failure, whatever its type, is classified here

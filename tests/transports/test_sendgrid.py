@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.errors import AuthenticationError, ConfigError
 from newsletter.transports import Outcome, SendOptions, open_transport
-from newsletter.transports.sendgrid import SendGridTransport, build_payload
+from newsletter.transports.sendgrid import SendGridTransport, build_payload, serialise
 from tests.delivery_support import delivery_config, personal_messages, sample_issue
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.transports.harness import API_KEY, from_sendgrid, sendgrid_server
@@ -133,7 +133,8 @@ def test_403_stops_everything(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_413_splits_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Too large a request is split in halves until each part fits."""
     settings = delivery_config().delivery.sendgrid
-    single = len(json.dumps(build_payload(personal_messages(1), settings, SendOptions())))
+    payload = build_payload(personal_messages(1), settings, SendOptions())
+    single = len(serialise(payload).encode())
     with sendgrid_server(monkeypatch, max_body_bytes=single + 300) as server:
         results = transport().send(personal_messages(4), SendOptions())
         assert outcomes(results) == {Outcome.ACCEPTED}
@@ -221,3 +222,18 @@ def test_api_key_not_in_repr_or_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     results = sender.send(personal_messages(1), SendOptions())
     assert API_KEY not in repr(sender.__dict__)
     assert API_KEY not in str(results)
+
+
+def test_url_needing_html_escaping_gets_its_own_key(server: FakeSendGrid) -> None:
+    """When a URL changes under HTML escaping, HTML and text get separate substitutions."""
+    from newsletter.message import Recipient
+
+    issue = sample_issue()
+    url = "https://news.example.com/unsubscribe/1.t?a=1&b=2"
+    message = issue.personalise(Recipient("x@example.com", url, subscriber_id=1))
+    transport().send([message], SendOptions())
+    body = server.accepted[0].body
+    assert body is not None
+    (got,) = from_sendgrid(body)
+    assert 'href="https://news.example.com/unsubscribe/1.t?a=1&amp;b=2"' in got.html
+    assert f"Unsubscribe: {url}" in got.text

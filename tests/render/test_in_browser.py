@@ -15,7 +15,6 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.browser
 
 
-
 @pytest.fixture(scope="module")
 def html() -> str:
     digest = load_digest(REPO / "digests/2025-09-12.json")

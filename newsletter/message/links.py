@@ -23,7 +23,7 @@ def public_base(config: Config) -> str:
 
 def unsubscribe_url(config: Config, subscriber_id: int, secret: Secret) -> str:
     """The subscriber's one-click unsubscribe URL on the public web endpoint."""
-    return f"{public_base(config)}{UNSUBSCRIBE_PATH}{make_token(subscriber_id, secret)}"
+    return UnsubscribeLinks(config, secret)(subscriber_id)
 
 
 class UnsubscribeLinks:

@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from newsletter.errors import (
+    AmbiguousDeliveryError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from newsletter.message import PersonalMessage, Recipient
+
+# The delivery errors a transport turns into outcomes; AuthenticationError is not one.
+OUTCOME_ERRORS = (PermanentDeliveryError, TransientDeliveryError, AmbiguousDeliveryError)
 
 
 class Outcome(StrEnum):
@@ -74,3 +83,12 @@ def all_results(
 ) -> list[Result]:
     """The same outcome for every message of a batch (one request, one answer)."""
     return [Result(m.recipient, outcome, provider_id, error) for m in messages]
+
+
+def outcome_of(error: DeliveryError) -> Outcome:
+    """What a classified delivery error means for the messages it concerned."""
+    if isinstance(error, AmbiguousDeliveryError):
+        return Outcome.AMBIGUOUS
+    if isinstance(error, TransientDeliveryError):
+        return Outcome.DEFERRED
+    return Outcome.FAILED

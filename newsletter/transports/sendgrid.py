@@ -23,8 +23,8 @@ import os
 import threading
 import time
 import urllib.error
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import python_http_client.exceptions as http_errors
 from sendgrid import SendGridAPIClient
@@ -42,10 +42,18 @@ from newsletter.errors import (
 )
 from newsletter.message import IssueMessage, PersonalMessage
 from newsletter.secrets import Secret, read_secret
-from newsletter.transports.base import Outcome, Result, SendOptions, all_results
+from newsletter.transports.base import (
+    OUTCOME_ERRORS,
+    Outcome,
+    Result,
+    SendOptions,
+    all_results,
+    outcome_of,
+)
 from newsletter.transports.pacing import Pacer
 from newsletter.transports.retry import with_retries
 
+T = TypeVar("T")
 API_KEY_ENV = "SENDGRID_API_KEY"
 API_HOST_ENV = "SENDGRID_API_HOST"
 ASM_UNSUBSCRIBE_TAG = "<%asm_group_unsubscribe_raw_url%>"
@@ -279,6 +287,12 @@ class SendGridTransport:
             raise classify(err) from err
         return int(response.status_code), response.headers, response.body
 
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """`call` with this transport's bounded retries of transient failures."""
+        return with_retries(
+            call, attempts=self.settings.max_attempts, base_seconds=self._retry_base
+        )
+
     def _send_once(self, payload: dict[str, Any]) -> str | None:
         self.pacer.acquire(len(payload["personalizations"]))
         try:
@@ -295,33 +309,21 @@ class SendGridTransport:
             return []
         payload = build_payload(messages, self.settings, options)
         try:
-            message_id = with_retries(
-                lambda: self._send_once(payload),
-                attempts=self.settings.max_attempts,
-                base_seconds=self._retry_base,
-            )
+            message_id = self._retrying(lambda: self._send_once(payload))
         except PayloadTooLargeError as err:
             if len(messages) == 1:
                 return all_results(messages, Outcome.FAILED, error=err.message)
             half = len(messages) // 2
             return self.send(messages[:half], options) + self.send(messages[half:], options)
-        except PermanentDeliveryError as err:
-            return all_results(messages, Outcome.FAILED, error=err.message)
-        except TransientDeliveryError as err:
-            return all_results(messages, Outcome.DEFERRED, error=err.message)
-        except AmbiguousDeliveryError as err:
-            return all_results(messages, Outcome.AMBIGUOUS, error=err.message)
+        except OUTCOME_ERRORS as err:
+            return all_results(messages, outcome_of(err), error=err.message)
         return all_results(messages, Outcome.ACCEPTED, provider_id=message_id)
 
     # ----------------------------------------------------------------- scheduling
 
     def create_batch(self) -> str:
         """A new batch id, under which a scheduled send can later be cancelled."""
-        _, _, body = with_retries(
-            lambda: self.request("post", "mail/batch"),
-            attempts=self.settings.max_attempts,
-            base_seconds=self._retry_base,
-        )
+        _, _, body = self._retrying(lambda: self.request("post", "mail/batch"))
         try:
             return str(json.loads(body)["batch_id"])
         except (ValueError, KeyError, TypeError) as err:
@@ -329,15 +331,8 @@ class SendGridTransport:
 
     def cancel_scheduled(self, batch_id: str) -> None:
         """Cancel every message scheduled under `batch_id` that has not gone out."""
-        with_retries(
-            lambda: self.request(
-                "post",
-                "user/scheduled_sends",
-                request_body={"batch_id": batch_id, "status": "cancel"},
-            ),
-            attempts=self.settings.max_attempts,
-            base_seconds=self._retry_base,
-        )
+        body = {"batch_id": batch_id, "status": "cancel"}
+        self._retrying(lambda: self.request("post", "user/scheduled_sends", request_body=body))
 
     def close(self) -> None:
         self._local = threading.local()

@@ -26,7 +26,7 @@ from newsletter.errors import (
 from newsletter.message import PersonalMessage
 from newsletter.message.mime import mime_bytes
 from newsletter.secrets import read_secret
-from newsletter.transports.base import Outcome, Result, SendOptions
+from newsletter.transports.base import OUTCOME_ERRORS, Outcome, Result, SendOptions, outcome_of
 from newsletter.transports.pacing import Pacer
 from newsletter.transports.retry import with_retries
 
@@ -167,12 +167,8 @@ class SmtpTransport:
                 attempts=self.settings.max_attempts,
                 base_seconds=self._retry_base,
             )
-        except PermanentDeliveryError as err:
-            return Result(message.recipient, Outcome.FAILED, error=err.message)
-        except TransientDeliveryError as err:
-            return Result(message.recipient, Outcome.DEFERRED, error=err.message)
-        except AmbiguousDeliveryError as err:
-            return Result(message.recipient, Outcome.AMBIGUOUS, error=err.message)
+        except OUTCOME_ERRORS as err:
+            return Result(message.recipient, outcome_of(err), error=err.message)
         return Result(message.recipient, Outcome.ACCEPTED, provider_id=message.message_id)
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:

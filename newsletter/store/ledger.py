@@ -128,8 +128,7 @@ def create_send(
         .returning(sends.c.id)
     ).scalar_one()
     freeze_audience(conn, send_id, list_name, now)
-    record = conn.execute(select(sends).where(sends.c.id == send_id)).one()
-    return _record(record)
+    return get_send(conn, send_id)
 
 
 def freeze_audience(conn: Connection, send_id: int, list_name: str, now: datetime) -> int:

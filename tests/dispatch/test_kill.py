@@ -34,7 +34,7 @@ def test_kill_9_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed
     )
     emails = project.subscribe(AUDIENCE)
     with sendgrid_server(monkeypatch) as server:
-        server.latency(0.1)
+        server.latency(0.25)  # a send of ~3 s: every kill below lands before it ends
         env = {"SENDGRID_API_KEY": API_KEY, "SENDGRID_API_HOST": server.url}
         kills = 0
         while kills < 3:

@@ -21,11 +21,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from newsletter.errors import MalformedEventsError
+from newsletter.store.feedback import DeliveryEvent, Suppression
+from newsletter.store.models import Status
 
 MAX_EVENTS = 20_000  # SendGrid posts batches of at most a few thousand
+MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribers
 SUPPRESSING_DROPS = ("invalid", "bounced address", "unsubscribed address", "spam reporting")
 DELIVERY_EVENTS = {"delivered", "deferred", "bounce", "dropped"}
 
@@ -43,24 +47,6 @@ class Event:
     issue: str | None  # our custom_args, echoed back by SendGrid
     list_name: str | None
     subscriber_id: int | None
-
-
-@dataclass(frozen=True)
-class Suppress:
-    email: str
-    status: str  # bounced | complained | unsubscribed
-    reason: str
-
-
-@dataclass(frozen=True)
-class DeliveryUpdate:
-    issue: str
-    list_name: str
-    subscriber_id: int | None
-    email: str
-    event: str  # delivered | deferred | bounce | blocked | dropped
-    reason: str | None
-    timestamp: int
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str | None:
@@ -106,33 +92,41 @@ def parse_events(body: bytes) -> list[Event]:
     return [_event(raw, index) for index, raw in enumerate(data)]
 
 
-def suppression(event: Event) -> Suppress | None:
+def suppression(event: Event) -> Suppression | None:
     """Whether (and why) this event means we must stop mailing the address."""
     reason = event.reason or event.event
     if event.event == "bounce" and (event.kind or "bounce") == "bounce":
-        return Suppress(event.email, "bounced", f"bounce: {reason}")
+        return Suppression(event.email, Status.BOUNCED, f"bounce: {reason}")
     if event.event == "dropped" and any(
         word in (event.reason or "").lower() for word in SUPPRESSING_DROPS
     ):
-        return Suppress(event.email, "bounced", f"dropped: {reason}")
+        return Suppression(event.email, Status.BOUNCED, f"dropped: {reason}")
     if event.event == "spamreport":
-        return Suppress(event.email, "complained", "spam report")
+        return Suppression(event.email, Status.COMPLAINED, "spam report")
     if event.event in {"unsubscribe", "group_unsubscribe"}:
-        return Suppress(event.email, "unsubscribed", f"{event.event} at SendGrid")
+        return Suppression(event.email, Status.UNSUBSCRIBED, f"{event.event} at SendGrid")
     return None
 
 
-def delivery_update(event: Event) -> DeliveryUpdate | None:
+def _when(timestamp: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError) as err:
+        raise MalformedEventsError(f"event timestamp {timestamp} is out of range") from err
+
+
+def delivery_update(event: Event) -> DeliveryEvent | None:
     """The delivery-record change this event carries, if it names one of our sends."""
     if event.event not in DELIVERY_EVENTS or not event.issue or not event.list_name:
         return None
     name = "blocked" if event.event == "bounce" and event.kind == "blocked" else event.event
-    return DeliveryUpdate(
-        issue=event.issue,
-        list_name=event.list_name,
-        subscriber_id=event.subscriber_id,
+    subscriber_id = event.subscriber_id
+    return DeliveryEvent(
+        issue_id=event.issue[:32],
+        list_name=event.list_name[:64],
+        subscriber_id=subscriber_id if subscriber_id and 0 < subscriber_id <= MAX_ID else None,
         email=event.email,
         event=name,
-        reason=event.reason,
-        timestamp=event.timestamp,
+        detail=event.reason,
+        at=_when(event.timestamp),
     )

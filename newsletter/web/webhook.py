@@ -20,19 +20,16 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from newsletter.errors import MalformedEventsError, SignatureError, StoreError
-from newsletter.store.feedback import DeliveryEvent, EventsReport, ProviderEvent, Suppression
-from newsletter.store.models import Source, Status
+from newsletter.store.feedback import EventsReport, ProviderEvent
+from newsletter.store.models import Source
 from newsletter.store.store import Store
 from newsletter.web.events import Event, delivery_update, parse_events, suppression
 from newsletter.web.signature import MAX_AGE_SECONDS, verify
-
-MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribers
 
 
 @dataclass(frozen=True)
@@ -43,39 +40,13 @@ class Answer:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def _when(timestamp: int) -> datetime:
-    try:
-        return datetime.fromtimestamp(timestamp, UTC)
-    except (OverflowError, OSError, ValueError) as err:
-        raise MalformedEventsError(f"event timestamp {timestamp} is out of range") from err
-
-
-def _delivery(event: Event) -> DeliveryEvent | None:
-    update = delivery_update(event)
-    if update is None:
-        return None
-    subscriber_id = update.subscriber_id
-    return DeliveryEvent(
-        issue_id=update.issue[:32],
-        list_name=update.list_name[:64],
-        subscriber_id=subscriber_id if subscriber_id and 0 < subscriber_id <= MAX_ID else None,
-        email=update.email,
-        event=update.event,
-        detail=update.reason,
-        at=_when(update.timestamp),
-    )
-
-
 def to_provider_event(event: Event) -> ProviderEvent:
     """What one SendGrid event changes in the store (see newsletter.web.events)."""
-    suppress = suppression(event)
     return ProviderEvent(
         event_id=event.sg_event_id,
         event=event.event,
-        suppression=Suppression(suppress.email, Status(suppress.status), suppress.reason)
-        if suppress
-        else None,
-        delivery=_delivery(event),
+        suppression=suppression(event),
+        delivery=delivery_update(event),
     )
 
 

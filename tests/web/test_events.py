@@ -8,13 +8,9 @@ from typing import Any
 import pytest
 
 from newsletter.errors import MalformedEventsError
-from newsletter.web.events import (
-    DeliveryUpdate,
-    Suppress,
-    delivery_update,
-    parse_events,
-    suppression,
-)
+from newsletter.store.feedback import DeliveryEvent, Suppression
+from newsletter.store.models import Status
+from newsletter.web.events import delivery_update, parse_events, suppression
 
 
 def event(**fields: Any) -> dict[str, Any]:
@@ -39,23 +35,24 @@ def one(**fields: Any) -> Any:
     ("fields", "expected"),
     [
         ({"event": "bounce", "type": "bounce", "reason": "550 no such user"},
-         Suppress("reader@example.com", "bounced", "bounce: 550 no such user")),
+         Suppression("reader@example.com", Status.BOUNCED, "bounce: 550 no such user")),
         ({"event": "bounce", "type": "blocked", "reason": "421 try later"}, None),
         ({"event": "dropped", "reason": "Invalid"},
-         Suppress("reader@example.com", "bounced", "dropped: Invalid")),
+         Suppression("reader@example.com", Status.BOUNCED, "dropped: Invalid")),
         ({"event": "dropped", "reason": "Bounced Address"},
-         Suppress("reader@example.com", "bounced", "dropped: Bounced Address")),
+         Suppression("reader@example.com", Status.BOUNCED, "dropped: Bounced Address")),
         ({"event": "dropped", "reason": "Spam Content"}, None),
-        ({"event": "spamreport"}, Suppress("reader@example.com", "complained", "spam report")),
+        ({"event": "spamreport"},
+         Suppression("reader@example.com", Status.COMPLAINED, "spam report")),
         ({"event": "unsubscribe"},
-         Suppress("reader@example.com", "unsubscribed", "unsubscribe at SendGrid")),
+         Suppression("reader@example.com", Status.UNSUBSCRIBED, "unsubscribe at SendGrid")),
         ({"event": "group_unsubscribe", "asm_group_id": 42},
-         Suppress("reader@example.com", "unsubscribed", "group_unsubscribe at SendGrid")),
+         Suppression("reader@example.com", Status.UNSUBSCRIBED, "group_unsubscribe at SendGrid")),
         ({"event": "delivered"}, None),
         ({"event": "open"}, None),
     ],
 )  # fmt: skip
-def test_which_events_suppress(fields: dict[str, Any], expected: Suppress | None) -> None:
+def test_which_events_suppress(fields: dict[str, Any], expected: Suppression | None) -> None:
     """Hard bounces, invalid drops, spam reports and unsubscribes suppress; nothing else."""
     assert suppression(one(**fields)) == expected
 
@@ -73,8 +70,8 @@ def test_which_events_suppress(fields: dict[str, Any], expected: Suppress | None
 def test_delivery_events_name_their_delivery(fields: dict[str, Any], name: str) -> None:
     """delivered, deferred, bounce and dropped update the delivery our custom_args name."""
     update = delivery_update(one(**fields))
-    assert isinstance(update, DeliveryUpdate)
-    assert (update.issue, update.list_name, update.subscriber_id, update.event) == (
+    assert isinstance(update, DeliveryEvent)
+    assert (update.issue_id, update.list_name, update.subscriber_id, update.event) == (
         "2025-09-12",
         "weekly",
         17,

@@ -185,12 +185,17 @@ class Digest(_Strict):
             return joined
         return joined[: PREHEADER_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:–—·") + "…"
 
-    def content_hash(self) -> str:
-        """A stable fingerprint of the content: same digest, same hash."""
-        canonical = json.dumps(
+    def canonical_json(self) -> str:
+        """The content as one spelling of JSON (keys sorted, compact, UTF-8): what the
+        store keeps of a sent issue, and what `content_hash` hashes. `parse_digest`
+        reads it back to an equal Digest."""
+        return json.dumps(
             self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
         )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def content_hash(self) -> str:
+        """A stable fingerprint of the content: same digest, same hash."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
 
 def json_schema() -> dict[str, Any]:

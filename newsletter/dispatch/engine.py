@@ -161,6 +161,8 @@ class Dispatcher:
             progress = Progress(total=sum(counts.values()), done_before=_done(counts))
             if record.state == FINISHED and not counts.get(PENDING):
                 return self._report(record.id, progress, already=True, interrupted=interrupted)
+            # The archive shows what was sent: keep this issue as it goes out (once per version).
+            self.store.keep_sent_issue(issue)
             options = SendOptions(
                 send_at=int(record.send_at.timestamp()) if record.send_at else None,
                 batch_id=record.batch_id,

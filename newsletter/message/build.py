@@ -96,6 +96,8 @@ class IssueMessage:
     message_id_domain: str
     content_hash: str
     message_hash: str
+    # The digest as sent (Digest.canonical_json): the store keeps it for the archive.
+    digest_json: str = field(repr=False)
     new_message_id: Callable[[], str] = field(default_factory=lambda: _unique_ids(), compare=False)
 
     def preview(self) -> IssueMessage:
@@ -188,6 +190,7 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
         message_id_domain=config.sender.email.rsplit("@", 1)[1],
         content_hash=issue.digest.content_hash(),
         message_hash=issue.message_hash(),
+        digest_json=issue.digest.canonical_json(),
     )
     message.check_placeholders()
     return message

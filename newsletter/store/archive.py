@@ -1,8 +1,9 @@
-"""Which issues have gone out: what the public web archive may show.
+"""Which issues have gone out and what they said: what the public archive may show.
 
 An issue is published once one of its sends has finished; a scheduled send
 counts only after its delivery time, so the archive never shows an issue
-before its readers get it.
+before its readers get it. What it shows is the issue's latest version as
+sent, kept in the store (`newsletter.store.snapshots`), never a digest file.
 """
 
 from __future__ import annotations
@@ -13,14 +14,34 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, or_, select
 
+from newsletter.errors import StoreError
+from newsletter.store import snapshots
 from newsletter.store.ledger import FINISHED
 from newsletter.store.schema import sends
+from newsletter.store.snapshots import (
+    IssueSnapshot,
+    LatestVersion,
+    SendableIssue,
+    SentIssue,
+    UnkeptIssue,
+)
+
+KEEP_ATTEMPTS = 5  # concurrent runs adding versions of one issue: never more than a few
 
 
 @dataclass(frozen=True)
 class PublishedIssue:
     issue_id: str  # the digest's date, YYYY-MM-DD
     sent_at: datetime  # when its first send finished (or was scheduled to go out)
+
+
+@dataclass(frozen=True)
+class ArchivedVersion:
+    """A published issue and its latest version as sent."""
+
+    issue_id: str
+    sent_at: datetime
+    version: LatestVersion
 
 
 def published_issues(conn: Connection, now: datetime) -> list[PublishedIssue]:
@@ -46,12 +67,76 @@ def _utc(value: datetime | str) -> datetime:
 
 
 class ArchiveMixin:
-    """The archive's query on `Store`; relies on its `_read` transaction."""
+    """The archive's methods on `Store`; relies on its `_read` and `_write` transactions."""
 
     def _read(self) -> AbstractContextManager[Connection]:  # provided by Store
         raise NotImplementedError
 
+    def _write(self, *, dry_run: bool = False) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
     def published_issues(self) -> list[PublishedIssue]:
-        """Issues with a finished send, newest first (for /archive/ and the feed)."""
+        """Issues with a finished send, newest first."""
         with self._read() as conn:
             return published_issues(conn, datetime.now(UTC))
+
+    def archived_issues(self) -> list[ArchivedVersion]:
+        """Published issues that have a version kept, newest first, each with its latest
+        version (for /archive/, the feed and the static copy)."""
+        with self._read() as conn:
+            published = published_issues(conn, datetime.now(UTC))
+            latest = snapshots.latest_versions(conn, [p.issue_id for p in published])
+        return [
+            ArchivedVersion(p.issue_id, p.sent_at, latest[p.issue_id])
+            for p in published
+            if p.issue_id in latest
+        ]
+
+    # -- issues as sent ----------------------------------------------------------
+
+    def keep_sent_issue(self, issue: SendableIssue) -> SentIssue:
+        """Keep the issue a send is about to send, as it is sent (before personalisation).
+
+        Called once when a send starts or resumes. Writes nothing when the issue's
+        latest kept version is the same message (message_hash); otherwise adds the
+        next version. Returns the version now latest. StoreError if the store fails.
+        """
+        return self._keep(IssueSnapshot.of(issue), origin="send", at=datetime.now(UTC))
+
+    def keep_recovered_issue(
+        self, snapshot: IssueSnapshot, *, origin: str, first_sent_at: datetime
+    ) -> SentIssue:
+        """Keep an issue recovered for a send recorded before issues were kept
+        (origin "recovered" or "re-rendered"; see `SentIssue`)."""
+        return self._keep(snapshot, origin=origin, at=first_sent_at)
+
+    def _keep(self, snapshot: IssueSnapshot, *, origin: str, at: datetime) -> SentIssue:
+        for _ in range(KEEP_ATTEMPTS):
+            with self._write() as conn:
+                kept = snapshots.keep(conn, snapshot, now=at, origin=origin)
+            if kept is not None:
+                return kept
+        raise StoreError(
+            f"{snapshot.issue_id}: could not keep the issue as sent: other runs kept adding "
+            "versions at the same moment"
+        )
+
+    def sent_issue(self, issue_id: str) -> SentIssue | None:
+        """The latest version of an issue as sent, or None if none was kept."""
+        with self._read() as conn:
+            return snapshots.latest(conn, issue_id)
+
+    def sent_issue_versions(self, issue_id: str) -> list[SentIssue]:
+        """Every kept version of an issue, oldest first."""
+        with self._read() as conn:
+            return snapshots.versions(conn, issue_id)
+
+    def sent_issue_digests(self, version_ids: list[int]) -> dict[int, str]:
+        """The digest JSON of these kept versions, by version id."""
+        with self._read() as conn:
+            return snapshots.digest_texts(conn, version_ids)
+
+    def unkept_issues(self) -> list[UnkeptIssue]:
+        """Issues with sends but no kept version (sent before 0004): what to recover."""
+        with self._read() as conn:
+            return snapshots.unkept(conn)

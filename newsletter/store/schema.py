@@ -189,3 +189,25 @@ webhook_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_webhook_events_received_at", "received_at"),
 )
+
+# 0004: each issue as it was sent, so the archive never re-reads or re-renders digest files.
+# A row is never rewritten; a send of different content adds the next version.
+SENT_ISSUE_ORIGINS = ("send", "recovered", "re-rendered")
+sent_issues = Table(
+    "sent_issues",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issue_id", String(32), nullable=False),  # the digest's date, YYYY-MM-DD
+    Column("version", Integer, nullable=False),  # 1, 2, … in the order they went out
+    Column("content_hash", String(64), nullable=False),  # sha256 of digest_json
+    Column("message_hash", String(64), nullable=False),  # sha256 of subject, html, text
+    Column("subject", Text, nullable=False),
+    Column("digest_json", Text, nullable=False),  # canonical JSON text, exactly as hashed
+    Column("html", Text, nullable=False),  # before personalisation: placeholder, no reader
+    Column("text", Text, nullable=False),
+    Column("unsubscribe_placeholder", String(255), nullable=False),
+    Column("first_sent_at", UtcDateTime, nullable=False),
+    Column("origin", String(16), nullable=False),
+    UniqueConstraint("issue_id", "version", name="uq_sent_issues_issue_id_version"),
+    CheckConstraint(_one_of("origin", SENT_ISSUE_ORIGINS), name="origin"),
+)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.web_commands import recover_archive
 from newsletter.config import Config
 from newsletter.errors import UnknownListError
 from newsletter.secrets import signing_secret
@@ -319,6 +320,8 @@ def upgrade(app: AppContext) -> None:
         click.echo(f"{where}: already at schema {before.head}")
     else:
         click.echo(f"{where}: upgraded from {before.current or 'an empty store'} to {before.head}")
+    with Store.from_config(app.config) as store:
+        recover_archive(app.config, store)  # for the archive: issues sent before schema 0004
 
 
 @db.command()

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from newsletter.store.ledger import FINISHED
 from newsletter.store.schema import sends, sent_issues
 
 
@@ -190,8 +191,8 @@ def digest_texts(conn: Connection, ids: list[int]) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class UnkeptIssue:
-    """An issue the ledger has sends for, but the archive has no version of (a send
-    recorded before the archive kept issues): what those sends recorded."""
+    """An issue the ledger has finished sends of, but no kept version (sent before the
+    store kept issues): what those sends recorded."""
 
     issue_id: str
     content_hashes: tuple[str, ...]  # newest send first
@@ -200,11 +201,12 @@ class UnkeptIssue:
 
 
 def unkept(conn: Connection) -> list[UnkeptIssue]:
-    """Issues with sends but no stored version, oldest first."""
+    """Issues with a finished send but no stored version, oldest first. (An unfinished
+    one is not in the archive; resumed, the send keeps its issue itself.)"""
     kept = select(sent_issues.c.issue_id).distinct()
     rows = conn.execute(
         select(sends.c.issue_id, sends.c.content_hash, sends.c.message_hash, sends.c.started_at)
-        .where(sends.c.issue_id.not_in(kept))
+        .where(sends.c.state == FINISHED, sends.c.issue_id.not_in(kept))
         .order_by(sends.c.issue_id, sends.c.started_at.desc())
     ).all()
     found: dict[str, UnkeptIssue] = {}

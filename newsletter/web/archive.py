@@ -3,11 +3,14 @@
 The same functions serve `newsletter serve` (/archive/, /archive/{issue}/,
 /feed.xml) and write the static copy (`newsletter archive --out DIR`).
 
-An issue's web version is its email exactly as rendered for sending, before
-personalisation, so it holds nobody's address or token; its unsubscribe
-placeholder becomes a link to the general "how to unsubscribe" page. Only
-issues with a finished send are shown: a digest waiting in digests/ for next
-week stays private until it has gone out.
+Everything shown comes from the store: each issue's latest version as it was
+sent (`Store.archived_issues`, `Store.sent_issue`), never a digest file and
+never today's templates, so a web host sharing the store needs no digests/
+folder, an issue sent from a file anywhere appears, and a digest edited after
+sending changes nothing here. An issue's web version is its email HTML exactly
+as sent, before personalisation, so it holds nobody's address or token; its
+unsubscribe placeholder becomes a link to the general "how to unsubscribe"
+page. Only issues with a finished send are shown.
 """
 
 from __future__ import annotations
@@ -15,16 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.config import Config
-from newsletter.digest import Digest, load_digest
+from newsletter.digest import parse_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
-from newsletter.render import render_issue
 from newsletter.store.store import Store
 from newsletter.web.pages import Pages
 
@@ -39,22 +40,21 @@ CACHE_SIZE = 64
 
 @dataclass(frozen=True)
 class ArchivedIssue:
-    """A sent issue as the archive lists it."""
+    """A sent issue as the archive lists it: its latest version as sent."""
 
     issue_id: str
     title: str
     date: dt.date
     summary: str
     sent_at: dt.datetime
-    path: Path
+    version_id: int  # the stored version shown (rows are never rewritten: a cache key)
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
+@dataclass(frozen=True)
+class _Listing:
+    title: str
+    date: dt.date
+    summary: str
 
 
 def _atom_time(value: dt.datetime) -> str:
@@ -69,51 +69,43 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
 
 
 class Archive:
-    """Sent issues, read from the store (which) and digests/ (what)."""
+    """Sent issues, read from the store only."""
 
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
         self.pages = Pages(config)
-        self._digests: dict[tuple[Path, tuple[int, int]], Digest] = {}
-        self._html: dict[tuple[str, tuple[int, int], str], str] = {}
-        # Rendering (premailer, cssutils) is not known to be thread-safe; it is rare.
-        self._render_lock = threading.Lock()
+        # Stored versions never change, so their id is a cache key that never goes stale.
+        self._listings: dict[int, _Listing | None] = {}
+        self._html: dict[tuple[int, str], str] = {}
 
     # ----------------------------------------------------------------- reading
 
-    def _digest(self, path: Path) -> Digest | None:
-        stamp = _stamp(path)
-        if stamp is None:
-            return None
-        key = (path, stamp)
-        if key not in self._digests:
-            try:
-                digest = load_digest(path)
-            except NewsletterError:
-                return None  # a broken file is left out, not a broken archive
-            if len(self._digests) >= CACHE_SIZE:
-                self._digests.clear()
-            self._digests[key] = digest
-        return self._digests[key]
+    def _listings_of(self, version_ids: list[int]) -> dict[int, _Listing | None]:
+        missing = [i for i in version_ids if i not in self._listings]
+        if missing:
+            if len(self._listings) + len(missing) > CACHE_SIZE * 16:
+                self._listings.clear()
+            for version_id, text in self.store.sent_issue_digests(missing).items():
+                self._listings[version_id] = _listing(text)
+        return {i: self._listings.get(i) for i in version_ids}
 
     def issues(self) -> list[ArchivedIssue]:
-        """Sent issues whose digest file is still there, newest first."""
+        """Sent issues, newest first, as their latest kept version says."""
+        archived = [a for a in self.store.archived_issues() if ISSUE_ID.fullmatch(a.issue_id)]
+        listings = self._listings_of([a.version.id for a in archived])
         found = []
-        for published in self.store.published_issues():
-            if not ISSUE_ID.fullmatch(published.issue_id):
-                continue
-            path = self.config.digests_dir / f"{published.issue_id}.json"
-            digest = self._digest(path)
-            if digest is not None:
+        for entry in archived:
+            listing = listings.get(entry.version.id)
+            if listing is not None:
                 found.append(
                     ArchivedIssue(
-                        issue_id=published.issue_id,
-                        title=digest.title,
-                        date=digest.date,
-                        summary="\n\n".join(digest.intro),
-                        sent_at=published.sent_at,
-                        path=path,
+                        issue_id=entry.issue_id,
+                        title=listing.title,
+                        date=listing.date,
+                        summary=listing.summary,
+                        sent_at=entry.sent_at,
+                        version_id=entry.version.id,
                     )
                 )
         return found
@@ -134,24 +126,24 @@ class Archive:
         return self.pages.render("unsubscribe_help", robots="index")
 
     def issue_page(self, issue_id: str, base: str) -> str | None:
-        """The web version of a sent issue; None if there is no such sent issue."""
+        """The web version of a sent issue: its HTML exactly as sent, with the general
+        unsubscribe page where each reader had their own link; None if not published."""
         issue = self.find(issue_id)
-        stamp = _stamp(issue.path) if issue else None
-        if issue is None or stamp is None:
+        if issue is None:
             return None
-        key = (issue_id, stamp, base)
-        if key not in self._html:
-            digest = self._digest(issue.path)
-            if digest is None:
-                return None
-            with self._render_lock:
-                rendered = render_issue(digest, self.config)
-            marker = rendered.placeholders["unsubscribe_url"]
-            page = rendered.html.replace(marker, html.escape(f"{base}{HELP_PATH}", quote=True))
-            if len(self._html) >= CACHE_SIZE:
-                self._html.clear()
-            self._html[key] = page
-        return self._html[key]
+        key = (issue.version_id, base)
+        if key in self._html:
+            return self._html[key]
+        kept = self.store.sent_issue(issue_id)
+        if kept is None:
+            return None
+        help_link = html.escape(f"{base}{HELP_PATH}", quote=True)
+        page = kept.html.replace(kept.unsubscribe_placeholder, help_link)
+        if len(self._html) >= CACHE_SIZE:
+            self._html.clear()
+        # Under the id actually read: a version kept since the listing is cached as itself.
+        self._html[(kept.id, base)] = page
+        return page
 
     def feed(self, base: str, *, now: dt.datetime | None = None) -> bytes:
         """An Atom feed (RFC 4287) of the sent issues; ElementTree does the escaping."""
@@ -198,3 +190,13 @@ class Archive:
         for path, content in files.items():
             write_atomic(path, content)
         return sorted(files)
+
+
+def _listing(digest_json: str) -> _Listing | None:
+    """Title, date and intro of a stored digest; None if it no longer reads as one
+    (a store edited by hand): that issue is left out, not a broken archive."""
+    try:
+        digest = parse_digest(digest_json, "the stored issue")
+    except NewsletterError:
+        return None
+    return _Listing(title=digest.title, date=digest.date, summary="\n\n".join(digest.intro))

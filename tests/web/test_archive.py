@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from newsletter.cli import cli
+from newsletter.digest import Digest, load_digest
+from newsletter.message import IssueMessage, build_issue_message
+from newsletter.render import render_issue
 from newsletter.store.ledger import FINISHED
 from tests.conftest import REPO
 from tests.web.signing import Signer
@@ -24,24 +25,33 @@ TOKEN = re.compile(r"/unsubscribe/[1-9][0-9]*\.[A-Za-z0-9_-]{43}")
 HOSTILE = 'Fish & Chips <script>alert("x")</script> ]]> “quoted”'
 
 
+def keep_and_send(site: Site, digest: Digest, *, finish: bool = True) -> IssueMessage:
+    """What a send does for the archive: keep the issue as sent, then (if asked) finish."""
+    issue = build_issue_message(render_issue(digest, site.config), site.config, "weekly")
+    site.store.keep_sent_issue(issue)
+    if finish:
+        site.finish_send(issue.issue_id)
+    else:
+        site.open_send(issue.issue_id)
+    return issue
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    """Two sample digests sent, one more waiting in digests/ (not sent), one hostile title."""
-    digests = tmp_path / "digests"
-    digests.mkdir()
-    for name in ("2025-09-05", "2025-09-12", "2026-02-06"):
-        shutil.copy(REPO / "digests" / f"{name}.json", digests / f"{name}.json")
-    hostile = json.loads((digests / "2025-09-05.json").read_text(encoding="utf-8"))
-    hostile["title"] = HOSTILE
-    (digests / "2025-09-05.json").write_text(json.dumps(hostile), encoding="utf-8")
+    """Two sample digests sent (one with a hostile title), one still sending; the config's
+    digests/ folder does not exist: the archive reads the store only."""
     made = make_site(tmp_path, Signer.new())
-    paths = made.config.paths.model_copy(update={"digests": digests})
+    paths = made.config.paths.model_copy(update={"digests": tmp_path / "no-digests-here"})
     made.config = made.config.model_copy(update={"paths": paths})
-    made.__post_init__()  # the app again, on the new digests folder
+    made.__post_init__()  # the app again, on the new config
     made.subscribe(2)
-    made.finish_send("2025-09-05")
-    made.finish_send("2025-09-12")
-    made.open_send("2026-02-06")  # still sending: not in the archive yet
+    hostile = load_digest(REPO / "digests" / "2025-09-05.json").model_copy(
+        update={"title": HOSTILE}
+    )
+    keep_and_send(made, hostile)
+    keep_and_send(made, load_digest(REPO / "digests" / "2025-09-12.json"))
+    # Still sending: not in the archive yet.
+    keep_and_send(made, load_digest(REPO / "digests" / "2026-02-06.json"), finish=False)
     yield made
     made.store.close()
 
@@ -123,7 +133,7 @@ def test_static_archive_writes_the_same_pages(site: Site, tmp_path: Path) -> Non
             {
                 "publication": {"public_base_url": "https://news.example.com"},
                 "paths": {
-                    "digests": str(site.config.digests_dir),
+                    "digests": str(tmp_path / "no-digests-here"),
                     "templates": str(REPO / "templates"),
                 },
                 "database": {"url": f"sqlite:///{tmp_path / 'store.sqlite3'}"},

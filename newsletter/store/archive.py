@@ -107,13 +107,16 @@ class ArchiveMixin:
         self, snapshot: IssueSnapshot, *, origin: str, first_sent_at: datetime
     ) -> SentIssue:
         """Keep an issue recovered for a send recorded before issues were kept
-        (origin "recovered" or "re-rendered"; see `SentIssue`)."""
-        return self._keep(snapshot, origin=origin, at=first_sent_at)
+        (origin "recovered" or "re-rendered"; see `SentIssue`), as its first version
+        only: if the issue has a version by now, that one stays and is returned."""
+        return self._keep(snapshot, origin=origin, at=first_sent_at, first_only=True)
 
-    def _keep(self, snapshot: IssueSnapshot, *, origin: str, at: datetime) -> SentIssue:
+    def _keep(
+        self, snapshot: IssueSnapshot, *, origin: str, at: datetime, first_only: bool = False
+    ) -> SentIssue:
         for _ in range(KEEP_ATTEMPTS):
             with self._write() as conn:
-                kept = snapshots.keep(conn, snapshot, now=at, origin=origin)
+                kept = snapshots.keep(conn, snapshot, now=at, origin=origin, first_only=first_only)
             if kept is not None:
                 return kept
         raise StoreError(

@@ -121,13 +121,20 @@ def versions(conn: Connection, issue_id: str) -> list[SentIssue]:
 
 
 def keep(
-    conn: Connection, snapshot: IssueSnapshot, *, now: datetime, origin: str = "send"
+    conn: Connection,
+    snapshot: IssueSnapshot,
+    *,
+    now: datetime,
+    origin: str = "send",
+    first_only: bool = False,
 ) -> SentIssue | None:
     """Store `snapshot` as the issue's next version unless the latest one is the same
-    message; the version the issue now has. None if another run added a version at
-    the same moment (the caller tries again in a new transaction)."""
+    message (or, with `first_only`, unless the issue has any version: a recovered old
+    issue must never land on top of what a send kept meanwhile); the version the
+    issue now has. None if another run added a version at the same moment (the
+    caller tries again in a new transaction)."""
     current = latest(conn, snapshot.issue_id)
-    if current is not None and current.message_hash == snapshot.message_hash:
+    if current is not None and (first_only or current.message_hash == snapshot.message_hash):
         return current
     version = 1 if current is None else current.version + 1
     return add_version(conn, snapshot, version, now=now, origin=origin)

@@ -67,3 +67,18 @@ def test_a_version_taken_at_the_same_moment_is_not_overwritten(store: Store) -> 
         assert keep(conn, snapshot(body="b"), now=datetime.now(UTC)) is not None  # still usable
     assert store.sent_issue_versions("2025-09-12")[0] == first
     assert store.sent_issue("2025-09-12").version == 2  # type: ignore[union-attr]
+
+
+def test_a_recovered_issue_never_lands_on_a_kept_one(store: Store) -> None:
+    """Recovery of an old send keeps only a first version: if a send kept the issue in
+    the meantime, that version stays the latest."""
+    sent = store.keep_sent_issue(snapshot(body="sent"))
+    recovered = store.keep_recovered_issue(
+        snapshot(body="old file"), origin="recovered", first_sent_at=datetime.now(UTC)
+    )
+    assert recovered == sent
+    assert store.sent_issue_versions("2025-09-12") == [sent]
+    other = store.keep_recovered_issue(
+        snapshot("2025-09-05"), origin="re-rendered", first_sent_at=datetime(2025, 9, 5, tzinfo=UTC)
+    )
+    assert (other.version, other.origin, other.first_sent_at.year) == (1, "re-rendered", 2025)

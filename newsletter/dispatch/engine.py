@@ -236,21 +236,29 @@ class Dispatcher:
                     self.on_progress(progress)
                     if handled.fatal is not None and fatal is None:
                         fatal, stop = handled.fatal, handled.fatal.message
-                    if stop is None and streak >= self.settings.pause_after:
-                        stop = (
-                            f"paused after {streak} batches in a row could not be sent "
-                            "(the provider refused them for now); run again to resume"
-                        )
-                    if stop is None and unbuilt >= self.settings.pause_after:
-                        stop = (
-                            f"paused after {unbuilt} batches in a row in which no message "
-                            f"could be built ({handled.build_error}); fix the cause, then "
-                            "`newsletter retry` sends to the failed recipients"
-                        )
+                    if stop is None:
+                        stop = self._pause_reason(streak, unbuilt, handled)
         if fatal is not None:
             self.store.finish_send(record.id, PAUSED, note=stop)
             raise fatal
         return stop
+
+    def _pause_reason(self, streak: int, unbuilt: int, handled: Handled) -> str | None:
+        """Why the send should pause now, if it should: the provider kept refusing, or
+        no message could be built batch after batch (a fault that is not the readers')."""
+        limit = self.settings.pause_after
+        if streak >= limit:
+            return (
+                f"paused after {plural(streak, 'batch', 'batches')} in a row could not be "
+                "sent (the provider refused them for now); run again to resume"
+            )
+        if unbuilt >= limit:
+            return (
+                f"paused after {plural(unbuilt, 'batch', 'batches')} in a row in which no "
+                f"message could be built ({handled.build_error}); fix the cause, then "
+                "`newsletter retry` sends to the failed recipients"
+            )
+        return None
 
     # ------------------------------------------------------------------ one batch
 
@@ -404,7 +412,8 @@ def _check_answer(
     """A transport must answer once per message, in order; anything else is a bug."""
     if len(results) != len(ready):
         raise RuntimeError(
-            f"the transport answered {len(results)} results for {len(ready)} messages"
+            f"the transport answered {plural(len(results), 'result')} for "
+            f"{plural(len(ready), 'message')}"
         )
 
 

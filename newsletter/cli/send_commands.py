@@ -84,11 +84,13 @@ def _settings(config: Config, transport: Transport) -> SendSettings:
 # --------------------------------------------------------------------------- reports
 
 
-def _counts_line(counts: dict[str, int], removed: int) -> str:
+def _counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
     order = ("accepted", "failed", "ambiguous", "pending", "sending")
     parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
     if removed:
         parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")
+    # Readers on two lists get the issue once: under the list whose send took them first.
+    parts.extend(f"already sent via {name} {count:,}" for name, count in via.items())
     return " · ".join(parts) or "no recipients"
 
 
@@ -131,7 +133,7 @@ def _print_report(report: SendReport, digest: str) -> None:
         )
     if record.send_at:
         click.echo(f"  scheduled for {record.send_at:%Y-%m-%d %H:%M} UTC")
-    click.echo(f"  {_counts_line(report.counts, record.removed)}")
+    click.echo(f"  {_counts_line(report.counts, record.removed, report.already_sent_via)}")
     if report.interrupted_now:
         warn(
             f"{plural(report.interrupted_now, 'recipient')} {_were(report.interrupted_now)} in a "
@@ -380,7 +382,8 @@ def status(app: AppContext, digest: str | None) -> None:
                 f"{record.issue_id} → {record.list_name} ({record.transport}): {record.state}, "
                 f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
             )
-            click.echo(f"  {_counts_line(counts, record.removed)}")
+            via = store.send_overlaps(record.id)
+            click.echo(f"  {_counts_line(counts, record.removed, via)}")
             batches = store.ambiguous_batches(record.id)
             for line in _attention(record, counts, batches, digest_file):
                 click.echo(f"  attention: {line}")

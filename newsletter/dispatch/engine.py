@@ -116,6 +116,8 @@ class SendReport:
     already_finished: bool = False
     interrupted_now: int = 0  # batches found `sending` from a dead run, now ambiguous
     note: str | None = None
+    # Members left out because another list's send of the issue has them: {"weekly": 12}.
+    already_sent_via: dict[str, int] = field(default_factory=dict)
 
     @property
     def needs_attention(self) -> bool:
@@ -352,6 +354,7 @@ class Dispatcher:
             already_finished=already,
             interrupted_now=interrupted,
             note=note or record.note,
+            already_sent_via=self.store.send_overlaps(send_id),
         )
 
 

@@ -66,7 +66,9 @@ def test_every_reader_already_sent_elsewhere_finishes_with_nobody(world: World) 
     assert report.send.state == "finished"
 
 
-def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(any_world: World) -> None:
+def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(
+    any_world: World, request: pytest.FixtureRequest
+) -> None:
     """Two runs (each its own store connection, as two processes have) send the two
     lists at the same moment: no reader is in both sends, nobody is missing."""
     weekly = any_world.subscribe(300, list_name="weekly")
@@ -74,6 +76,7 @@ def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(any_world: Wo
     twin = World(
         config=any_world.config, store=Store.open(any_world.store._url), issue=any_world.issue
     )
+    request.addfinalizer(twin.store.close)
     transports = {"weekly": MemoryTransport(max_batch=50), "editors": MemoryTransport(max_batch=50)}
     reports: dict[str, SendReport] = {}
     start = threading.Barrier(2)
@@ -90,7 +93,6 @@ def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(any_world: Wo
         thread.start()
     for thread in threads:
         thread.join(120)
-    twin.store.close()
     reached = Counter(e for t in transports.values() for e in t.recipients())
     assert set(reached.values()) == {1}
     assert set(reached) == set(weekly) | set(editors)
@@ -99,7 +101,7 @@ def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(any_world: Wo
 
 
 def test_concurrent_freeze_waits_for_the_other_on_postgresql(
-    any_world: World,
+    any_world: World, request: pytest.FixtureRequest
 ) -> None:
     """On PostgreSQL a freeze of the same issue waits until another one commits, then
     leaves out the readers that one took (without the wait, neither transaction would
@@ -112,6 +114,7 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
     any_world.subscribe(20, list_name="editors")
     issue = any_world.issue
     other = Store.open(any_world.store._url)
+    request.addfinalizer(other.close)
     frozen = threading.Event()
     result: dict[str, object] = {}
 
@@ -154,7 +157,6 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
         assert waiting == 1
         assert not frozen.is_set()
     thread.join(60)
-    other.close()
     record = any_world.store.find_send(issue.issue_id, "editors")
     assert record is not None
     assert any_world.store.send_counts(record.id) == {}

@@ -46,6 +46,8 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in err.lines():
                 click.secho(line, fg="red" if line is err.lines()[0] else None, err=True)
             sys.exit(err.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (exit 2) and exits, printed by click
         except Exception as err:  # the last boundary: the user never gets a traceback
             unexpected = InternalError(
                 f"unexpected error: {describe_error(err)}",

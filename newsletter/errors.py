@@ -30,7 +30,10 @@ them and turns them into exit codes::
     │   │   └── RateLimitedError        429: wait as the answer says
     │   └── AmbiguousDeliveryError      the request left but no answer came back:
     │                                   it may have been accepted; never resent blindly
-    └── StoreError                  7   the subscriber store failed
+    ├── StoreError                  7   the subscriber store failed
+    └── InternalError               9   an unexpected failure (a bug, or a library
+                                        failing in a way nobody foresaw); what was
+                                        recorded is consistent, the message says what
 
 Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
 2 (command-line usage) are the CLI's own.
@@ -38,6 +41,7 @@ Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +54,7 @@ EXIT_LOCKED = 5
 EXIT_RENDER = 6
 EXIT_STORE = 7
 EXIT_DELIVERY = 8
+EXIT_INTERNAL = 9
 
 
 class NewsletterError(Exception):
@@ -196,3 +201,23 @@ class SignatureError(InputError):
 
 class MalformedEventsError(InputError):
     """A webhook body that is not a JSON array of SendGrid events."""
+
+
+class InternalError(NewsletterError):
+    """Something failed that no rule foresaw (a bug, an untranslated library error).
+
+    Raised `from` the original exception so a developer can still find it; the
+    user sees one line saying what stopped and where things stand."""
+
+    exit_code = EXIT_INTERNAL
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def describe_error(err: BaseException, limit: int = 300) -> str:
+    """Any exception as one short printable line: our own message for ours, else the
+    class name and its text (control characters and line breaks collapsed)."""
+    text = err.message if isinstance(err, NewsletterError) else f"{type(err).__name__}: {err}"
+    text = _UNPRINTABLE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 import click
 
 from newsletter.config import Config, load_config
-from newsletter.errors import NewsletterError
+from newsletter.errors import InternalError, NewsletterError, describe_error
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,7 +33,10 @@ class AppContext:
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a NewsletterError into its message on stderr and its exit code."""
+    """Turn a NewsletterError into its message on stderr and its exit code; anything
+    else (a bug, an untranslated library error) into one line and exit 9, never a
+    traceback. What a command recorded before it stopped stays consistent: the
+    library commits per step."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -43,6 +46,16 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             for line in err.lines():
                 click.secho(line, fg="red" if line is err.lines()[0] else None, err=True)
             sys.exit(err.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (exit 2) and exits, printed by click
+        except Exception as err:  # the last boundary: the user never gets a traceback
+            unexpected = InternalError(
+                f"unexpected error: {describe_error(err)}",
+                hint="run the same command again to resume; please report this error",
+            )
+            for line in unexpected.lines():
+                click.secho(line, fg="red" if line is unexpected.lines()[0] else None, err=True)
+            sys.exit(unexpected.exit_code)
 
     return wrapper
 

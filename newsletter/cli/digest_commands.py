@@ -13,16 +13,14 @@ from newsletter.digest import Digest, json_schema, load_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
 from newsletter.render import render_issue
+from newsletter.wording import plural
 
 DIGEST_PATHS = click.argument("digests", nargs=-1, required=True, type=click.Path(path_type=Path))
 
 
 def summary_line(path: Path, digest: Digest) -> str:
     count = len(digest.items)
-    return (
-        f"{path}: ok — {digest.date.isoformat()}, {count} item{'s' if count != 1 else ''}: "
-        f"{digest.title}"
-    )
+    return f"{path}: ok — {digest.date.isoformat()}, {plural(count, 'item')}: {digest.title}"
 
 
 @cli.command()
@@ -41,7 +39,10 @@ def validate(digests: tuple[Path, ...]) -> None:
     if len(failures) == 1 == len(digests):
         sys.exit(failures[0].exit_code)  # its message is already out; a summary would repeat it
     if failures:
-        raise InputError(f"{len(failures)} of {len(digests)} digest files are not valid")
+        verb = "is" if len(failures) == 1 else "are"
+        raise InputError(
+            f"{len(failures)} of {plural(len(digests), 'digest file')} {verb} not valid"
+        )
 
 
 @cli.command()

@@ -36,6 +36,7 @@ from newsletter.secrets import signing_secret
 from newsletter.store.ledger import AMBIGUOUS, CANCELLED, FAILED, FINISHED, PENDING, SendRecord
 from newsletter.store.store import Store
 from newsletter.transports import NAMES, Pacer, SendOptions, Transport, open_transport
+from newsletter.wording import plural
 
 TRANSPORT = click.option(
     "--transport",
@@ -83,16 +84,22 @@ def _settings(config: Config, transport: Transport) -> SendSettings:
 # --------------------------------------------------------------------------- reports
 
 
-def _counts_line(counts: dict[str, int], removed: int) -> str:
+def _counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
     order = ("accepted", "failed", "ambiguous", "pending", "sending")
     parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
     if removed:
         parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")
+    # Readers on two lists get the issue once: under the list whose send took them first.
+    parts.extend(f"already sent via {name} {count:,}" for name, count in via.items())
     return " · ".join(parts) or "no recipients"
 
 
-def _attention(record: SendRecord, counts: dict[str, int], batches: int) -> list[str]:
-    digest = f"digests/{record.issue_id}.json"
+def _attention(
+    record: SendRecord, counts: dict[str, int], batches: int, digest: str | None = None
+) -> list[str]:
+    """What needs doing, with the commands to do it. `digest` is the file the user
+    named; without one, the file in digests/ named by the issue's date is suggested."""
+    digest = digest or f"digests/{record.issue_id}.json"
     lines = []
     if counts.get(FAILED):
         lines.append(
@@ -101,7 +108,8 @@ def _attention(record: SendRecord, counts: dict[str, int], batches: int) -> list
         )
     if counts.get(AMBIGUOUS):
         lines.append(
-            f"{counts[AMBIGUOUS]:,} ambiguous in {batches} batch(es): the provider may or may "
+            f"{counts[AMBIGUOUS]:,} ambiguous in {plural(batches, 'batch', 'batches')}: the "
+            "provider may or may "
             "not have them; check its activity feed, then "
             f"`newsletter retry {digest} --list {record.list_name} --ambiguous` to resend"
         )
@@ -112,7 +120,7 @@ def _attention(record: SendRecord, counts: dict[str, int], batches: int) -> list
     return lines
 
 
-def _print_report(report: SendReport) -> None:
+def _print_report(report: SendReport, digest: str) -> None:
     record = report.send
     head = f"{record.issue_id} → {record.list_name} ({record.transport}): "
     if report.already_finished:
@@ -121,18 +129,22 @@ def _print_report(report: SendReport) -> None:
         seconds = time.monotonic() - report.progress.started
         click.echo(
             head + f"{record.state} ({report.progress.sent:,} sent in {seconds:.1f} s, "
-            f"{report.progress.requests:,} requests this run)"
+            f"{plural(report.progress.requests, 'request')} this run)"
         )
     if record.send_at:
         click.echo(f"  scheduled for {record.send_at:%Y-%m-%d %H:%M} UTC")
-    click.echo(f"  {_counts_line(report.counts, record.removed)}")
+    click.echo(f"  {_counts_line(report.counts, record.removed, report.already_sent_via)}")
     if report.interrupted_now:
         warn(
-            f"{report.interrupted_now:,} recipients were in a batch an earlier run was sending "
-            "when it stopped: marked ambiguous"
+            f"{plural(report.interrupted_now, 'recipient')} {_were(report.interrupted_now)} in a "
+            "batch an earlier run was sending when it stopped: marked ambiguous"
         )
-    for line in _attention(record, report.counts, report.ambiguous_batches):
+    for line in _attention(record, report.counts, report.ambiguous_batches, digest):
         click.secho(f"  attention: {line}", fg="yellow", err=True)
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
 
 
 def _exit_code(report: SendReport) -> int:
@@ -174,7 +186,7 @@ def _send_issue(
                     batch_id=batch_id,
                 )
             )
-    _print_report(report)
+    _print_report(report, str(path))
     return report
 
 
@@ -226,8 +238,9 @@ def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None)
         audience = sum(len(batch) for batch in store.iter_active_members(list_name))
         existing = store.find_send(issue.issue_id, list_name)
     click.echo(
-        f"dry run: would send “{issue.subject}” ({issue.issue_id}) to {audience:,} active "
-        f"members of {list_name} via {transport or config.delivery.transport}"
+        f"dry run: would send “{issue.subject}” ({issue.issue_id}) to "
+        f"{plural(audience, 'active member')} of {list_name} "
+        f"via {transport or config.delivery.transport}"
     )
     if existing:
         click.echo(f"  an earlier send of this issue to {list_name} is {existing.state}")
@@ -274,15 +287,16 @@ def _dispatch_one(
     if path is None:
         click.echo(f"{list_name}: no digest dated on or before {today}; nothing to do")
         return EXIT_OK
+    issue = issue_id(load_digest(path))  # the digest's own date, not its file name
     with Store.from_config(config) as store:
-        existing = store.find_send(path.stem, list_name)
+        existing = store.find_send(issue, list_name)
     if existing and existing.state == FINISHED:
-        click.echo(f"{list_name}: {path.stem} was already sent; nothing to do")
+        click.echo(f"{list_name}: {issue} was already sent; nothing to do")
         return EXIT_OK
     if existing and existing.state == CANCELLED:
         # An editor cancelled it on purpose: the cron job must not send it behind their back.
         click.echo(
-            f"{list_name}: {path.stem} was cancelled; not sending it "
+            f"{list_name}: {issue} was cancelled; not sending it "
             f"(`newsletter send {path} --list {list_name}` sends it by hand)"
         )
         return EXIT_OK
@@ -333,8 +347,8 @@ def cancel(app: AppContext, digest: Path, list_name: str) -> None:
             cancel_scheduled(record.batch_id)
         requeued = store.cancel_send(record.id)
     click.echo(
-        f"{issue} → {list_name}: scheduled send cancelled ({requeued:,} messages will not go "
-        "out); `newsletter send` sends it again later"
+        f"{issue} → {list_name}: scheduled send cancelled ({plural(requeued, 'message')} "
+        "will not go out); `newsletter send` sends it again later"
     )
 
 
@@ -343,14 +357,21 @@ def cancel(app: AppContext, digest: Path, list_name: str) -> None:
 @pass_app
 @report_errors
 def status(app: AppContext, digest: str | None) -> None:
-    """Per issue and list: recipients by state, times, and what needs attention."""
-    wanted = None
-    if digest:
-        wanted = Path(digest).stem if digest.endswith(".json") else digest
+    """Per issue and list: recipients by state, times, and what needs attention.
+
+    DIGEST is a digest file (read for its date, wherever it is and whatever its name)
+    or an issue date, YYYY-MM-DD."""
+    wanted = _issue_named(digest) if digest else None
+    digest_file = digest if digest and digest != wanted else None
     with Store.from_config(app.config) as store:
         records = store.sends(wanted)
         if not records:
-            click.echo("no sends recorded" + (f" for {wanted}" if wanted else ""))
+            if wanted:
+                raise InputError(
+                    f"no sends recorded for issue {wanted}",
+                    hint="`newsletter status` lists every send recorded",
+                )
+            click.echo("no sends recorded")
             return
         for record in records:
             counts = store.send_counts(record.id)
@@ -361,11 +382,27 @@ def status(app: AppContext, digest: str | None) -> None:
                 f"{record.issue_id} → {record.list_name} ({record.transport}): {record.state}, "
                 f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
             )
-            click.echo(f"  {_counts_line(counts, record.removed)}")
-            for line in _attention(record, counts, store.ambiguous_batches(record.id)):
+            via = store.send_overlaps(record.id)
+            click.echo(f"  {_counts_line(counts, record.removed, via)}")
+            batches = store.ambiguous_batches(record.id)
+            for line in _attention(record, counts, batches, digest_file):
                 click.echo(f"  attention: {line}")
             for email, error in store.deliveries_in(record.id, FAILED, limit=5):
                 click.echo(f"  failed: {email}: {error}")
+
+
+def _issue_named(argument: str) -> str:
+    """The issue a command-line argument names: a digest file is loaded and its date
+    read, like every other command does; otherwise the argument must be a date."""
+    path = Path(argument)
+    if argument.endswith(".json") or path.is_file():
+        return issue_id(load_digest(path))
+    try:
+        return dt.date.fromisoformat(argument).isoformat()
+    except ValueError:
+        raise InputError(
+            f"{argument!r} is neither a digest file nor an issue date (YYYY-MM-DD)"
+        ) from None
 
 
 # --------------------------------------------------------------------------- preview
@@ -422,4 +459,7 @@ def preview(
         detail = f": {result.error}" if result.error else ""
         click.echo(f"{result.recipient.email}: {result.outcome}{detail}")
     if failed:
-        raise NewsletterError(f"{len(failed)} of {len(results)} previews were not accepted")
+        raise NewsletterError(
+            f"{len(failed):,} of {plural(len(results), 'preview')} {_were(len(failed))} "
+            "not accepted"
+        )

@@ -24,6 +24,7 @@ from newsletter.store import (
     Store,
     SubscriberDetails,
 )
+from newsletter.wording import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUS_CHOICE = click.Choice([status.value for status in Status])
@@ -104,11 +105,14 @@ def _print_report(report: ImportReport, source: str, *, show_removed: bool) -> N
     counts.append(f"{report.rejected_count} rejected")
     click.echo(f"{source} → list {report.list_name}: {', '.join(counts)}")
     if report.duplicates:
-        click.echo(f"  {report.duplicates} duplicate rows merged (addresses compare without case)")
+        click.echo(
+            f"  {plural(report.duplicates, 'duplicate row')} merged "
+            "(addresses compare without case)"
+        )
     for rejection in report.rejected:
         click.echo(f"  {source}: rejected {rejection}", err=True)
     if report.unlisted_rejections:
-        click.echo(f"  … and {report.unlisted_rejections} more rejected rows", err=True)
+        click.echo(f"  … and {plural(report.unlisted_rejections, 'more rejected row')}", err=True)
 
 
 @subscribers.command()

@@ -13,6 +13,7 @@ from newsletter.config import Config
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, DeliveryError
 from newsletter.store.store import Store
 from newsletter.suppressions import Puller, PullReport
+from newsletter.wording import plural
 
 
 @cli.command()
@@ -88,7 +89,7 @@ def archive(app: AppContext, ctx: click.Context, out: Path | None, base_url: str
         recover_archive(config, store)
         written = Archive(config, store).write_static(out, base)
     issues = sum(1 for path in written if path.parent.parent == out / "archive")
-    click.echo(f"wrote {len(written)} files to {out} ({issues} issues)")
+    click.echo(f"wrote {plural(len(written), 'file')} to {out} ({plural(issues, 'issue')})")
 
 
 @archive.command("backfill")
@@ -116,7 +117,11 @@ def _print_pull(report: PullReport) -> None:
         click.echo(
             f"  {pulled.name}: {pulled.rows:,} at SendGrid, {pulled.report.suppressed:,} newly "
             f"suppressed, {pulled.report.already:,} already"
-            + (f", {pulled.report.invalid:,} not addresses" if pulled.report.invalid else "")
+            + (
+                f", {plural(pulled.report.invalid, 'not an address', 'not addresses')}"
+                if pulled.report.invalid
+                else ""
+            )
         )
 
 
@@ -145,7 +150,10 @@ def pull_suppressions(config: Config) -> PullReport:
 def pull(app: AppContext) -> None:
     """Record SendGrid's bounces, spam reports and unsubscribes (never resubscribes)."""
     report = pull_suppressions(app.config)
-    click.echo(f"SendGrid suppressions: {report.suppressed:,} addresses newly suppressed")
+    click.echo(
+        f"SendGrid suppressions: {plural(report.suppressed, 'address', 'addresses')} "
+        "newly suppressed"
+    )
     _print_pull(report)
 
 
@@ -162,4 +170,7 @@ def pull_before_dispatch(config: Config, transport: str | None) -> None:
         warn(f"could not pull SendGrid's suppressions ({err.message}); sending anyway")
         warn("give the API key read access to Suppressions to keep the store in step")
         return
-    click.echo(f"SendGrid suppressions pulled: {report.suppressed:,} addresses newly suppressed")
+    click.echo(
+        f"SendGrid suppressions pulled: {plural(report.suppressed, 'address', 'addresses')} "
+        "newly suppressed"
+    )

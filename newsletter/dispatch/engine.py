@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsletter.config import Config
-from newsletter.errors import AuthenticationError, MessageError
+from newsletter.errors import (
+    AuthenticationError,
+    DeliveryError,
+    InternalError,
+    MessageError,
+    NewsletterError,
+    describe_error,
+)
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.links import UnsubscribeLinks
 from newsletter.secrets import Secret
@@ -42,6 +49,8 @@ from newsletter.store.ledger import (
 from newsletter.store.store import Store
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
+from newsletter.transports.base import outcome_of
+from newsletter.wording import plural
 
 _STATE_OF = {
     Delivered.ACCEPTED: ACCEPTED,
@@ -107,6 +116,8 @@ class SendReport:
     already_finished: bool = False
     interrupted_now: int = 0  # batches found `sending` from a dead run, now ambiguous
     note: str | None = None
+    # Members left out because another list's send of the issue has them: {"weekly": 12}.
+    already_sent_via: dict[str, int] = field(default_factory=dict)
 
     @property
     def needs_attention(self) -> bool:
@@ -198,10 +209,11 @@ class Dispatcher:
     ) -> str | None:
         cursor = 0
         number = self.store.last_batch_number(record.id)
-        in_flight: dict[Future[list[Result]], Batch] = {}
+        in_flight: dict[Future[Handled], Batch] = {}
         streak = 0
+        unbuilt = 0  # batches in a row of which no message could be built
         stop: str | None = None
-        fatal: Exception | None = None  # re-raised once every batch in flight is recorded
+        fatal: NewsletterError | None = None  # raised once every batch in flight is recorded
         with ThreadPoolExecutor(self.settings.concurrency, "send") as pool:
             while True:
                 while stop is None and len(in_flight) < self.settings.concurrency:
@@ -220,30 +232,37 @@ class Dispatcher:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     batch = in_flight.pop(future)
-                    try:
-                        outcomes = self._outcomes(batch, future.result())
-                    except AuthenticationError as err:  # refused before anything was accepted
-                        fatal, stop = err, err.message
-                        outcomes = _all(batch.claimed, PENDING, "not sent: " + err.message)
-                    except MessageError as err:  # raised before anything left
-                        stop = err.message
-                        outcomes = _all(batch.claimed, PENDING, err.message)
-                    except Exception as err:  # a bug or an unforeseen failure: outcome unknown
-                        fatal, stop = err, f"stopped by an unexpected error: {err!r}"
-                        outcomes = _all(batch.claimed, AMBIGUOUS, stop)
-                    self.store.record_outcomes(record.id, batch.number, outcomes)
-                    streak = streak + 1 if _all_deferred(outcomes) else 0
-                    _count(progress, outcomes)
+                    handled = _handled(batch, future, self.transport.name)
+                    self.store.record_outcomes(record.id, batch.number, handled.outcomes)
+                    streak = streak + 1 if _all_deferred(handled.outcomes) else 0
+                    unbuilt = unbuilt + 1 if handled.none_built else 0
+                    _count(progress, handled)
                     self.on_progress(progress)
-                    if stop is None and streak >= self.settings.pause_after:
-                        stop = (
-                            f"paused after {streak} batches in a row could not be sent "
-                            "(the provider refused them for now); run again to resume"
-                        )
+                    if handled.fatal is not None and fatal is None:
+                        fatal, stop = handled.fatal, handled.fatal.message
+                    if stop is None:
+                        stop = self._pause_reason(streak, unbuilt, handled)
         if fatal is not None:
             self.store.finish_send(record.id, PAUSED, note=stop)
             raise fatal
         return stop
+
+    def _pause_reason(self, streak: int, unbuilt: int, handled: Handled) -> str | None:
+        """Why the send should pause now, if it should: the provider kept refusing, or
+        no message could be built batch after batch (a fault that is not the readers')."""
+        limit = self.settings.pause_after
+        if streak >= limit:
+            return (
+                f"paused after {plural(streak, 'batch', 'batches')} in a row could not be "
+                "sent (the provider refused them for now); run again to resume"
+            )
+        if unbuilt >= limit:
+            return (
+                f"paused after {plural(unbuilt, 'batch', 'batches')} in a row in which no "
+                f"message could be built ({handled.build_error}); fix the cause, then "
+                "`newsletter retry` sends to the failed recipients"
+            )
+        return None
 
     # ------------------------------------------------------------------ one batch
 
@@ -255,20 +274,69 @@ class Dispatcher:
             unsubscribe_url=self.links(claimed.subscriber_id),
         )
 
-    def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> list[Result]:
-        """Runs on a worker thread: personalise and hand the batch to the transport."""
-        messages: Sequence[PersonalMessage] = [
-            issue.personalise(self._recipient(c)) for c in batch.claimed
-        ]
-        return self.transport.send(messages, options)
+    def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> Handled:
+        """Runs on a worker thread: build each reader's message, hand the batch over.
 
-    def _outcomes(self, batch: Batch, results: list[Result]) -> Outcomes:
-        """Deliveries grouped by what happened to them (usually one group per batch)."""
-        groups: Outcomes = {}
-        for claimed, result in zip(batch.claimed, results, strict=True):
-            key = (_STATE_OF[result.outcome], result.provider_id, result.error)
-            groups.setdefault(key, []).append(claimed.delivery_id)
-        return groups
+        A message that cannot be built fails for its reader alone; everyone else's
+        outcome is what the transport says about them. Never raises."""
+        handled = Handled()
+        ready: list[tuple[Claimed, PersonalMessage]] = []
+        for claimed in batch.claimed:
+            try:
+                ready.append((claimed, issue.personalise(self._recipient(claimed))))
+            except Exception as err:  # whatever stops one message stops only that reader's
+                reason = f"message could not be built: {describe_error(err)}"
+                handled.add(FAILED, None, reason, [claimed])
+                handled.build_error = reason
+        handled.none_built = not ready
+        self._hand_over(ready, options, handled)
+        return handled
+
+    def _hand_over(
+        self, ready: list[tuple[Claimed, PersonalMessage]], options: SendOptions, handled: Handled
+    ) -> None:
+        """Send `ready` and record each reader's outcome in `handled`.
+
+        What a transport raises instead of answering per reader is read by what its
+        class promises (see newsletter.transports.base): MessageError and
+        TransientDeliveryError are raised before anything is handed over, so a
+        MessageError batch is split in halves until the reader it concerns is alone
+        (then failed) and a transient one goes back to pending; anything else may
+        have happened after some messages left, so that batch is ambiguous and the
+        send stops."""
+        if not ready:
+            return
+        claimed = [c for c, _ in ready]
+        if handled.fatal is not None:  # an earlier half stopped the send: keep these for later
+            handled.add(PENDING, None, "not sent: " + handled.fatal.message, claimed)
+            return
+        handled.requests += 1
+        try:
+            results = self.transport.send([m for _, m in ready], options)
+            _check_answer(ready, results)
+        except AuthenticationError as err:  # refused before anything was accepted
+            handled.fatal = err
+            handled.add(PENDING, None, "not sent: " + err.message, claimed)
+        except MessageError as err:
+            if len(ready) == 1:
+                handled.add(FAILED, None, f"message could not be built: {err.message}", claimed)
+                return
+            half = len(ready) // 2
+            self._hand_over(ready[:half], options, handled)
+            self._hand_over(ready[half:], options, handled)
+        except DeliveryError as err:  # one answer for the whole request, not turned per reader
+            handled.add(_STATE_OF[outcome_of(err)], None, err.message, claimed)
+        except Exception as err:  # a bug or an unforeseen failure: what left is unknown
+            reason = (
+                f"the {self.transport.name} transport failed unexpectedly: {describe_error(err)}; "
+                "these messages may or may not have been sent"
+            )
+            handled.fatal = _unexpected(self.transport.name, err, len(ready))
+            handled.add(AMBIGUOUS, None, reason, claimed)
+        else:
+            for (reader, _), result in zip(ready, results, strict=True):
+                state = _STATE_OF[result.outcome]
+                handled.add(state, result.provider_id, result.error, [reader])
 
     def _report(
         self,
@@ -288,6 +356,7 @@ class Dispatcher:
             already_finished=already,
             interrupted_now=interrupted,
             note=note or record.note,
+            already_sent_via=self.store.send_overlaps(send_id),
         )
 
 
@@ -295,17 +364,13 @@ def _done(counts: dict[str, int]) -> int:
     return sum(v for k, v in counts.items() if k in (ACCEPTED, FAILED, AMBIGUOUS))
 
 
-def _all(claimed: Sequence[Claimed], state: str, error: str) -> Outcomes:
-    return {(state, None, error): [c.delivery_id for c in claimed]}
-
-
 def _all_deferred(outcomes: Outcomes) -> bool:
     return bool(outcomes) and all(state == PENDING for state, _, _ in outcomes)
 
 
-def _count(progress: Progress, outcomes: Outcomes) -> None:
-    progress.requests += 1
-    for (state, _, _), ids in outcomes.items():
+def _count(progress: Progress, handled: Handled) -> None:
+    progress.requests += handled.requests
+    for (state, _, _), ids in handled.outcomes.items():
         if state == ACCEPTED:
             progress.accepted += len(ids)
         elif state == FAILED:
@@ -314,3 +379,55 @@ def _count(progress: Progress, outcomes: Outcomes) -> None:
             progress.ambiguous += len(ids)
         else:
             progress.deferred += len(ids)
+
+
+@dataclass
+class Handled:
+    """One claimed batch's outcomes, reader by reader, built on a worker thread."""
+
+    outcomes: Outcomes = field(default_factory=dict)
+    requests: int = 0
+    none_built: bool = False  # not one message of the batch could be built
+    build_error: str | None = None  # the last reason a message could not be built
+    fatal: NewsletterError | None = None  # stops the send once the batch is recorded
+
+    def add(
+        self, state: str, provider_id: str | None, error: str | None, readers: Sequence[Claimed]
+    ) -> None:
+        ids = self.outcomes.setdefault((state, provider_id, error), [])
+        ids.extend(c.delivery_id for c in readers)
+
+
+def _handled(batch: Batch, future: Future[Handled], transport: str) -> Handled:
+    """The worker's answer; `_deliver` never raises, but if it ever did, the batch's
+    fate is unknown: ambiguous, and the send stops."""
+    try:
+        return future.result()
+    except Exception as err:
+        handled = Handled(requests=1, fatal=_unexpected(transport, err, len(batch.claimed)))
+        handled.add(
+            AMBIGUOUS, None, f"stopped by an unexpected error: {describe_error(err)}", batch.claimed
+        )
+        return handled
+
+
+def _check_answer(
+    ready: Sequence[tuple[Claimed, PersonalMessage]], results: Sequence[Result]
+) -> None:
+    """A transport must answer once per message, in order; anything else is a bug."""
+    if len(results) != len(ready):
+        raise RuntimeError(
+            f"the transport answered {plural(len(results), 'result')} for "
+            f"{plural(len(ready), 'message')}"
+        )
+
+
+def _unexpected(transport: str, err: Exception, readers: int) -> InternalError:
+    error = InternalError(
+        f"sending stopped: the {transport} transport failed unexpectedly "
+        f"({describe_error(err)}); {plural(readers, 'recipient')} of that request marked "
+        "ambiguous, everyone not yet sent to stays pending",
+        hint="`newsletter status` shows where the send stands; please report this error",
+    )
+    error.__cause__ = err
+    return error

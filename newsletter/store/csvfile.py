@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from newsletter.errors import SubscriberFileError
 from newsletter.store.addresses import InvalidAddressError, normalise_email
 from newsletter.store.models import Rejection
+from newsletter.wording import plural
 
 EMAIL = "email"
 NAME = "name"
@@ -189,7 +190,7 @@ def to_entry(line: int, row: list[str], columns: Columns) -> Entry:
     if len(row) != columns.count:
         return Rejection(
             line,
-            f"{len(row)} fields where the header has {columns.count} "
+            f"{plural(len(row), 'field')} where the header has {columns.count} "
             "(put values that contain commas in double quotes)",
         )
     joined = "".join(row)

@@ -15,6 +15,7 @@ Functions on an open connection, each called inside one transaction by
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -27,7 +28,14 @@ from sqlalchemy import Connection, and_, delete, func, insert, literal, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.errors import LockedError
-from newsletter.store.schema import deliveries, locks, memberships, sends, subscribers
+from newsletter.store.schema import (
+    deliveries,
+    locks,
+    memberships,
+    send_overlaps,
+    sends,
+    subscribers,
+)
 
 PENDING, SENDING, ACCEPTED, FAILED, AMBIGUOUS = (
     "pending",
@@ -127,32 +135,91 @@ def create_send(
         )
         .returning(sends.c.id)
     ).scalar_one()
-    freeze_audience(conn, send_id, list_name, now)
+    freeze_audience(conn, send_id, issue_id, list_name, now)
     return get_send(conn, send_id)
 
 
-def freeze_audience(conn: Connection, send_id: int, list_name: str, now: datetime) -> int:
-    """One pending delivery per current, subscribed member: set-based, one statement."""
+def freeze_audience(
+    conn: Connection, send_id: int, issue_id: str, list_name: str, now: datetime
+) -> int:
+    """One pending delivery per current, subscribed member who is in no other send of
+    the same issue: set-based statements. A member another send already has (a reader
+    on two lists) is recorded in `send_overlaps` instead, naming that send, so an
+    issue reaches each reader once. Freezes of one issue are serialised (see
+    `_serialise_freezes`), so two lists frozen at the same moment cannot both take a
+    reader."""
+    _serialise_freezes(conn, issue_id)
+    others = list(
+        conn.execute(
+            select(sends.c.id).where(sends.c.issue_id == issue_id, sends.c.id != send_id)
+        ).scalars()
+    )
     members = (
-        select(
-            literal(send_id, deliveries.c.send_id.type),
-            subscribers.c.id,
-            subscribers.c.email,
-            literal(PENDING, deliveries.c.state.type),
-            literal(0, deliveries.c.attempts.type),
-            literal(now, deliveries.c.updated_at.type),
-        )
+        select(subscribers.c.id)
         .join(memberships, memberships.c.subscriber_id == subscribers.c.id)
         .where(
             memberships.c.list_name == list_name,
             memberships.c.removed_at.is_(None),
             subscribers.c.status == "subscribed",
         )
-        .order_by(subscribers.c.id)
     )
-    columns = ["send_id", "subscriber_id", "email", "state", "attempts", "updated_at"]
-    result = conn.execute(insert(deliveries).from_select(columns, members))
+    if others:
+        # Probes the (send_id, subscriber_id) unique index once per other send.
+        elsewhere = (
+            select(deliveries.c.subscriber_id, func.min(deliveries.c.send_id).label("via"))
+            .where(deliveries.c.send_id.in_(others), deliveries.c.subscriber_id.in_(members))
+            .group_by(deliveries.c.subscriber_id)
+            .subquery()
+        )
+        overlap = select(
+            literal(send_id, send_overlaps.c.send_id.type),
+            elsewhere.c.subscriber_id,
+            elsewhere.c.via,
+        )
+        columns = ["send_id", "subscriber_id", "via_send_id"]
+        conn.execute(insert(send_overlaps).from_select(columns, overlap))
+        already = select(deliveries.c.subscriber_id).where(
+            deliveries.c.send_id.in_(others),
+            deliveries.c.subscriber_id == subscribers.c.id,
+        )
+        members = members.where(~already.exists())
+    audience = members.add_columns(
+        subscribers.c.email,
+        literal(send_id, deliveries.c.send_id.type),
+        literal(PENDING, deliveries.c.state.type),
+        literal(0, deliveries.c.attempts.type),
+        literal(now, deliveries.c.updated_at.type),
+    ).order_by(subscribers.c.id)
+    columns = ["subscriber_id", "email", "send_id", "state", "attempts", "updated_at"]
+    result = conn.execute(insert(deliveries).from_select(columns, audience))
     return int(result.rowcount or 0)
+
+
+def _serialise_freezes(conn: Connection, issue_id: str) -> None:
+    """Let one transaction at a time freeze an audience for `issue_id`, until it commits.
+
+    SQLite needs nothing: every write transaction begins IMMEDIATE, so writers are
+    serialised already. PostgreSQL runs them side by side, and neither would see the
+    other's uncommitted deliveries: a transaction-scoped advisory lock on the issue
+    makes the second wait, then see the first's (READ COMMITTED reads per statement)."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"newsletter:freeze:{issue_id}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def overlaps(conn: Connection, send_id: int) -> dict[str, int]:
+    """Members a send left out because another send of its issue has them, counted by
+    that send's list: {"weekly": 12}."""
+    rows = conn.execute(
+        select(sends.c.list_name, func.count())
+        .select_from(send_overlaps.join(sends, sends.c.id == send_overlaps.c.via_send_id))
+        .where(send_overlaps.c.send_id == send_id)
+        .group_by(sends.c.list_name)
+        .order_by(sends.c.list_name)
+    )
+    return {list_name: int(count) for list_name, count in rows}
 
 
 def update_send(conn: Connection, send_id: int, **values: Any) -> None:

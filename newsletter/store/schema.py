@@ -168,6 +168,17 @@ deliveries = Table(
     CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
 )
 
+# 0005: members a send left out because another send of the same issue has them: an
+# issue reaches each reader once, whatever lists they are on.
+send_overlaps = Table(
+    "send_overlaps",
+    metadata,
+    Column("send_id", Id, ForeignKey("sends.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", Id, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("via_send_id", Id, ForeignKey("sends.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("send_id", "subscriber_id"),
+)
+
 # 0002: the lock that lets one run at a time send an issue to a list.
 locks = Table(
     "locks",

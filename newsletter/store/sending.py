@@ -196,6 +196,12 @@ class SendingMixin:
         with self._read() as conn:
             return ledger.counts(conn, send_id)
 
+    def send_overlaps(self, send_id: int) -> dict[str, int]:
+        """Members this send left out because another send of the issue has them, by
+        that send's list (a reader on two lists gets the issue once)."""
+        with self._read() as conn:
+            return ledger.overlaps(conn, send_id)
+
     def ambiguous_batches(self, send_id: int) -> int:
         with self._read() as conn:
             return ledger.ambiguous_batches(conn, send_id)

@@ -74,7 +74,7 @@ def test_validate_checks_all_files_then_fails(tmp_path: Path) -> None:
     result = run("validate", str(tmp_path / "missing.json"), str(SAMPLE_DIGESTS[0]))
     assert result.exit_code == EXIT_BAD_INPUT
     assert "ok —" in result.stdout
-    assert "1 of 2 digest files are not valid" in result.stderr
+    assert "1 of 2 digest files is not valid" in result.stderr
 
 
 def test_render_writes_three_files(tmp_path: Path) -> None:

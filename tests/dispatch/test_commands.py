@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import mailbox
+import re
 from pathlib import Path
 
 import pytest
 
 from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
+from tests.conftest import REPO
 from tests.dispatch.clirun import DIGEST, Project
 
 
@@ -181,3 +183,96 @@ def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:
     assert result.exit_code == EXIT_OK, result.output
     assert "2025-09-12 was cancelled; not sending it" in result.stdout
     assert not (project.folder / "outbox").exists()
+
+
+def test_status_reads_a_digest_file_for_its_date(project: Project, tmp_path: Path) -> None:
+    """status DIGEST loads the digest and uses its date, whatever the file is called and
+    wherever it is, like every other command."""
+    project.subscribe(2)
+    project.run("send", str(DIGEST), "--list", "weekly")
+    elsewhere = tmp_path / "drafts" / "kazakhstan-middle-power.json"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(DIGEST.read_bytes())
+    result = project.run("status", str(elsewhere))
+    assert result.exit_code == EXIT_OK, result.output
+    assert "2025-09-12 → weekly (outbox): finished" in result.stdout
+    assert "accepted 2" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("2031-01-05", "no sends recorded for issue 2031-01-05"),
+        (str(REPO / "digests" / "2026-02-06.json"), "no sends recorded for issue 2026-02-06"),
+        ("next-week", "'next-week' is neither a digest file nor an issue date (YYYY-MM-DD)"),
+        ("missing.json", "missing.json"),
+    ],
+)
+def test_status_of_an_unknown_issue_is_an_error(
+    project: Project, argument: str, message: str
+) -> None:
+    """status for an issue never sent, or an argument that names no issue, exits 3 with
+    one clear line (not "no sends recorded" and exit 0)."""
+    project.subscribe(1)
+    project.run("send", str(DIGEST), "--list", "weekly")
+    result = project.run("status", argument)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_dispatch_knows_an_issue_by_its_date_not_its_file_name(
+    project: Project, tmp_path: Path
+) -> None:
+    """dispatch checks "already sent" and "cancelled" under the digest's own date: a due
+    file whose name differs from its date is not sent behind an editor's cancel."""
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    (folder / "2025-09-14.json").write_bytes(DIGEST.read_bytes())  # dated 2025-09-12 inside
+    text = project.config.read_text().replace(str(REPO / "digests"), str(folder))
+    project.config.write_text(text)
+    project.subscribe(4)
+    with project.store() as store:
+        from tests.delivery_support import sample_issue
+
+        issue = sample_issue()
+        record = store.open_send(
+            issue_id=issue.issue_id,
+            list_name="weekly",
+            content_hash=issue.content_hash,
+            message_hash=issue.message_hash,
+            transport="sendgrid",
+        )
+        store.cancel_send(record.id)
+    result = project.run("dispatch", "--date", "2025-09-15")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "weekly: 2025-09-12 was cancelled; not sending it" in result.stdout
+    assert not (project.folder / "outbox").exists()
+
+
+_WRONG_PLURAL = re.compile(
+    r"(?<![\d,.])1 (requests|recipients|batches|messages|active members|files|issues|"
+    r"addresses|rows|items|previews|fields)\b"
+)
+
+
+def test_counts_of_one_read_in_the_singular(project: Project) -> None:
+    """A send to one reader says "1 request", "1 active member", never "1 requests"."""
+    project.subscribe(1)
+    dry = project.run("send", str(DIGEST), "--list", "weekly", "--dry-run")
+    assert "to 1 active member of weekly via outbox" in dry.stdout
+    sent = project.run("send", str(DIGEST), "--list", "weekly")
+    assert "(1 sent in " in sent.stdout
+    assert "1 request this run)" in sent.stdout
+    for result in (dry, sent, project.run("status")):
+        assert not _WRONG_PLURAL.search(result.output), result.output
+
+
+def test_plural_helper() -> None:
+    """plural() puts the noun in the number its count asks for, with separators."""
+    from newsletter.wording import plural
+
+    assert plural(1, "request") == "1 request"
+    assert plural(0, "request") == "0 requests"
+    assert plural(1_000, "batch", "batches") == "1,000 batches"
+    assert plural(1, "batch", "batches") == "1 batch"

@@ -174,12 +174,31 @@ def test_size_warnings(make_digest: Any, config: Config) -> None:
     assert issue.warnings == ()
 
 
+WITH_URLS = Path(__file__).resolve().parent.parent / "golden" / "digests" / "with-urls.json"
+
+
 def test_text_part_lines_fit_78_columns(config: Config) -> None:
     """Every text line is ≤ 78 columns, except a line that is one unbreakable URL."""
-    for path in SAMPLE_DIGESTS:
+    for path in [*SAMPLE_DIGESTS, WITH_URLS]:
         text = render_issue(load_digest(path), config).text
         too_long = [line for line in text.splitlines() if len(line) > 78]
         assert all(re.fullmatch(r"\s*\S+", line) for line in too_long), too_long
+
+
+def test_text_part_item_lines_are_indented(make_digest: Any, config: Config) -> None:
+    """Inside an item every line but the numbered headline is indented, with and without
+    an article URL, a quote or a long outlet name (the "Read at" line lost its indent)."""
+    digest = load_digest(WITH_URLS)
+    text = render_issue(digest, config).text
+    sections = text.split("-" * 78 + "\n")[1:-1]  # between the rules: one item each
+    assert len(sections) == len(digest.items)
+    for item, section in zip(digest.items, sections, strict=True):
+        lines = [line for line in section.splitlines() if line][1:]  # after the headline
+        unindented = [line for line in lines if not line.startswith("   ")]
+        assert unindented == [], unindented
+        if item.url:
+            assert f"   {item.url}" in lines
+            assert any(line.startswith("   Read at ") for line in lines)
 
 
 def test_text_part_has_every_paragraph(config: Config) -> None:

@@ -82,7 +82,7 @@ def test_a_row_with_the_wrong_number_of_fields_is_rejected_with_a_hint() -> None
     reasons = [r.reason for r in rejected(entries)]
     assert reasons[0].startswith("4 fields where the header has 3")
     assert "double quotes" in reasons[0]
-    assert reasons[1].startswith("1 fields where the header has 3")
+    assert reasons[1].startswith("1 field where the header has 3")
 
 
 def test_control_characters_in_names_are_rejected() -> None:

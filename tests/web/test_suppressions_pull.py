@@ -74,11 +74,11 @@ def test_pull_repeats_harmlessly_and_keeps_sendgrid_listed_addresses_suppressed(
     again while SendGrid still lists it (SendGrid would not deliver to it anyway)."""
     project.subscribe(2)
     sendgrid.add_global_unsubscribe("reader0000001@example.com")
-    assert "1 addresses newly suppressed" in project.run("suppressions", "pull").output
+    assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     assert "0 addresses newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
         store.resubscribe("reader0000001@example.com", reason="asked by phone")
-    assert "1 addresses newly suppressed" in project.run("suppressions", "pull").output
+    assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
         found = store.get("reader0000001@example.com")
         assert found is not None and found.status == Status.UNSUBSCRIBED
@@ -138,7 +138,7 @@ def test_dispatch_pulls_first_with_sendgrid(sendgrid: FakeSendGrid, project: Pro
     project.subscribe(3)
     sendgrid.add_global_unsubscribe("reader0000002@example.com")
     result = project.run("dispatch", "--date", "2025-09-12")
-    assert "SendGrid suppressions pulled: 1 addresses newly suppressed" in result.output
+    assert "SendGrid suppressions pulled: 1 address newly suppressed" in result.output
     assert sorted(sendgrid.accepted_recipients()) == [
         "reader0000001@example.com",
         "reader0000003@example.com",

@@ -26,6 +26,7 @@ class OutboxTransport:
 
     name = "outbox"
     max_batch = 1000
+    max_in_flight = 1  # one batch at a time: see the dispatcher's claim limit
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from newsletter.config import Config
-from newsletter.errors import AuthenticationError, MessageError
+from newsletter.errors import AuthenticationError, DeliveryHaltedError, MessageError
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.links import UnsubscribeLinks
 from newsletter.secrets import Secret
@@ -200,9 +200,12 @@ class Dispatcher:
         streak = 0
         stop: str | None = None
         fatal: Exception | None = None  # re-raised once every batch in flight is recorded
-        with ThreadPoolExecutor(self.settings.concurrency, "send") as pool:
+        # Never claim more batches than the transport carries at once (the outbox: one),
+        # so a crash leaves no more in doubt than were really being sent.
+        limit = min(self.settings.concurrency, self.transport.max_in_flight)
+        with ThreadPoolExecutor(limit, "send") as pool:
             while True:
-                while stop is None and len(in_flight) < self.settings.concurrency:
+                while stop is None and len(in_flight) < limit:
                     number += 1
                     batch = self.store.claim_batch(
                         record.id, cursor, self.settings.batch_size, number
@@ -223,6 +226,9 @@ class Dispatcher:
                     except AuthenticationError as err:  # refused before anything was accepted
                         fatal, stop = err, err.message
                         outcomes = _all(batch.claimed, PENDING, "not sent: " + err.message)
+                    except DeliveryHaltedError as err:  # the transport cannot go on: pause
+                        stop = err.message
+                        outcomes = self._outcomes(batch, err.results)
                     except MessageError as err:  # raised before anything left
                         stop = err.message
                         outcomes = _all(batch.claimed, PENDING, err.message)

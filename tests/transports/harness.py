@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import mailbox
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from aiosmtpd.controller import Controller
 from newsletter.config import Config
 from newsletter.transports import Transport, open_transport
 from newsletter.transports.memory import MemoryTransport
+from newsletter.transports.outbox import read_outbox
 from tests.delivery_support import delivery_config
 from tests.fakes.sendgrid_server import FakeSendGrid, spec_dir, spec_missing_reason
 
@@ -105,12 +105,11 @@ class OutboxHarness(Harness):
         )
 
     def delivered(self) -> list[Delivered]:
-        found = []
-        for path in sorted(self.folder.glob("*.mbox")):
-            box = mailbox.mbox(path, create=False)
-            found += [from_mime(message.as_bytes()) for message in box]
-            box.close()
-        return found
+        return [
+            from_mime(raw)
+            for maildir in sorted(self.folder.glob("*"))
+            for raw in read_outbox(maildir)
+        ]
 
 
 class MemoryHarness(Harness):

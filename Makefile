@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/newsletter status
 	@echo
 	@echo "Rendered emails: build/<date>/email.html (open in a browser) and email.txt."
-	@echo "Sent messages:   outbox/<date>-weekly.mbox (open in any mail client)."
+	@echo "Sent messages:   outbox/<date>-weekly/new/*.eml (a Maildir: mutt -f, or open any .eml)."
 	@echo "Run 'make demo' again: the issue is already sent, so nothing is sent twice."
 
 ## test: lint, type-check and run the whole test suite

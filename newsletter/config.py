@@ -90,7 +90,9 @@ TransportName = Literal["outbox", "sendgrid", "smtp"]
 
 
 class OutboxSettings(_Strict):
-    folder: Path = Field(default=Path("outbox"), description="Where the mbox files go.")
+    folder: Path = Field(
+        default=Path("outbox"), description="Where the outbox Maildirs (one .eml per message) go."
+    )
 
 
 class SendGridSettings(_Strict):

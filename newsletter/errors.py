@@ -28,8 +28,10 @@ them and turns them into exit codes::
     │   ├── PayloadTooLargeError        413: split the batch and try the halves
     │   ├── TransientDeliveryError      429, 5xx, not connected: safe to retry later
     │   │   └── RateLimitedError        429: wait as the answer says
-    │   └── AmbiguousDeliveryError      the request left but no answer came back:
-    │                                   it may have been accepted; never resent blindly
+    │   ├── AmbiguousDeliveryError      the request left but no answer came back:
+    │   │                               it may have been accepted; never resent blindly
+    │   └── DeliveryHaltedError         the transport cannot go on (outbox disk full):
+    │                                   carries the batch's results; the send pauses
     ├── StoreError                  7   the subscriber store failed
     └── InternalError               9   an unexpected failure (a bug, or a library
                                         failing in a way nobody foresaw); what was
@@ -44,6 +46,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: transports import this module
+    from newsletter.transports.base import Result
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -187,6 +193,18 @@ class RateLimitedError(TransientDeliveryError):
 
 class AmbiguousDeliveryError(DeliveryError):
     """The request went out but its answer never came: it may have been accepted."""
+
+
+class DeliveryHaltedError(DeliveryError):
+    """The transport cannot go on (the outbox's disk is full, its folder unwritable).
+
+    `results` holds one transports.Result per message of the batch: those handed
+    over before the error are accepted, the rest deferred. The dispatcher records
+    them and pauses the send with this message, which names the real cause."""
+
+    def __init__(self, message: str, results: Sequence[Result], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results = list(results)
 
 
 class LockedError(NewsletterError):

@@ -20,6 +20,25 @@ _GENERATE_HINT = (
     "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))' "
     "and keep it the same across runs and hosts (changing it invalidates old links)"
 )
+# What to do about each variable; a variable not listed gets the generic hint.
+HINTS: Final = {
+    NEWSLETTER_SECRET: _GENERATE_HINT,
+    "SENDGRID_API_KEY": (
+        "create an API key with the Mail Send permission in SendGrid (Settings → API Keys) "
+        "and export it as SENDGRID_API_KEY in the environment that runs newsletter"
+    ),
+    "NEWSLETTER_SMTP_PASSWORD": (
+        "export NEWSLETTER_SMTP_PASSWORD with the SMTP account's password, or unset "
+        "NEWSLETTER_SMTP_USERNAME to send without logging in"
+    ),
+}
+
+
+def hint_for(name: str) -> str:
+    """How to set environment variable `name` (secrets are never read from config.yaml)."""
+    return HINTS.get(
+        name, f"export {name} in the environment that runs newsletter (never in config.yaml)"
+    )
 
 
 class Secret:
@@ -46,15 +65,37 @@ class Secret:
     __str__ = __repr__
 
 
-def read_secret(name: str, *, purpose: str, min_length: int = 1) -> Secret:
-    """The secret in environment variable `name`; ConfigError when missing or too short."""
+def read_secret(
+    name: str,
+    *,
+    purpose: str,
+    min_length: int = 1,
+    allow_surrounding_space: bool = False,
+) -> Secret:
+    """The secret in environment variable `name`.
+
+    Raises ConfigError, with the hint for that variable, when it is missing or blank,
+    has spaces or line breaks around it (a pasted line, a file's last newline: the
+    value would silently differ from the one meant; refused unless
+    `allow_surrounding_space`, for passwords), holds control characters, or is
+    shorter than `min_length` characters measured without surrounding whitespace
+    (31 spaces and a letter are one character of secret, not 32)."""
     value = os.environ.get(name, "")
-    if not value.strip():
-        raise ConfigError(f"{name} is not set; it is needed to {purpose}", hint=_GENERATE_HINT)
-    if len(value) < min_length:
+    hint = hint_for(name)
+    stripped = value.strip()
+    if not stripped:
+        raise ConfigError(f"{name} is not set; it is needed to {purpose}", hint=hint)
+    if stripped != value and not allow_surrounding_space:
         raise ConfigError(
-            f"{name} is too short to {purpose}: use at least {min_length} characters",
-            hint=_GENERATE_HINT,
+            f"{name} has spaces or line breaks before or after it; remove them", hint=hint
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in stripped):
+        raise ConfigError(f"{name} contains a control character or line break", hint=hint)
+    if len(stripped) < min_length:
+        raise ConfigError(
+            f"{name} is too short to {purpose}: use at least {min_length} characters "
+            "(not counting spaces around it)",
+            hint=hint,
         )
     return Secret(name, value)
 

@@ -26,6 +26,7 @@ from newsletter.config import Config
 from newsletter.errors import (
     AuthenticationError,
     DeliveryError,
+    DeliveryHaltedError,
     InternalError,
     MessageError,
     NewsletterError,
@@ -214,9 +215,12 @@ class Dispatcher:
         unbuilt = 0  # batches in a row of which no message could be built
         stop: str | None = None
         fatal: NewsletterError | None = None  # raised once every batch in flight is recorded
-        with ThreadPoolExecutor(self.settings.concurrency, "send") as pool:
+        # Never claim more batches than the transport carries at once (the outbox: one),
+        # so a crash leaves no more in doubt than were really being sent.
+        limit = min(self.settings.concurrency, self.transport.max_in_flight)
+        with ThreadPoolExecutor(limit, "send") as pool:
             while True:
-                while stop is None and len(in_flight) < self.settings.concurrency:
+                while stop is None and len(in_flight) < limit:
                     number += 1
                     batch = self.store.claim_batch(
                         record.id, cursor, self.settings.batch_size, number
@@ -250,6 +254,8 @@ class Dispatcher:
     def _pause_reason(self, streak: int, unbuilt: int, handled: Handled) -> str | None:
         """Why the send should pause now, if it should: the provider kept refusing, or
         no message could be built batch after batch (a fault that is not the readers')."""
+        if handled.halted is not None:  # the transport's own words (e.g. disk full), not ours
+            return handled.halted
         limit = self.settings.pause_after
         if streak >= limit:
             return (
@@ -324,6 +330,10 @@ class Dispatcher:
             half = len(ready) // 2
             self._hand_over(ready[:half], options, handled)
             self._hand_over(ready[half:], options, handled)
+        except DeliveryHaltedError as err:  # the transport cannot go on (outbox: disk full)
+            for (reader, _), result in zip(ready, err.results, strict=True):
+                handled.add(_STATE_OF[result.outcome], result.provider_id, result.error, [reader])
+            handled.halted = err.message
         except DeliveryError as err:  # one answer for the whole request, not turned per reader
             handled.add(_STATE_OF[outcome_of(err)], None, err.message, claimed)
         except Exception as err:  # a bug or an unforeseen failure: what left is unknown
@@ -390,6 +400,7 @@ class Handled:
     none_built: bool = False  # not one message of the batch could be built
     build_error: str | None = None  # the last reason a message could not be built
     fatal: NewsletterError | None = None  # stops the send once the batch is recorded
+    halted: str | None = None  # the transport cannot go on for now: the send pauses, why
 
     def add(
         self, state: str, provider_id: str | None, error: str | None, readers: Sequence[Claimed]

@@ -1,7 +1,10 @@
-"""Transports deliver personal messages: outbox (mbox files), sendgrid, smtp.
+"""Transports deliver personal messages: outbox (a Maildir of .eml files), sendgrid, smtp.
 
 `open_transport` picks the one named in config.yaml or on the command line and
 imports its module only then, so the SendGrid client is loaded only when used.
+Opening a transport reads and checks every credential it needs (and, for SMTP
+with a login, logs in once), so a missing or refused credential stops a send
+before anything is claimed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ def open_transport(
     config: Config, name: str | None = None, *, pacer: Pacer | None = None
 ) -> Transport:
     """The transport `name` (default: config's delivery.transport), ready to send.
-    Threads sending one issue share `pacer` (rate limit, 429 pauses)."""
+    Threads sending one issue share `pacer` (rate limit, 429 pauses).
+
+    Raises ConfigError (a credential missing or malformed, with a hint naming the
+    variable) or AuthenticationError (the SMTP server refused the login)."""
     chosen = name or config.delivery.transport
     delivery = config.delivery
     if chosen == "outbox":
@@ -34,9 +40,11 @@ def open_transport(
     if chosen == "smtp":
         from newsletter.transports.smtp import SmtpTransport
 
-        return SmtpTransport(
+        smtp = SmtpTransport(
             delivery.smtp, retry_base_seconds=delivery.retry_base_seconds, pacer=pacer
         )
+        smtp.check_login()
+        return smtp
     raise ConfigError(f"unknown transport {chosen!r}; expected one of {', '.join(NAMES)}")
 
 

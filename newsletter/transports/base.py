@@ -11,7 +11,13 @@ transport must keep them exactly:
 - AMBIGUOUS: the request left but no answer came back; it may have been
   accepted. Never resent without a human asking for it.
 
-Only AuthenticationError escapes `send`: it stops everything at once.
+Only two errors escape `send`: AuthenticationError, which stops everything at
+once, and DeliveryHaltedError, raised by a transport that cannot go on (the
+outbox's disk is full): it carries the results of the batch so far, and the
+send pauses with its message.
+
+A message that cannot be built (an exception from `mime_bytes`) is FAILED for
+its reader only, with the reason; the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 from newsletter.errors import (
     AmbiguousDeliveryError,
@@ -31,6 +37,8 @@ from newsletter.message import PersonalMessage, Recipient
 
 # The delivery errors a transport turns into outcomes; AuthenticationError is not one.
 OUTCOME_ERRORS = (PermanentDeliveryError, TransientDeliveryError, AmbiguousDeliveryError)
+# `max_in_flight` of a transport that any number of concurrent `send` calls may use.
+UNLIMITED: Final = 1 << 30
 
 
 class Outcome(StrEnum):
@@ -63,7 +71,10 @@ class Transport(Protocol):
     """Delivers batches of personal messages of one issue."""
 
     name: str
-    max_batch: int
+    max_batch: int  # messages per `send` call, at most
+    # Concurrent `send` calls it can carry: the dispatcher claims no more batches at once
+    # (the outbox writes one batch at a time: 1; SMTP and SendGrid: UNLIMITED).
+    max_in_flight: int
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """Deliver `messages`; one Result per message, in the same order."""
@@ -83,6 +94,11 @@ def all_results(
 ) -> list[Result]:
     """The same outcome for every message of a batch (one request, one answer)."""
     return [Result(m.recipient, outcome, provider_id, error) for m in messages]
+
+
+def unbuildable(error: Exception) -> str:
+    """The reason recorded for a reader whose message could not be built."""
+    return f"the message could not be built: {type(error).__name__}: {error}"
 
 
 def outcome_of(error: DeliveryError) -> Outcome:

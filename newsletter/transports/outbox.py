@@ -1,68 +1,183 @@
-"""The outbox: writes exactly what would be sent, complete MIME, to mbox files.
+"""The outbox: writes exactly what would be sent, one .eml file per message, in a Maildir.
 
-The embedded default: no account needed. One standard mbox file per issue and
-list (`outbox/2025-09-12-weekly.mbox`) that any mail client opens.
+The embedded default: no account needed. One Maildir per issue and list
+(`outbox/2025-09-12-weekly/`, with the standard `tmp/`, `new/`, `cur/`
+folders) that mail clients open as it is (`mutt -f outbox/2025-09-12-weekly`),
+and whose files each open on their own as .eml.
+
+Why a Maildir and not an mbox file:
+
+- byte-exact: each file holds the message exactly as `mime_bytes` built it
+  (an mbox rewrites body lines starting with "From " to ">From ");
+- crash-safe without a lock: each message is written to `tmp/` and renamed into
+  `new/` (one atomic step), so a kill leaves no half message and no lock file.
+  A kill's leftover in `tmp/` (never part of the mailbox) is removed by the
+  next run; no cleaning up by hand;
+- an I/O error (a full disk) loses nothing: the messages renamed before it are
+  ACCEPTED, the one being written is removed, the rest are DEFERRED, and
+  DeliveryHaltedError pauses the send naming the real cause.
+
+Files are not fsync'ed: a killed process loses nothing it reported as
+written; a power cut may lose what the operating system had not yet written.
 """
 
 from __future__ import annotations
 
-import mailbox
+import errno
+import itertools
+import os
+import socket
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from newsletter.errors import DeliveryError
+from newsletter.errors import DeliveryError, DeliveryHaltedError
 from newsletter.message import PersonalMessage
 from newsletter.message.mime import mime_bytes
-from newsletter.transports.base import Outcome, Result, SendOptions, all_results
+from newsletter.transports.base import Outcome, Result, SendOptions, all_results, unbuildable
+
+# The system call that writes bytes to a file descriptor (os.write's shape): the
+# seam through which tests put a full disk under the outbox.
+Writer = Callable[[int, bytes], int]
+Builder = Callable[[PersonalMessage], bytes]
+_REASONS = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+}
 
 
-def mbox_path(folder: Path, issue_id: str, list_name: str) -> Path:
-    return folder / f"{issue_id}-{list_name}.mbox"
+def maildir_path(folder: Path, issue_id: str, list_name: str) -> Path:
+    """The Maildir of one issue and list: `folder/2025-09-12-weekly`."""
+    return folder / f"{issue_id}-{list_name}"
+
+
+def read_outbox(maildir: Path) -> list[bytes]:
+    """Every message of an outbox Maildir, byte for byte, in the order written
+    (file names start with the time in nanoseconds). [] when there is none."""
+    files = [
+        path
+        for sub in ("new", "cur")
+        if (maildir / sub).is_dir()
+        for path in (maildir / sub).iterdir()
+        if path.is_file()
+    ]
+    return [path.read_bytes() for path in sorted(files, key=lambda path: path.name)]
+
+
+def _host() -> str:
+    # Maildir names may not hold "/" or ":" (the info separator); its spec escapes them.
+    return socket.gethostname().replace("/", r"\057").replace(":", r"\072") or "localhost"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _halt_note(maildir: Path, err: OSError) -> str:
+    reason = _REASONS.get(err.errno or 0, "I/O error")
+    return (
+        f"the outbox could not write to {maildir}: {reason} ({err.strerror or err}); "
+        "fix that, then run the same command again to resume"
+    )
 
 
 class OutboxTransport:
-    """Appends each message to its issue's mbox, locked and flushed per batch."""
+    """Writes each message as its own file in the issue's Maildir, one batch at a time."""
 
     name = "outbox"
-    max_batch = 1000
+    # Small batches: a kill leaves at most one batch in doubt, and writing 100 messages
+    # takes seconds, so the ledger's round trips cost nothing in comparison.
+    max_batch = 100
+    max_in_flight = 1  # one writer: the dispatcher claims one batch at a time
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, *, write: Writer = os.write, build: Builder = mime_bytes
+    ) -> None:
         self.folder = folder
-        self._lock = threading.Lock()  # one writer at a time: batches arrive from several threads
+        self._write = write
+        self._build = build
+        self._lock = threading.Lock()  # callers other than the dispatcher may use threads
+        self._numbers = itertools.count(1)
+        self._host = _host()
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
+        """One Result per message. Raises DeliveryHaltedError (with every result) when
+        the outbox cannot be written: a full disk, an unwritable folder."""
         if options.send_at is not None:
             raise DeliveryError("the outbox transport cannot schedule a send (--at)")
         if not messages:
             return []
         issue = messages[0].issue
         list_name = "preview" if options.preview else issue.list_name
-        path = mbox_path(self.folder, issue.issue_id, list_name)
+        maildir = maildir_path(self.folder, issue.issue_id, list_name)
         with self._lock:
-            return self._append(path, messages)
+            return self._write_batch(maildir, messages)
 
-    def _append(self, path: Path, messages: Sequence[PersonalMessage]) -> list[Result]:
+    def _write_batch(self, maildir: Path, messages: Sequence[PersonalMessage]) -> list[Result]:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            box = mailbox.mbox(path, create=True)
-        except (OSError, mailbox.Error) as err:  # nothing written: safe to try again
-            return all_results(messages, Outcome.DEFERRED, error=f"{path}: {err}")
+            self._prepare(maildir)
+        except OSError as err:  # nothing written: everyone deferred
+            note = _halt_note(maildir, err)
+            deferred = all_results(messages, Outcome.DEFERRED, error=note)
+            raise DeliveryHaltedError(note, deferred) from err
+        results: list[Result] = []
+        for index, message in enumerate(messages):
+            try:
+                raw = self._build(message)
+            except Exception as err:  # this reader only: the others go on
+                results.append(Result(message.recipient, Outcome.FAILED, error=unbuildable(err)))
+                continue
+            try:
+                self._deliver(maildir, raw)
+            except OSError as err:
+                note = _halt_note(maildir, err)
+                rest = all_results(messages[index:], Outcome.DEFERRED, error=note)
+                raise DeliveryHaltedError(note, results + rest) from err
+            results.append(Result(message.recipient, Outcome.ACCEPTED, message.message_id))
+        return results
+
+    def _prepare(self, maildir: Path) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers(maildir / "tmp")
+
+    def _remove_leftovers(self, tmp: Path) -> None:
+        """Half-written files of a run that was killed on this host (its pid is gone)."""
+        suffix = f".{self._host}.eml"
+        for path in tmp.iterdir():
+            pid = path.name.partition(".P")[2].partition("Q")[0]
+            if path.name.endswith(suffix) and pid.isdigit() and not _pid_alive(int(pid)):
+                path.unlink(missing_ok=True)
+
+    def _unique_name(self) -> str:
+        # Maildir's "time.unique.host"; the zero-padded time keeps names in write order.
+        return f"{time.time_ns():020d}.P{os.getpid()}Q{next(self._numbers)}.{self._host}.eml"
+
+    def _deliver(self, maildir: Path, raw: bytes) -> None:
+        """Write to tmp/, then rename into new/: the message appears whole or not at all."""
+        name = self._unique_name()
+        temporary = maildir / "tmp" / name
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            box.lock()
-        except (OSError, mailbox.Error) as err:  # another program holds the file
-            box.close()
-            return all_results(messages, Outcome.DEFERRED, error=f"{path}: {err}")
-        try:
-            for message in messages:
-                box.add(mime_bytes(message))
-            box.flush()
-        except (OSError, mailbox.Error) as err:  # part of the batch may be in the file
-            return all_results(messages, Outcome.AMBIGUOUS, error=f"{path}: {err}")
-        finally:
-            box.unlock()
-            box.close()
-        return [Result(m.recipient, Outcome.ACCEPTED, provider_id=m.message_id) for m in messages]
+            try:
+                view = memoryview(raw)
+                while view:
+                    view = view[self._write(descriptor, view.tobytes()) :]
+            finally:
+                os.close(descriptor)
+            temporary.rename(maildir / "new" / name)
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # the one being written: as if never begun
+            raise
 
     def close(self) -> None:
         return None

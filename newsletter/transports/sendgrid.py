@@ -247,6 +247,7 @@ class SendGridTransport:
     """Posts batches to /v3/mail/send; thread-safe (one client per thread)."""
 
     name = "sendgrid"
+    max_in_flight = 1 << 30  # one client per thread: any concurrency (base.UNLIMITED)
 
     def __init__(
         self,

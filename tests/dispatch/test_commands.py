@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import mailbox
+import email
 import re
 from pathlib import Path
 
 import pytest
 
 from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
+from newsletter.transports.outbox import read_outbox
 from tests.conftest import REPO
 from tests.dispatch.clirun import DIGEST, Project
 
@@ -20,12 +21,9 @@ def project(tmp_path: Path) -> Project:
     return made
 
 
-def mbox_recipients(path: Path) -> list[str]:
-    box = mailbox.mbox(path, create=False)
-    try:
-        return [str(message["To"]) for message in box]
-    finally:
-        box.close()
+def outbox_recipients(maildir: Path) -> list[str]:
+    parsed = (email.message_from_bytes(raw) for raw in read_outbox(maildir))
+    return [str(message["To"]) for message in parsed]
 
 
 def test_send_then_again(project: Project) -> None:
@@ -38,7 +36,7 @@ def test_send_then_again(project: Project) -> None:
     second = project.run("send", str(DIGEST), "--list", "weekly")
     assert second.exit_code == EXIT_OK
     assert "already sent; nothing to do" in second.stdout
-    assert len(mbox_recipients(project.folder / "outbox/2025-09-12-weekly.mbox")) == 30
+    assert len(outbox_recipients(project.folder / "outbox/2025-09-12-weekly")) == 30
 
 
 def test_dry_run_sends_and_records_nothing(project: Project) -> None:
@@ -86,7 +84,7 @@ def test_preview_goes_to_editors_and_touches_no_ledger(project: Project) -> None
     assert len(emls) == 2
     assert "Subject: [PREVIEW] Foreign Media" in emls[0].read_text(encoding="utf-8")
     assert "List-Unsubscribe: <https://news.example.com/unsubscribe/" in emls[0].read_text()
-    assert len(mbox_recipients(project.folder / "outbox/2025-09-12-preview.mbox")) == 2
+    assert len(outbox_recipients(project.folder / "outbox/2025-09-12-preview")) == 2
     assert "no sends recorded" in project.run("status").stdout
 
 

@@ -188,5 +188,5 @@ def test_dispatch_to_two_weekly_lists_sends_one_copy_and_says_so(project: Projec
     status = project.run("status", "2025-09-12")
     assert "2025-09-12 → weekly (outbox): finished" in status.stdout
     assert "already sent via editors 5" in status.stdout
-    boxes = sorted((project.folder / "outbox").glob("*.mbox"))
-    assert [box.name for box in boxes] == ["2025-09-12-editors.mbox"]
+    boxes = sorted(path.name for path in (project.folder / "outbox").iterdir())
+    assert boxes == ["2025-09-12-editors"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import mailbox
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from aiosmtpd.controller import Controller
 
 from newsletter.config import Config
 from newsletter.transports import Transport, open_transport
+from newsletter.transports.memory import MemoryTransport
+from newsletter.transports.outbox import read_outbox
 from tests.delivery_support import delivery_config
 from tests.fakes.sendgrid_server import FakeSendGrid, spec_dir, spec_missing_reason
 
@@ -36,21 +37,26 @@ class Delivered:
     text: str
     html: str
     headers: dict[str, str]  # lower-cased names
+    to_name: str = ""  # the display name in To
+    envelope: tuple[str, ...] | None = None  # RCPT TO addresses, where the transport has them
 
 
-def from_mime(raw: bytes) -> Delivered:
+def from_mime(raw: bytes, envelope: tuple[str, ...] | None = None) -> Delivered:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, email.message.EmailMessage)
     parts = [part.get_content_type() for part in message.iter_parts()]
     assert parts == ["text/plain", "text/html"]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    (to,) = message["To"].addresses
     return Delivered(
-        to=message["To"].addresses[0].addr_spec,
+        to=to.addr_spec,
         subject=str(message["Subject"]),
         text=text,
         html=html,
         headers={k.lower(): str(v) for k, v in message.items()},
+        to_name=to.display_name,
+        envelope=envelope,
     )
 
 
@@ -64,13 +70,15 @@ def from_sendgrid(body: dict[str, Any]) -> list[Delivered]:
         for key, value in entry.get("substitutions", {}).items():
             text, html = text.replace(key, value), html.replace(key, value)
         headers = {**body.get("headers", {}), **entry.get("headers", {})}
+        (to,) = entry["to"]
         delivered.append(
             Delivered(
-                to=entry["to"][0]["email"],
+                to=to["email"],
                 subject=entry.get("subject", body["subject"]),
                 text=text,
                 html=html,
                 headers={k.lower(): v for k, v in headers.items()},
+                to_name=to.get("name", ""),
             )
         )
     return delivered
@@ -97,12 +105,27 @@ class OutboxHarness(Harness):
         )
 
     def delivered(self) -> list[Delivered]:
-        found = []
-        for path in sorted(self.folder.glob("*.mbox")):
-            box = mailbox.mbox(path, create=False)
-            found += [from_mime(message.as_bytes()) for message in box]
-            box.close()
-        return found
+        return [
+            from_mime(raw)
+            for maildir in sorted(self.folder.glob("*"))
+            for raw in read_outbox(maildir)
+        ]
+
+
+class MemoryHarness(Harness):
+    """The in-memory transport, building each message's MIME as the outbox and SMTP do."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.config = delivery_config()
+        self.memory = MemoryTransport(build=True)
+
+    def transport(self) -> Transport:
+        return self.memory
+
+    def delivered(self) -> list[Delivered]:
+        return [from_mime(raw) for raw in self.memory.raw]
 
 
 class SendGridHarness(Harness):
@@ -127,6 +150,8 @@ class Collector:
         self.messages: list[tuple[list[str], bytes]] = []
         self.refuse: dict[str, str] = {}  # address -> SMTP reply
         self.sessions: set[int] = set()  # one per SMTP connection
+        self.quits = 0  # connections the client closed politely
+        self.resets = 0  # RSET commands seen
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -134,6 +159,14 @@ class Collector:
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.quits += 1
+        return "221 Bye"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.resets += 1
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
@@ -158,7 +191,7 @@ class SmtpHarness(Harness):
         self.config = delivery_config(retry_base_seconds=0.01, smtp=smtp)
 
     def delivered(self) -> list[Delivered]:
-        return [from_mime(raw) for _, raw in self.collector.messages]
+        return [from_mime(raw, tuple(to)) for to, raw in self.collector.messages]
 
 
 @contextmanager

@@ -1,20 +1,27 @@
 """The transport contract: every transport delivers the same messages the same way.
 
-Run against the outbox (mbox files), SendGrid (the real client against the
-SendGrid-compatible server) and SMTP (a real aiosmtpd server), all on loopback.
+Run against the outbox, SendGrid (the real client against the
+SendGrid-compatible server), SMTP (a real aiosmtpd server), all on loopback, and
+the in-memory transport; also at the concurrency the dispatcher uses them with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from newsletter.transports import Outcome, SendOptions
-from tests.delivery_support import personal_messages, sample_issue
+from newsletter.message import PersonalMessage, Recipient
+from newsletter.transports import Outcome, Result, SendOptions, Transport
+from tests.delivery_support import PUBLIC, personal_messages, sample_issue
 from tests.transports.harness import (
     Harness,
+    MemoryHarness,
     OutboxHarness,
     SendGridHarness,
     SmtpHarness,
@@ -22,13 +29,19 @@ from tests.transports.harness import (
     smtp_server,
 )
 
+TOKEN = re.compile(r"/unsubscribe/([0-9]+\.token[0-9]+)")
+CONCURRENCY = 4  # delivery.concurrency's default
+NAMES = ("Zoë Ünal", "Łukasz Żółć", "李小龍", "Ольга Петрова", "José “Pepe” Núñez")
 
-@pytest.fixture(params=["outbox", "sendgrid", "smtp"])
+
+@pytest.fixture(params=["outbox", "sendgrid", "smtp", "memory"])
 def harness(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Harness]:
     if request.param == "outbox":
         yield OutboxHarness(tmp_path)
+    elif request.param == "memory":
+        yield MemoryHarness()
     elif request.param == "sendgrid":
         with sendgrid_server(monkeypatch) as server:
             yield SendGridHarness(server)
@@ -92,3 +105,61 @@ def test_batches_reuse_the_transport(harness: Harness) -> None:
         transport.send(messages[start : start + 2], SendOptions())
     transport.close()
     assert len(harness.delivered()) == 6
+
+
+def international_batches(batches: int, size: int) -> list[list[PersonalMessage]]:
+    """`batches` batches of `size` readers, every one with a non-ASCII display name
+    and their own unsubscribe URL."""
+    issue = sample_issue()
+    numbers = iter(range(1, batches * size + 1))
+    return [
+        [
+            issue.personalise(
+                Recipient(
+                    email=f"reader{n}@example.com",
+                    name=f"{NAMES[n % len(NAMES)]} {n}",
+                    subscriber_id=n,
+                    unsubscribe_url=f"{PUBLIC}/unsubscribe/{n}.token{n}",
+                )
+            )
+            for n in (next(numbers) for _ in range(size))
+        ]
+        for _ in range(batches)
+    ]
+
+
+def send_at_once(transport: Transport, batches: Sequence[list[PersonalMessage]]) -> list[Result]:
+    """Each batch on its own thread, all released together, as the Dispatcher does."""
+    start = threading.Barrier(len(batches))
+
+    def one(batch: list[PersonalMessage]) -> list[Result]:
+        start.wait()
+        return transport.send(batch, SendOptions())
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        results = [r for batch_results in pool.map(one, batches) for r in batch_results]
+    transport.close()
+    return results
+
+
+def test_concurrent_batches_each_reader_gets_exactly_their_own_message(
+    harness: Harness,
+) -> None:
+    """4 threads sending different batches at once through one transport: every
+    reader is accepted and receives exactly one message, addressed to them (To, display
+    name, SMTP envelope) and carrying their own unsubscribe URL, nobody else's."""
+    batches = international_batches(CONCURRENCY, 12)
+    results = send_at_once(harness.transport(), batches)
+    assert [r.error for r in results if r.outcome is not Outcome.ACCEPTED] == []
+    readers = {m.recipient.email: m.recipient for batch in batches for m in batch}
+    delivered = harness.delivered()
+    assert Counter(d.to for d in delivered) == Counter(list(readers))  # each exactly once
+    for got in delivered:
+        reader = readers[got.to]
+        assert got.to_name == reader.name
+        assert got.envelope in (None, (reader.email,))
+        assert got.headers["list-unsubscribe"] == f"<{reader.unsubscribe_url}>"
+        assert f"Unsubscribe: {reader.unsubscribe_url}" in got.text
+        assert f'href="{reader.unsubscribe_url}"' in got.html
+        everywhere = got.text + got.html + got.headers["list-unsubscribe"]
+        assert set(TOKEN.findall(everywhere)) == {reader.unsubscribe_url.rsplit("/", 1)[1]}

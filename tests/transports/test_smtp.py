@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +14,12 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from newsletter.errors import AuthenticationError
+from newsletter.message import Recipient
 from newsletter.transports import Outcome, SendOptions, open_transport
+from newsletter.transports import smtp as smtp_module
 from tests.delivery_support import delivery_config, personal_messages
-from tests.transports.harness import Collector, smtp_server
+from tests.dispatch.clirun import DIGEST, Project
+from tests.transports.harness import Collector, from_mime, smtp_server
 
 PASSWORD = "smtp-password-never-printed"  # noqa: S105 - a test credential
 
@@ -151,3 +158,144 @@ def test_starttls_verifies_the_server(certificate: tuple[Path, Path]) -> None:
     assert [r.outcome for r in untrusted] == [Outcome.DEFERRED]
     assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted[0].error)
     assert len(collector.messages) == 1
+
+
+def test_concurrent_sends_use_one_connection_each_and_close_closes_all() -> None:
+    """4 threads sending at once never share a connection (no "503 nested MAIL", no
+    message on another reader's envelope), and close() QUITs every connection opened."""
+    with smtp_server() as (port, collector, _):
+        transport = smtp_transport(port)
+        batches = [personal_messages(40)[n::4] for n in range(4)]
+        start = threading.Barrier(4)
+
+        def one(batch: list[Any]) -> list[Any]:
+            start.wait()
+            return transport.send(batch, SendOptions())  # type: ignore[no-any-return]
+
+        with ThreadPoolExecutor(4) as pool:
+            results = [r for rs in pool.map(one, batches) for r in rs]
+        transport.close()
+    assert [r.error for r in results if r.outcome is not Outcome.ACCEPTED] == []
+    envelopes = sorted(to[0] for to, _ in collector.messages)
+    assert envelopes == sorted(f"reader{n}@example.com" for n in range(1, 41))
+    for to, raw in collector.messages:
+        assert from_mime(raw).to == to[0]
+    assert 1 <= len(collector.sessions) <= 4
+    assert collector.quits == len(collector.sessions)
+
+
+class Closing(Collector):
+    """Answers 421 (closing the channel) to one recipient, once."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+        self.closed = False
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == self.address and not self.closed:
+            self.closed = True
+            server.transport.close()
+            return "421 4.3.2 Service shutting down"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+def test_421_drops_the_connection_and_retries_on_a_new_one() -> None:
+    """A 421 inside a transaction: that connection is dropped and the message is sent
+    on a fresh one; nobody is lost or refused."""
+    with smtp_server(handler=Closing("reader2@example.com")) as (port, collector, _):
+        results = send(port, 3)
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert [to for to, _ in collector.messages] == [[f"reader{n}@example.com"] for n in (1, 2, 3)]
+    assert len(collector.sessions) == 2
+
+
+class HangingUp(Collector):
+    """Accepts each message, then drops the connection (an idle timeout, a restart)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        asyncio.get_running_loop().call_soon(server.transport.close)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_dropped_connection_is_reopened() -> None:
+    """When the server drops the connection between messages, the next message is sent
+    on a new connection: all accepted, each once."""
+    with smtp_server(handler=HangingUp()) as (port, collector, _):
+        results = send(port, 3)
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert sorted(to[0] for to, _ in collector.messages) == [
+        f"reader{n}@example.com" for n in (1, 2, 3)
+    ]
+    assert len(collector.sessions) == 3
+
+
+def test_refused_recipient_is_reset_before_the_next_message() -> None:
+    """After a refused RCPT the transaction is RSET, so the next MAIL is not "nested"."""
+    with smtp_server() as (port, collector, _):
+        collector.refuse["reader1@example.com"] = "550 5.1.1 No such user"
+        results = send(port, 2)
+    assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.ACCEPTED]
+    assert collector.resets >= 1
+
+
+def test_a_message_that_cannot_be_built_fails_for_its_reader_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception while building one message (mime_bytes) fails that reader with the
+    reason; the others of the batch are sent on the same connection."""
+    real = smtp_module.mime_bytes
+
+    def broken_for_reader2(message: Any, **kwargs: Any) -> bytes:
+        if message.recipient.email == "reader2@example.com":
+            raise ValueError("cannot encode this header")
+        return real(message, **kwargs)
+
+    monkeypatch.setattr(smtp_module, "mime_bytes", broken_for_reader2)
+    with smtp_server() as (port, collector, _):
+        results = send(port, 3)
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.FAILED, Outcome.ACCEPTED]
+    assert results[1].error == (
+        "the message could not be built: ValueError: cannot encode this header"
+    )
+    assert len(collector.messages) == 2 and len(collector.sessions) == 1
+
+
+def test_non_ascii_address_without_smtputf8_fails_that_reader_only() -> None:
+    """A non-ASCII local part on a server without SMTPUTF8 (RFC 6531) is refused for
+    that reader, with the reason (the message builder's or the envelope's, whichever
+    refuses it first); the others go through."""
+    issue = personal_messages(1)[0].issue
+    messages = [
+        issue.personalise(Recipient(email=email, unsubscribe_url="https://x.example/u/1"))
+        for email in ("ann@example.com", "ñoño@example.com", "bob@example.com")
+    ]
+    with smtp_server() as (port, collector, _):
+        transport = smtp_transport(port)
+        results = transport.send(messages, SendOptions())
+        transport.close()
+    outcomes = [r.outcome for r in results]
+    assert outcomes == [Outcome.ACCEPTED, Outcome.FAILED, Outcome.ACCEPTED]
+    assert "SMTPUTF8" in str(results[1].error) or "non-ASCII" in str(results[1].error)
+    assert [to for to, _ in collector.messages] == [["ann@example.com"], ["bob@example.com"]]
+
+
+def test_250_readers_through_the_dispatcher_at_the_default_concurrency(tmp_path: Path) -> None:
+    """The reported case: `newsletter send` to 250 readers over SMTP at the default
+    delivery.concurrency of 4: exit 0, every reader accepted in the ledger and delivered
+    exactly once, each message on its own reader's envelope."""
+    project = Project(tmp_path)
+    emails = project.subscribe(250)
+    with smtp_server() as (port, collector, _):
+        smtp = {"host": "127.0.0.1", "port": port, "security": "none", "timeout_seconds": 5}
+        project.write_config(transport="smtp", smtp=smtp)
+        result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == 0, result.output
+    assert Counter(to[0] for to, _ in collector.messages) == Counter(emails)
+    for to, raw in collector.messages:
+        assert from_mime(raw).to == to[0]
+    with project.store() as store:
+        record = store.find_send("2025-09-12", "weekly")
+        assert record is not None and store.send_counts(record.id) == {"accepted": 250}

@@ -17,7 +17,6 @@ the answer is sent.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +33,7 @@ from starlette.routing import Route
 
 from newsletter.config import Config
 from newsletter.errors import StoreError
+from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store.store import Store
 from newsletter.web.archive import Archive
@@ -42,7 +42,7 @@ from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_pu
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import SendGridWebhook
 
-log = logging.getLogger("newsletter.web")
+log = redacting_logger("newsletter.web")  # no token or URL password reaches a handler
 
 MAX_WEBHOOK_BYTES = 32 * 1024 * 1024  # 20,000 events (the parser's cap) of a generous size
 # The web version of an issue is the email: its images come from the publication's site.

@@ -114,10 +114,10 @@ def make_site(tmp_path: Path, signer: Signer, **webhook: Any) -> Site:
 
 
 @contextmanager
-def served(config: Config, store: Store, port: int) -> Iterator[str]:
+def served(config: Config, store: Store, port: int, log_level: str = "warning") -> Iterator[str]:
     """The real app under uvicorn on 127.0.0.1:`port`, in a thread; stopped on exit.
     NEWSLETTER_SECRET must be set (the app reads it as `serve` does)."""
-    server = uvicorn.Server(uvicorn_config(config, store, "127.0.0.1", port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(config, store, "127.0.0.1", port, log_level=log_level))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

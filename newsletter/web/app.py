@@ -37,14 +37,14 @@ from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store.store import Store
 from newsletter.web.archive import Archive
+from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
 from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
 from newsletter.web.unsubscribe import Links
-from newsletter.web.webhook import SendGridWebhook
+from newsletter.web.webhook import Answer, SendGridWebhook
 
 log = redacting_logger("newsletter.web")  # no token or URL password reaches a handler
 
-MAX_WEBHOOK_BYTES = 32 * 1024 * 1024  # 20,000 events (the parser's cap) of a generous size
 # The web version of an issue is the email: its images come from the publication's site.
 ISSUE_HEADERS = {
     **PAGE_HEADERS,
@@ -53,20 +53,6 @@ ISSUE_HEADERS = {
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
 }
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is larger than `limit` (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    parts, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _write_queue(store: Store) -> AbstractContextManager[object]:
@@ -87,8 +73,10 @@ class Handlers:
         secret: Secret,
         key: ec.EllipticCurvePublicKey | None,
         clock: Callable[[], float],
+        bodies: BodyLimits,
     ) -> None:
         self.config = config
+        self.bodies = bodies
         self.store = store
         self.pages = Pages(config)
         writes = _write_queue(store)
@@ -162,16 +150,19 @@ class Handlers:
     # ----------------------------------------------------------------- webhook
 
     async def sendgrid_webhook(self, request: Request) -> Response:
-        body = await _read_body(request, MAX_WEBHOOK_BYTES)
-        if body is None:
-            return JSONResponse({"error": "request body too large"}, 413)
-        started = time.perf_counter()
-        answer = await run_in_threadpool(
-            self.webhook.handle,
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
+        # Key, headers and timestamp first: a request refused here is never read.
+        admitted = self.webhook.admit(
+            request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
         )
+        if isinstance(admitted, Answer):
+            return _unread(admitted.status, admitted.body)
+        started = time.perf_counter()
+        with self.bodies.reservation() as reservation:
+            body = await reservation.read(request)
+            if isinstance(body, Refusal):
+                return _unread(body.status, {"error": body.error}, body.retry_after)
+            answer = await run_in_threadpool(self.webhook.receive, admitted, body)
+            del body  # the budget is given back on leaving: the buffer must go first
         log.info(
             "sendgrid webhook: %s %s in %.0f ms",
             answer.status,
@@ -213,6 +204,15 @@ class Handlers:
         return self._page("unavailable", 503, headers)
 
 
+def _unread(status: int, body: dict[str, Any], retry_after: int | None = None) -> Response:
+    """A refusal sent before the request body was (wholly) read: the connection is closed
+    after it, so the rest of the body is never taken in."""
+    headers = {"Connection": "close"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(body, status, headers=headers)
+
+
 def routes(handlers: Handlers) -> list[Route]:
     return [
         Route("/unsubscribe/", handlers.unsubscribe_help, methods=["GET"]),
@@ -233,12 +233,16 @@ def create_app(
     *,
     secret: Secret | None = None,
     clock: Callable[[], float] = time.time,
+    bodies: BodyLimits | None = None,
 ) -> Starlette:
     """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given;
-    a malformed webhook key in config.yaml is a ConfigError here, at start-up."""
+    a malformed webhook key in config.yaml is a ConfigError here, at start-up.
+    `bodies` sets the webhook's body cap and budget (newsletter.web.bodies)."""
     configured_key = config.webhook.sendgrid_public_key
     key = load_public_key(configured_key) if configured_key else None
-    handlers = Handlers(config, store, secret or signing_secret(), key, clock)
+    handlers = Handlers(
+        config, store, secret or signing_secret(), key, clock, bodies or BodyLimits()
+    )
     return Starlette(
         routes=routes(handlers),
         exception_handlers={404: handlers.not_found, StoreError: handlers.store_failed},

@@ -22,14 +22,23 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Match, Route, Router
 
 from newsletter.config import Config
 from newsletter.errors import StoreError
@@ -195,6 +204,9 @@ class Handlers:
     # ----------------------------------------------------------------- errors
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
+        moved = _slash_redirect(request)
+        if moved is not None:
+            return moved
         archive_url = f"{self._base(request)}/archive/"
         return self._page("not_found", 404, PAGE_HEADERS, archive_url=archive_url)
 
@@ -202,6 +214,36 @@ class Handlers:
         log.error("store error while answering %s %s: %s", request.method, request.url.path, exc)
         headers = {**PERSONAL_HEADERS, "Retry-After": "60"}
         return self._page("unavailable", 503, headers)
+
+
+def _slash_redirect(request: Request) -> Response | None:
+    """`/archive` → `/archive/` (and `/healthz/` → `/healthz`) when only the other form is a
+    route. Starlette's own redirect is absolute, built from the request's Host header;
+    this one is relative (`./archive/`, `../healthz`), so it stays on whatever host the
+    reader reached, and `./` keeps a segment like `javascript:` from reading as a scheme."""
+    path: str = request.scope["path"]
+    if path == "/" or path.endswith("//"):
+        return None
+    other = path.removesuffix("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other}
+    router: Router = request.scope["router"]
+    if not any(route.matches(scope)[0] != Match.NONE for route in router.routes):
+        return None
+    segment = quote(other.removesuffix("/").rsplit("/", 1)[-1], safe="")
+    location = f"../{segment}" if path.endswith("/") else f"./{segment}/"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return RedirectResponse(location + (f"?{query}" if query else ""), 307)
+
+
+def allowed_hosts(config: Config) -> list[str]:
+    """The Host headers the app answers: the public base URL's host, and loopback (for
+    health checks and a reverse proxy that does not pass Host on). Without a base URL,
+    loopback only: no link or redirect can then be built from a host a client made up."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]  # Starlette compares IPv6 hosts bracketed
+    host = urlsplit(config.publication.public_base_url or "").hostname
+    if host:
+        hosts.insert(0, f"[{host}]" if ":" in host else host.lower())
+    return hosts
 
 
 def _unread(status: int, body: dict[str, Any], retry_after: int | None = None) -> Response:
@@ -243,7 +285,15 @@ def create_app(
     handlers = Handlers(
         config, store, secret or signing_secret(), key, clock, bodies or BodyLimits()
     )
-    return Starlette(
+    app = Starlette(
         routes=routes(handlers),
+        middleware=[
+            # www_redirect off: that redirect would be built from the request's Host.
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=allowed_hosts(config), www_redirect=False
+            )
+        ],
         exception_handlers={404: handlers.not_found, StoreError: handlers.store_failed},
     )
+    app.router.redirect_slashes = False  # see _slash_redirect
+    return app

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.web.bodies import BodyLimits
-from tests.web.asgi import call
+from tests.web.asgi import call, run
 from tests.web.signing import Signer
 from tests.web.support import NOW, Site, make_site, sendgrid_event
 
@@ -77,7 +77,7 @@ def test_refused_on_headers_alone_without_reading_the_body(
         "signature not base64": {**signed, "X-Twilio-Email-Event-Webhook-Signature": "%%%"},
         "signature of 10 kB": {**signed, "X-Twilio-Email-Event-Webhook-Signature": "A" * 10_000},
     }[case]
-    reply = asyncio.run(call(site.client.app, "POST", PATH, headers(changed, len(body)), [body]))
+    reply = run(call(site.client.app, "POST", PATH, headers(changed, len(body)), [body]))
     assert (reply.status, reply.chunks_read) == (status, 0)
     assert reply.headers["connection"] == "close"
     assert site.status("reader00001@example.com") == "subscribed"
@@ -87,7 +87,7 @@ def test_without_a_key_nothing_is_read(tmp_path: Path, signer: Signer) -> None:
     """No verification key configured: 503 before reading a byte."""
     site = make_site(tmp_path, signer, sendgrid_public_key=None)
     body = body_of(500)
-    reply = asyncio.run(
+    reply = run(
         call(site.client.app, "POST", PATH, headers(signer.sign(body, NOW), len(body)), [body])
     )
     assert (reply.status, reply.chunks_read) == (503, 0)
@@ -98,7 +98,7 @@ def test_declared_length_over_the_cap_is_413_unread(site: Site) -> None:
     """A Content-Length over the cap is refused before the body is read."""
     body = body_of(1001)
     signed = site.signer.sign(body, NOW)
-    reply = asyncio.run(call(site.client.app, "POST", PATH, headers(signed, 1001), [body]))
+    reply = run(call(site.client.app, "POST", PATH, headers(signed, 1001), [body]))
     assert (reply.status, reply.chunks_read) == (413, 0)
 
 
@@ -107,7 +107,7 @@ def test_streamed_body_stops_being_read_at_the_cap(site: Site) -> None:
     rest of a long stream is never asked for."""
     chunks = [b"[" + b" " * 299] * 100  # 30 kB offered, the cap is 1000 bytes
     signed = site.signer.sign(b"".join(chunks), NOW)
-    reply = asyncio.run(call(site.client.app, "POST", PATH, headers(signed), chunks))
+    reply = run(call(site.client.app, "POST", PATH, headers(signed), chunks))
     assert reply.status == 413
     assert reply.chunks_read == 4  # 3 × 300 bytes fit, the 4th passes the cap
 
@@ -117,7 +117,7 @@ def test_signed_streamed_body_within_the_cap_is_applied(site: Site) -> None:
     body = body_of(900)
     signed = site.signer.sign(body, NOW)
     chunks = [body[:400], body[400:]]
-    reply = asyncio.run(call(site.client.app, "POST", PATH, headers(signed), chunks))
+    reply = run(call(site.client.app, "POST", PATH, headers(signed), chunks))
     assert reply.status == 200 and reply.json()["suppressed"] == 1
 
 
@@ -126,7 +126,7 @@ def test_body_not_matching_its_length_is_400(site: Site, declared: object, sent:
     """A body longer or shorter than its Content-Length, or a malformed length: 400."""
     body = body_of(sent)
     pairs = [*headers(site.signer.sign(body, NOW)), (b"content-length", str(declared).encode())]
-    reply = asyncio.run(call(site.client.app, "POST", PATH, pairs, [body]))
+    reply = run(call(site.client.app, "POST", PATH, pairs, [body]))
     assert reply.status == 400
 
 
@@ -154,7 +154,7 @@ def test_bodies_held_at_once_are_bounded(site: Site) -> None:
 
     limits = site.bodies
     assert limits is not None
-    assert asyncio.run(scenario()) == (503, 0, "10", 200, 200)
+    assert run(scenario()) == (503, 0, "10", 200, 200)
     assert limits.used == 0
 
 
@@ -163,7 +163,7 @@ def test_slow_body_times_out(tmp_path: Path, signer: Signer) -> None:
     limits = BodyLimits(max_bytes=1000, read_seconds=0.05)
     site = make_site(tmp_path, signer, bodies=limits)
     body = body_of(500)
-    reply = asyncio.run(
+    reply = run(
         call(site.client.app, "POST", PATH, headers(signer.sign(body, NOW), 500),
              [body[:10], body[10:]], gate=asyncio.Event())
     )  # fmt: skip

@@ -25,7 +25,7 @@ ELLIPSIS: Final = "…"
 MAX_REASON: Final = 500  # SMTP replies are a line or three; SendGrid's drop reasons are short
 MAX_ADDRESS: Final = 320  # longer than any valid address (RFC 5321 allows 254)
 
-_SPACES = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+_SPACES = re.compile(r"[ \t]*[\t\n\r\x0b\x0c\x85\u2028\u2029]+[ \t]*")  # with the indent
 _INERT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 

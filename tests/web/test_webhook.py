@@ -192,3 +192,23 @@ def test_oversized_body_is_413(tmp_path: Path, signer: Signer) -> None:
     assert answer.status_code == 413
     assert answer.headers["connection"] == "close"
     site.store.close()
+
+
+def test_message_level_drop_suppresses_nobody_and_is_reported(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'Invalid SMTPAPI header' is a fault of the message: the reader stays subscribed, the
+    answer counts it, the log names it, the delivery record keeps it."""
+    caplog.set_level("INFO")
+    answer = site.post_events(
+        [
+            ours(1, "dropped", "m1", reason="Invalid SMTPAPI header"),
+            ours(2, "dropped", "m2", reason="Some New Reason"),
+        ]
+    )
+    assert answer.json()["message_faults"] == 1 and answer.json()["unclassified"] == 1
+    assert site.status("reader00001@example.com") == "subscribed"
+    assert site.status("reader00002@example.com") == "subscribed"
+    assert "'dropped Invalid SMTPAPI header' ×1" in caplog.text
+    assert "'dropped Some New Reason' ×1" in caplog.text
+    assert site.store.provider_event(ISSUE, "weekly", 1)[2] == "Invalid SMTPAPI header"  # type: ignore[index]

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "subscriber-import": "bench.subscriber_import",
     "dispatch-sendgrid": "bench.dispatch_sendgrid",
     "web-load": "bench.web_load",
+    "webhook-attack": "bench.webhook_attack",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

@@ -5,7 +5,8 @@ reports, global unsubscribes, invalid addresses, and the unsubscribes of each
 unsubscribe (ASM) group. Readers who unsubscribe through SendGrid's own links
 land only there, so `newsletter suppressions pull` (and `dispatch`, before it
 sends) copies them into the store, where they stop every transport, not just
-SendGrid. It only ever suppresses: nobody is resubscribed by a pull.
+SendGrid. It only ever suppresses: nobody is resubscribed by a pull. Addresses
+and reasons are provider text, stored inert (newsletter.provider_text).
 
 Lists are read page by page (`limit`/`offset`, at most 500 a page), each page
 recorded in its own transaction. `end_time` is fixed at the start of the pull,
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from newsletter.errors import PermanentDeliveryError
+from newsletter.provider_text import MAX_ADDRESS, provider_text
 from newsletter.store.feedback import Suppression, SuppressReport
 from newsletter.store.models import Source, Status
 from newsletter.store.store import Store
@@ -49,8 +51,9 @@ class SuppressionList:
 
 def _because(label: str) -> Callable[[dict[str, Any]], str]:
     def reason(row: dict[str, Any]) -> str:
-        detail = str(row.get("reason") or "").strip()
-        return f"SendGrid {label}: {detail}"[:500] if detail else f"SendGrid {label}"
+        # A remote server's words: made inert (no control characters) and capped.
+        detail = provider_text(row.get("reason") or "")
+        return provider_text(f"SendGrid {label}: {detail}") if detail else f"SendGrid {label}"
 
     return reason
 
@@ -144,7 +147,8 @@ class Puller:
         for rows in self._pages(spec.path, end_time):
             total += len(rows)
             entries = [
-                Suppression(str(row["email"]), spec.status, spec.reason(row)) for row in rows
+                Suppression(provider_text(row["email"], MAX_ADDRESS), spec.status, spec.reason(row))
+                for row in rows
             ]
             report += self.store.suppress(entries, source=Source.API)
         return ListPulled(spec.name, total, report)
@@ -154,7 +158,11 @@ class Puller:
         if not isinstance(emails, list):
             raise PermanentDeliveryError("SendGrid's group suppressions answer is not a list")
         reason = f"SendGrid unsubscribe group {group_id}"
-        entries = [Suppression(str(e), Status.UNSUBSCRIBED, reason) for e in emails if e]
+        entries = [
+            Suppression(provider_text(e, MAX_ADDRESS), Status.UNSUBSCRIBED, reason)
+            for e in emails
+            if e and not isinstance(e, dict | list)
+        ]
         report = self.store.suppress(entries, source=Source.API)
         return ListPulled(f"unsubscribe group {group_id}", len(entries), report)
 

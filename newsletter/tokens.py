@@ -21,6 +21,7 @@ from newsletter.secrets import Secret
 UNSUBSCRIBE: Final = "unsubscribe"
 _VERSION: Final = "v1"
 _SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$")
+MAX_ID: Final = 2**63 - 1  # subscriber ids are BIGINTs: no token names a larger one
 
 
 def _signature(subscriber_id: int, purpose: str, secret: Secret) -> str:
@@ -32,8 +33,8 @@ def _signature(subscriber_id: int, purpose: str, secret: Secret) -> str:
 
 def make_token(subscriber_id: int, secret: Secret, *, purpose: str = UNSUBSCRIBE) -> str:
     """The token for `subscriber_id`: always the same for the same id, purpose and secret."""
-    if subscriber_id < 1:
-        raise ValueError(f"subscriber ids are positive, got {subscriber_id}")
+    if not 1 <= subscriber_id <= MAX_ID:
+        raise ValueError(f"subscriber ids are 1 to 2**63-1, got {subscriber_id}")
     return f"{subscriber_id}.{_signature(subscriber_id, purpose, secret)}"
 
 
@@ -43,6 +44,8 @@ def read_token(token: str, secret: Secret, *, purpose: str = UNSUBSCRIBE) -> int
     if match is None:
         raise TokenError("this link is incomplete or damaged (malformed token)")
     subscriber_id = int(match.group(1))
+    if subscriber_id > MAX_ID:  # nineteen digits reach past BIGINT; the store cannot look it up
+        raise TokenError("this link is incomplete or damaged (no such subscriber id)")
     expected = _signature(subscriber_id, purpose, secret)
     if not hmac.compare_digest(expected, match.group(2)):
         raise TokenError("this link was not issued by this newsletter (bad signature)")

@@ -17,34 +17,43 @@ the answer is sent.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Match, Route, Router
 
 from newsletter.config import Config
 from newsletter.errors import StoreError
+from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store.store import Store
 from newsletter.web.archive import Archive
+from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
 from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
 from newsletter.web.unsubscribe import Links
-from newsletter.web.webhook import SendGridWebhook
+from newsletter.web.webhook import Answer, SendGridWebhook
 
-log = logging.getLogger("newsletter.web")
+log = redacting_logger("newsletter.web")  # no token or URL password reaches a handler
 
-MAX_WEBHOOK_BYTES = 32 * 1024 * 1024  # 20,000 events (the parser's cap) of a generous size
 # The web version of an issue is the email: its images come from the publication's site.
 ISSUE_HEADERS = {
     **PAGE_HEADERS,
@@ -53,20 +62,6 @@ ISSUE_HEADERS = {
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
 }
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is larger than `limit` (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    parts, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _write_queue(store: Store) -> AbstractContextManager[object]:
@@ -87,8 +82,10 @@ class Handlers:
         secret: Secret,
         key: ec.EllipticCurvePublicKey | None,
         clock: Callable[[], float],
+        bodies: BodyLimits,
     ) -> None:
         self.config = config
+        self.bodies = bodies
         self.store = store
         self.pages = Pages(config)
         writes = _write_queue(store)
@@ -162,16 +159,19 @@ class Handlers:
     # ----------------------------------------------------------------- webhook
 
     async def sendgrid_webhook(self, request: Request) -> Response:
-        body = await _read_body(request, MAX_WEBHOOK_BYTES)
-        if body is None:
-            return JSONResponse({"error": "request body too large"}, 413)
-        started = time.perf_counter()
-        answer = await run_in_threadpool(
-            self.webhook.handle,
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
+        # Key, headers and timestamp first: a request refused here is never read.
+        admitted = self.webhook.admit(
+            request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
         )
+        if isinstance(admitted, Answer):
+            return _unread(admitted.status, admitted.body)
+        started = time.perf_counter()
+        with self.bodies.reservation() as reservation:
+            body = await reservation.read(request)
+            if isinstance(body, Refusal):
+                return _unread(body.status, {"error": body.error}, body.retry_after)
+            answer = await run_in_threadpool(self.webhook.receive, admitted, body)
+            del body  # the budget is given back on leaving: the buffer must go first
         log.info(
             "sendgrid webhook: %s %s in %.0f ms",
             answer.status,
@@ -204,6 +204,9 @@ class Handlers:
     # ----------------------------------------------------------------- errors
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
+        moved = _slash_redirect(request)
+        if moved is not None:
+            return moved
         archive_url = f"{self._base(request)}/archive/"
         return self._page("not_found", 404, PAGE_HEADERS, archive_url=archive_url)
 
@@ -211,6 +214,45 @@ class Handlers:
         log.error("store error while answering %s %s: %s", request.method, request.url.path, exc)
         headers = {**PERSONAL_HEADERS, "Retry-After": "60"}
         return self._page("unavailable", 503, headers)
+
+
+def _slash_redirect(request: Request) -> Response | None:
+    """`/archive` → `/archive/` (and `/healthz/` → `/healthz`) when only the other form is a
+    route. Starlette's own redirect is absolute, built from the request's Host header;
+    this one is relative (`./archive/`, `../healthz`), so it stays on whatever host the
+    reader reached, and `./` keeps a segment like `javascript:` from reading as a scheme."""
+    path: str = request.scope["path"]
+    if path == "/" or path.endswith("//"):
+        return None
+    other = path.removesuffix("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other}
+    router: Router = request.scope["router"]
+    if not any(route.matches(scope)[0] != Match.NONE for route in router.routes):
+        return None
+    segment = quote(other.removesuffix("/").rsplit("/", 1)[-1], safe="")
+    location = f"../{segment}" if path.endswith("/") else f"./{segment}/"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return RedirectResponse(location + (f"?{query}" if query else ""), 307)
+
+
+def allowed_hosts(config: Config) -> list[str]:
+    """The Host headers the app answers: the public base URL's host, and loopback (for
+    health checks and a reverse proxy that does not pass Host on). Without a base URL,
+    loopback only: no link or redirect can then be built from a host a client made up."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]  # Starlette compares IPv6 hosts bracketed
+    host = urlsplit(config.publication.public_base_url or "").hostname
+    if host:
+        hosts.insert(0, f"[{host}]" if ":" in host else host.lower())
+    return hosts
+
+
+def _unread(status: int, body: dict[str, Any], retry_after: int | None = None) -> Response:
+    """A refusal sent before the request body was (wholly) read: the connection is closed
+    after it, so the rest of the body is never taken in."""
+    headers = {"Connection": "close"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(body, status, headers=headers)
 
 
 def routes(handlers: Handlers) -> list[Route]:
@@ -233,13 +275,25 @@ def create_app(
     *,
     secret: Secret | None = None,
     clock: Callable[[], float] = time.time,
+    bodies: BodyLimits | None = None,
 ) -> Starlette:
     """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given;
-    a malformed webhook key in config.yaml is a ConfigError here, at start-up."""
+    a malformed webhook key in config.yaml is a ConfigError here, at start-up.
+    `bodies` sets the webhook's body cap and budget (newsletter.web.bodies)."""
     configured_key = config.webhook.sendgrid_public_key
     key = load_public_key(configured_key) if configured_key else None
-    handlers = Handlers(config, store, secret or signing_secret(), key, clock)
-    return Starlette(
+    handlers = Handlers(
+        config, store, secret or signing_secret(), key, clock, bodies or BodyLimits()
+    )
+    app = Starlette(
         routes=routes(handlers),
+        middleware=[
+            # www_redirect off: that redirect would be built from the request's Host.
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=allowed_hosts(config), www_redirect=False
+            )
+        ],
         exception_handlers={404: handlers.not_found, StoreError: handlers.store_failed},
     )
+    app.router.redirect_slashes = False  # see _slash_redirect
+    return app

@@ -3,40 +3,80 @@
 Pure: no I/O. The web endpoint verifies the signature first, then hands the
 raw body here; the store applies the resulting actions.
 
-What each event means for us:
+What each event means for us (reasons are matched whole, ignoring case and
+spacing, never as substrings: "Invalid SMTPAPI header" is not "Invalid"):
 
 | event | suppress the address | delivery record |
 |---|---|---|
-| bounce (type bounce) | bounced | bounce |
-| bounce (type blocked) | — (a temporary block by the receiver) | blocked |
-| dropped, for an invalid or bounced address | bounced | dropped |
-| dropped, other reasons | — | dropped |
+| bounce, `type` bounce (a hard bounce) | bounced | bounce |
+| bounce, `type` blocked (a soft bounce: refused for now) | — | blocked |
+| bounce, any other or no `type` | — (reported as unclassified) | bounce |
+| dropped, "Invalid" or "Bounced Address" | bounced | dropped |
+| dropped, "Unsubscribed Address" | unsubscribed | dropped |
+| dropped, "Spam Reporting Address" | complained | dropped |
+| dropped, a fault of the message ("Invalid SMTPAPI header", …) | — (reported) | dropped |
+| dropped, any other reason | — (reported as unclassified) | dropped |
 | spamreport | complained | — |
 | unsubscribe, group_unsubscribe | unsubscribed | — |
 | delivered, deferred | — | delivered / deferred |
+
+The drop reasons are SendGrid's fixed phrases, listed in its Event Webhook
+reference ("dropped") and its glossary entry "Drops": the address-level ones
+name the suppression list the address is on; the others are about the message
+or the account and say nothing about the reader.
+
+Every text taken from an event is made inert (newsletter.provider_text): no
+control characters, capped lengths. Numbers must be integers: a float that is
+not a whole number, NaN, Infinity or `1e400` is a malformed event (400), never a
+server error; so is JSON nested deeper than Python's parser allows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from math import isfinite
+from typing import Any, Final, NoReturn
 
 from newsletter.errors import MalformedEventsError
+from newsletter.provider_text import MAX_ADDRESS, MAX_REASON, provider_text
 from newsletter.store.feedback import DeliveryEvent, Suppression
 from newsletter.store.models import Status
 
 MAX_EVENTS = 20_000  # SendGrid posts batches of at most a few thousand
 MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribers
-SUPPRESSING_DROPS = ("invalid", "bounced address", "unsubscribed address", "spam reporting")
 DELIVERY_EVENTS = {"delivered", "deferred", "bounce", "dropped"}
+MAX_NAME = 64  # event names, issue ids, list names: ours are far shorter
+MAX_EVENT_ID = 1000  # the store keeps longer ids as a digest (store.feedback.event_key)
+
+# SendGrid's drop reasons that name a suppression list the address is on.
+ADDRESS_DROPS: Final[Mapping[str, Status]] = {
+    "invalid": Status.BOUNCED,
+    "bounced address": Status.BOUNCED,
+    "unsubscribed address": Status.UNSUBSCRIBED,
+    "spam reporting address": Status.COMPLAINED,
+}
+# SendGrid's drop reasons that are about the message or the account, not the reader.
+MESSAGE_DROPS: Final = frozenset(
+    {
+        "invalid smtpapi header",
+        "spam content",
+        "spam content (if spam checker app enabled)",
+        "spam content (if spam checker app is enabled)",
+        "recipient list over package quota",
+        "duplicate message",
+    }
+)
+HARD_BOUNCE, SOFT_BOUNCE = "bounce", "blocked"  # a bounce event's `type`
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
 class Event:
-    """The fields of one SendGrid event that we act on."""
+    """The fields of one SendGrid event that we act on (all text already inert)."""
 
     sg_event_id: str
     event: str
@@ -49,9 +89,38 @@ class Event:
     subscriber_id: int | None
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
+@dataclass(frozen=True)
+class Verdict:
+    """What an event means for the address, and whether an operator should hear of it."""
+
+    suppression: Suppression | None = None
+    message_fault: bool = False  # SendGrid refused the message, not the address
+    unclassified: bool = False  # a reason or bounce type we do not know: nobody suppressed
+
+
+def _text(raw: Mapping[str, Any], key: str, limit: int = MAX_NAME) -> str | None:
     value = raw.get(key)
-    return str(value) if value is not None and not isinstance(value, dict | list) else None
+    if value is None or isinstance(value, dict | list):
+        return None
+    return provider_text(value, limit) or None
+
+
+def _malformed(index: int, what: str) -> NoReturn:
+    raise MalformedEventsError(f"event [{index}] has a malformed {what}")
+
+
+def _integer(value: Any, index: int, what: str) -> int:
+    """A JSON integer, a whole finite float, or a string of digits; MalformedEventsError
+    for anything else (NaN, Infinity, 1e400, 1.5, true, "soon")."""
+    if isinstance(value, bool):
+        _malformed(index, what)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    _malformed(index, what)
 
 
 def _event(raw: Any, index: int) -> Event:
@@ -60,31 +129,35 @@ def _event(raw: Any, index: int) -> Event:
     missing = [k for k in ("sg_event_id", "event", "email", "timestamp") if not raw.get(k)]
     if missing:
         raise MalformedEventsError(f"event [{index}] lacks {', '.join(missing)}")
-    try:
-        timestamp = int(raw["timestamp"])
-        subscriber = raw.get("subscriber_id")
-        subscriber_id = int(subscriber) if subscriber not in (None, "") else None
-    except (TypeError, ValueError) as err:
-        raise MalformedEventsError(f"event [{index}] has a malformed number") from err
+    subscriber = raw.get("subscriber_id")
     return Event(
-        sg_event_id=str(raw["sg_event_id"]),
-        event=str(raw["event"]),
-        email=str(raw["email"]).strip().lower(),
-        timestamp=timestamp,
+        sg_event_id=provider_text(raw["sg_event_id"], MAX_EVENT_ID),
+        event=provider_text(raw["event"], MAX_NAME),
+        email=provider_text(raw["email"], MAX_ADDRESS).lower(),
+        timestamp=_integer(raw["timestamp"], index, "timestamp"),
         kind=_text(raw, "type"),
-        reason=_text(raw, "reason") or _text(raw, "response"),
+        reason=_text(raw, "reason", MAX_REASON) or _text(raw, "response", MAX_REASON),
         issue=_text(raw, "issue"),
         list_name=_text(raw, "list"),
-        subscriber_id=subscriber_id,
+        subscriber_id=(
+            None if subscriber in (None, "") else _integer(subscriber, index, "subscriber_id")
+        ),
     )
 
 
-def parse_events(body: bytes) -> list[Event]:
-    """The events of a webhook body; MalformedEventsError if it is not SendGrid's shape."""
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_events(body: bytes | bytearray) -> list[Event]:
+    """The events of a webhook body; MalformedEventsError if it is not SendGrid's shape
+    (not UTF-8, not JSON, NaN/Infinity, nested too deep, not an array of events)."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as err:
         raise MalformedEventsError("body is not UTF-8 JSON") from err
+    except RecursionError as err:
+        raise MalformedEventsError("body is JSON nested too deep") from err
     if not isinstance(data, list):
         raise MalformedEventsError("body is not a JSON array of events")
     if len(data) > MAX_EVENTS:
@@ -92,20 +165,47 @@ def parse_events(body: bytes) -> list[Event]:
     return [_event(raw, index) for index, raw in enumerate(data)]
 
 
-def suppression(event: Event) -> Suppression | None:
-    """Whether (and why) this event means we must stop mailing the address."""
-    reason = event.reason or event.event
-    if event.event == "bounce" and (event.kind or "bounce") == "bounce":
-        return Suppression(event.email, Status.BOUNCED, f"bounce: {reason}")
-    if event.event == "dropped" and any(
-        word in (event.reason or "").lower() for word in SUPPRESSING_DROPS
-    ):
-        return Suppression(event.email, Status.BOUNCED, f"dropped: {reason}")
+def _phrase(reason: str | None) -> str:
+    return " ".join((reason or "").split()).lower()
+
+
+def _bounce(event: Event) -> Verdict:
+    if event.kind == HARD_BOUNCE:
+        reason = event.reason or event.event
+        return Verdict(Suppression(event.email, Status.BOUNCED, f"bounce: {reason}"))
+    if event.kind == SOFT_BOUNCE:
+        return Verdict()  # refused for now; SendGrid says so again if it lasts
+    return Verdict(unclassified=True)
+
+
+def _drop(event: Event) -> Verdict:
+    phrase = _phrase(event.reason)
+    status = ADDRESS_DROPS.get(phrase)
+    if status is not None:
+        return Verdict(Suppression(event.email, status, f"dropped: {event.reason}"))
+    if phrase in MESSAGE_DROPS:
+        return Verdict(message_fault=True)
+    return Verdict(unclassified=True)
+
+
+def classify(event: Event) -> Verdict:
+    """Whether (and why) this event means we must stop mailing the address, and whether
+    it is a fault of the message or a reason we do not know (both suppress nobody)."""
+    if event.event == "bounce":
+        return _bounce(event)
+    if event.event == "dropped":
+        return _drop(event)
     if event.event == "spamreport":
-        return Suppression(event.email, Status.COMPLAINED, "spam report")
+        return Verdict(Suppression(event.email, Status.COMPLAINED, "spam report"))
     if event.event in {"unsubscribe", "group_unsubscribe"}:
-        return Suppression(event.email, Status.UNSUBSCRIBED, f"{event.event} at SendGrid")
-    return None
+        reason = f"{event.event} at SendGrid"
+        return Verdict(Suppression(event.email, Status.UNSUBSCRIBED, reason))
+    return Verdict()
+
+
+def suppression(event: Event) -> Suppression | None:
+    """The suppression this event asks for, if any (see `classify`)."""
+    return classify(event).suppression
 
 
 def _when(timestamp: int) -> datetime:
@@ -119,7 +219,7 @@ def delivery_update(event: Event) -> DeliveryEvent | None:
     """The delivery-record change this event carries, if it names one of our sends."""
     if event.event not in DELIVERY_EVENTS or not event.issue or not event.list_name:
         return None
-    name = "blocked" if event.event == "bounce" and event.kind == "blocked" else event.event
+    name = "blocked" if event.event == "bounce" and event.kind == SOFT_BOUNCE else event.event
     subscriber_id = event.subscriber_id
     return DeliveryEvent(
         issue_id=event.issue[:32],

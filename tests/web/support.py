@@ -22,6 +22,7 @@ from newsletter.store.ledger import FINISHED
 from newsletter.store.store import Store
 from newsletter.tokens import make_token
 from newsletter.web.app import create_app
+from newsletter.web.bodies import BodyLimits
 from newsletter.web.server import uvicorn_config
 from tests.delivery_support import delivery_config
 from tests.transports.harness import free_port
@@ -51,9 +52,16 @@ class Site:
     signer: Signer
     secret: Secret = field(default_factory=lambda: Secret("NEWSLETTER_SECRET", SECRET))
     clock: list[float] = field(default_factory=lambda: [float(NOW)])
+    bodies: BodyLimits | None = None
 
     def __post_init__(self) -> None:
-        app = create_app(self.config, self.store, secret=self.secret, clock=lambda: self.clock[0])
+        app = create_app(
+            self.config,
+            self.store,
+            secret=self.secret,
+            clock=lambda: self.clock[0],
+            bodies=self.bodies,
+        )
         self.client = TestClient(app, base_url="https://news.example.com")
 
     def subscribe(self, count: int, list_name: str = "weekly", start: int = 1) -> list[str]:
@@ -108,16 +116,19 @@ def sendgrid_event(email: str, event: str, event_id: str, **fields: Any) -> dict
     }
 
 
-def make_site(tmp_path: Path, signer: Signer, **webhook: Any) -> Site:
+def make_site(
+    tmp_path: Path, signer: Signer, bodies: BodyLimits | None = None, **webhook: Any
+) -> Site:
     store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    return Site(web_config("https://news.example.com", signer, **webhook), store, signer)
+    config = web_config("https://news.example.com", signer, **webhook)
+    return Site(config, store, signer, bodies=bodies)
 
 
 @contextmanager
-def served(config: Config, store: Store, port: int) -> Iterator[str]:
+def served(config: Config, store: Store, port: int, log_level: str = "warning") -> Iterator[str]:
     """The real app under uvicorn on 127.0.0.1:`port`, in a thread; stopped on exit.
     NEWSLETTER_SECRET must be set (the app reads it as `serve` does)."""
-    server = uvicorn.Server(uvicorn_config(config, store, "127.0.0.1", port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(config, store, "127.0.0.1", port, log_level=log_level))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

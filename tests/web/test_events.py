@@ -10,7 +10,7 @@ import pytest
 from newsletter.errors import MalformedEventsError
 from newsletter.store.feedback import DeliveryEvent, Suppression
 from newsletter.store.models import Status
-from newsletter.web.events import delivery_update, parse_events, suppression
+from newsletter.web.events import classify, delivery_update, parse_events, suppression
 
 
 def event(**fields: Any) -> dict[str, Any]:
@@ -104,3 +104,57 @@ def test_malformed_bodies(body: bytes) -> None:
 def test_addresses_are_normalised() -> None:
     """Addresses are compared case-insensitively, like the store does."""
     assert one(event="delivered").email == "reader@example.com"
+
+
+# SendGrid's documented drop reasons (Event Webhook reference, "dropped"; glossary "Drops").
+@pytest.mark.parametrize(
+    ("reason", "status", "message_fault"),
+    [
+        ("Invalid", Status.BOUNCED, False),
+        ("Bounced Address", Status.BOUNCED, False),
+        ("Unsubscribed Address", Status.UNSUBSCRIBED, False),
+        ("Spam Reporting Address", Status.COMPLAINED, False),
+        ("Invalid SMTPAPI header", None, True),
+        ("Spam Content (if spam checker app enabled)", None, True),
+        ("Spam Content (if Spam Checker app is enabled)", None, True),
+        ("Spam Content", None, True),
+        ("Recipient List over Package Quota", None, True),
+        ("Duplicate message", None, True),
+        ("  bounced   ADDRESS ", Status.BOUNCED, False),
+    ],
+)
+def test_every_documented_drop_reason(
+    reason: str, status: Status | None, message_fault: bool
+) -> None:
+    """Address-level drops suppress with the status their list means; message-level drops
+    suppress nobody and are reported as faults of the message. Reasons match whole phrases
+    (case and spacing aside), never substrings."""
+    verdict = classify(one(event="dropped", reason=reason))
+    assert (verdict.suppression.status if verdict.suppression else None) == status
+    assert (verdict.message_fault, verdict.unclassified) == (message_fault, False)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["Invalid address format in SMTPAPI", "invalid-ish", "Unsubscribed Group", "", "Bounced"],
+)
+def test_unknown_drop_reasons_suppress_nobody_and_are_reported(reason: str) -> None:
+    """A reason that is not one of SendGrid's phrases (even one containing 'invalid' or
+    'bounced') suppresses nobody and is reported as unclassified."""
+    verdict = classify(one(event="dropped", reason=reason))
+    assert (verdict.suppression, verdict.unclassified) == (None, True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "suppressed", "unclassified"),
+    [("bounce", True, False), ("blocked", False, False), (None, False, True),
+     ("expired", False, True)],
+)  # fmt: skip
+def test_bounce_types(kind: str | None, suppressed: bool, unclassified: bool) -> None:
+    """type bounce is a hard bounce (suppress); blocked a soft one (no suppression); a bounce
+    with no or another type suppresses nobody and is reported."""
+    fields = {"event": "bounce", "reason": "550 5.1.1 unknown user"}
+    if kind is not None:
+        fields["type"] = kind
+    verdict = classify(one(**fields))
+    assert (verdict.suppression is not None, verdict.unclassified) == (suppressed, unclassified)

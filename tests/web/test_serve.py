@@ -12,9 +12,9 @@ import httpx2
 import pytest
 import yaml
 
+from newsletter.redaction import redact
 from newsletter.secrets import Secret
 from newsletter.store.store import Store
-from newsletter.web.server import redact
 from tests.conftest import REPO
 from tests.transports.harness import free_port
 from tests.web.support import SECRET, subscribe

@@ -165,3 +165,20 @@ def test_no_pull_with_other_transports(project: Project, tmp_path: Path) -> None
     result = project.run("dispatch", "--date", "2025-09-12")
     assert result.exit_code == 0, result.output
     assert "SendGrid suppressions" not in result.output
+
+
+def test_pulled_reasons_are_stored_inert(sendgrid: FakeSendGrid, tmp_path: Path) -> None:
+    """A bounce reason holding terminal escapes, a NUL and line breaks is stored without
+    them, and capped; the address is found although SendGrid's row carried a control."""
+    sendgrid.add_bounce("evil@example.com", reason="550 \x1b[2J\x1b]0;owned\x07gone\r\n x" * 40)
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    from newsletter.config import SendGridSettings
+
+    transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))
+    Puller(transport, store).pull(None)
+    found = store.get("evil@example.com")
+    assert found is not None and found.status_reason is not None
+    assert found.status_reason.startswith("SendGrid bounce list: 550 [2J]0;ownedgone x550")
+    assert len(found.status_reason) == 500
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in found.status_reason)
+    store.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.web.bodies import BodyLimits
 from tests.web.signing import Signer
 from tests.web.support import ISSUE, NOW, Site, make_site, sendgrid_event
 
@@ -54,6 +55,8 @@ def test_signed_events_suppress_and_update_deliveries(site: Site) -> None:
         "duplicates": 0,
         "suppressed": 3,
         "deliveries_updated": 2,
+        "message_faults": 0,
+        "unclassified": 0,
     }
     assert [site.status(f"reader{n:05d}@example.com") for n in range(1, 5)] == [
         "bounced",
@@ -179,11 +182,33 @@ def test_without_a_configured_key_every_request_is_refused(tmp_path: Path) -> No
     site.store.close()
 
 
-def test_oversized_body_is_413(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A body over the size limit is refused before it is read whole."""
-    monkeypatch.setattr("newsletter.web.app.MAX_WEBHOOK_BYTES", 100)
+def test_oversized_body_is_413(tmp_path: Path, signer: Signer) -> None:
+    """A body over the size limit is refused: by its Content-Length before a byte is read."""
+    site = make_site(tmp_path, signer, bodies=BodyLimits(max_bytes=100))
     body = json.dumps([ours(1, "spamreport", f"big{n}") for n in range(5)]).encode()
     answer = site.client.post(
         "/webhooks/sendgrid", content=body, headers=site.signer.sign(body, NOW)
     )
     assert answer.status_code == 413
+    assert answer.headers["connection"] == "close"
+    site.store.close()
+
+
+def test_message_level_drop_suppresses_nobody_and_is_reported(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'Invalid SMTPAPI header' is a fault of the message: the reader stays subscribed, the
+    answer counts it, the log names it, the delivery record keeps it."""
+    caplog.set_level("INFO")
+    answer = site.post_events(
+        [
+            ours(1, "dropped", "m1", reason="Invalid SMTPAPI header"),
+            ours(2, "dropped", "m2", reason="Some New Reason"),
+        ]
+    )
+    assert answer.json()["message_faults"] == 1 and answer.json()["unclassified"] == 1
+    assert site.status("reader00001@example.com") == "subscribed"
+    assert site.status("reader00002@example.com") == "subscribed"
+    assert "'dropped Invalid SMTPAPI header' ×1" in caplog.text
+    assert "'dropped Some New Reason' ×1" in caplog.text
+    assert site.store.provider_event(ISSUE, "weekly", 1)[2] == "Invalid SMTPAPI header"  # type: ignore[index]

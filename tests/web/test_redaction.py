@@ -1,0 +1,122 @@
+"""No token, secret or URL password reaches a log line: redact() and the server's logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from newsletter.errors import StoreError
+from newsletter.redaction import RedactingFilter, redact, redacting_logger
+from newsletter.secrets import Secret
+from newsletter.store.store import Store
+from newsletter.web.server import log_config
+from tests.web.conftest import CLIENT_LOGGERS, leaks
+from tests.web.support import SECRET, local_site_config, served, subscribe
+
+TOKEN = "17." + "A" * 40 + "b_-"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"/unsubscribe/{TOKEN}?x=1", "/unsubscribe/…?x=1"),
+        ("/resubscribe/17.abc", "/resubscribe/…"),
+        (f"POST /unsubscribe/{TOKEN} HTTP/1.1", "POST /unsubscribe/… HTTP/1.1"),
+        ("GET /unsubscribe/ HTTP/1.1", "GET /unsubscribe/ HTTP/1.1"),
+        ("/archive/2025-09-12/", "/archive/2025-09-12/"),
+        (f"/x?token={TOKEN}&page=2", "/x?token=…&page=2"),
+        ("/x?API_KEY=SG.abc;q=1", "/x?API_KEY=…;q=1"),
+        (f"lookup failed for {TOKEN}.", "lookup failed for …."),
+        ("postgresql://user:PASSWORD@db.example.com/news", "postgresql://user:***@db.example.com/news"),
+        ("postgresql://user:p@ss@db/news", "postgresql://user:***@db/news"),
+        ("postgresql://user:pa/ss@db:5432/news", "postgresql://user:***@db:5432/news"),
+        ("postgresql://user:PASSWORD/db", "postgresql://user:***/db"),
+        ("https://ghp_secret@github.com/x", "https://***@github.com/x"),
+        ("http://127.0.0.1:8000/healthz", "http://127.0.0.1:8000/healthz"),
+        ("http://[::1]:8000/", "http://[::1]:8000/"),
+        ("sqlite:////var/lib/news/store.sqlite3", "sqlite:////var/lib/news/store.sqlite3"),
+    ],
+)  # fmt: skip
+def test_redact(text: str, expected: str) -> None:
+    """Tokens in paths, secret query values, bare tokens and URL passwords are hidden;
+    everything else is left as it was."""
+    assert redact(text) == expected
+
+
+def test_filter_redacts_message_arguments_and_traceback() -> None:
+    """A record's message, its arguments and its formatted traceback are all redacted, and
+    arguments keep their types (uvicorn's access formatter unpacks them)."""
+    try:
+        raise RuntimeError(f"failed on /unsubscribe/{TOKEN}")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "%s %s %d", ("POST", f"/unsubscribe/{TOKEN}", 503),
+            sys.exc_info(),
+        )  # fmt: skip
+    RedactingFilter().filter(record)
+    assert record.args == ("POST", "/unsubscribe/…", 503)
+    text = logging.Formatter().format(record)
+    assert TOKEN not in text and "RuntimeError: failed on /unsubscribe/…" in text
+
+
+def test_redacting_logger_filters_before_any_handler(caplog: pytest.LogCaptureFixture) -> None:
+    """Records from a redacting logger are redacted before pytest's (or any) handler sees them."""
+    caplog.set_level(logging.INFO)
+    redacting_logger("newsletter.test").info("answering %s", f"/unsubscribe/{TOKEN}")
+    assert caplog.records[-1].getMessage() == "answering /unsubscribe/…"
+
+
+def test_live_server_logs_hold_no_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Against the real uvicorn server: a locked store (503), a token in a query, an
+    unhandled error whose message holds the token: the access log, the app's error line
+    and uvicorn's traceback all show `/unsubscribe/…`, never the token."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    config, port = local_site_config()
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    (email,) = subscribe(store, 1)
+    token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
+
+    def locked(*_: object, **__: object) -> None:
+        raise StoreError(f"database is locked (while unsubscribing via /unsubscribe/{token})")
+
+    def crash(*_: object, **__: object) -> None:
+        raise RuntimeError(f"unexpected failure for /unsubscribe/{token}")
+
+    with served(config, store, port, log_level="info") as url:
+        monkeypatch.setattr(store, "unsubscribe", locked)
+        assert httpx2.post(f"{url}/unsubscribe/{token}").status_code == 503
+        assert httpx2.get(f"{url}/healthz?token={token}").status_code == 200
+        monkeypatch.setattr(store, "get_by_id", crash)
+        assert httpx2.get(f"{url}/unsubscribe/{token}").status_code == 500
+    store.close()
+    out, err = capfd.readouterr()
+    app_log = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith(CLIENT_LOGGERS)
+    )
+    log = out + err + app_log
+    assert "store error while answering POST /unsubscribe/…" in app_log
+    assert '"POST /unsubscribe/… HTTP/1.1" 503' in log
+    assert "RuntimeError: unexpected failure for /unsubscribe/…" in log
+    assert token not in log and token.split(".")[1] not in log
+    assert not leaks(log)
+
+
+def test_serve_writes_the_apps_lines_through_the_redacting_handler() -> None:
+    """`newsletter serve` sends the package's own log lines to uvicorn's handler, and every
+    handler of its logging configuration carries the redacting filter."""
+    config = log_config(app_logs=True)
+    assert config["loggers"]["newsletter"]["handlers"] == ["default"]
+    assert all(h["filters"] == ["redact"] for h in config["handlers"].values())
+    assert config["filters"]["redact"]["()"] == "newsletter.redaction.RedactingFilter"

@@ -14,6 +14,9 @@ from newsletter.config import Config, load_config
 from newsletter.digest import Digest, parse_digest
 from tests.tools import chromium
 
+# The suite-wide leak check (tests/secret_scan.py); pytester proves it fails on a leak.
+pytest_plugins = ["tests.secret_scan", "pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_DIGESTS = sorted((REPO / "digests").glob("*.json"))
 

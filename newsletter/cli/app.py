@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
+from newsletter.cli.terminal import inert_lines
 from newsletter.config import Config, load_config
 from newsletter.errors import NewsletterError
 
@@ -33,22 +34,24 @@ class AppContext:
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a NewsletterError into its message on stderr and its exit code."""
+    """Turn a NewsletterError into its message on stderr and its exit code.
+
+    Messages may quote outside text (a cell, a provider's answer): made inert first."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except NewsletterError as err:
-            for line in err.lines():
-                click.secho(line, fg="red" if line is err.lines()[0] else None, err=True)
+            for number, line in enumerate(err.lines()):
+                click.secho(inert_lines(line), fg="red" if number == 0 else None, err=True)
             sys.exit(err.exit_code)
 
     return wrapper
 
 
 def warn(message: str) -> None:
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    click.secho(f"warning: {inert_lines(message)}", fg="yellow", err=True)
 
 
 pass_app = click.make_pass_decorator(AppContext)

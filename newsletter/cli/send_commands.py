@@ -13,6 +13,7 @@ import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.progress import Reporter
+from newsletter.cli.terminal import inert
 from newsletter.cli.web_commands import pull_before_dispatch
 from newsletter.config import Config
 from newsletter.digest import load_digest
@@ -108,7 +109,7 @@ def _attention(record: SendRecord, counts: dict[str, int], batches: int) -> list
     if counts.get(PENDING) and record.state != CANCELLED:
         lines.append(f"{counts[PENDING]:,} not sent yet: run the same command again to resume")
     if record.note and record.state != FINISHED:
-        lines.append(record.note)
+        lines.append(inert(record.note))  # may quote a provider's answer
     return lines
 
 
@@ -226,7 +227,7 @@ def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None)
         audience = sum(len(batch) for batch in store.iter_active_members(list_name))
         existing = store.find_send(issue.issue_id, list_name)
     click.echo(
-        f"dry run: would send “{issue.subject}” ({issue.issue_id}) to {audience:,} active "
+        f"dry run: would send “{inert(issue.subject)}” ({issue.issue_id}) to {audience:,} active "
         f"members of {list_name} via {transport or config.delivery.transport}"
     )
     if existing:
@@ -365,7 +366,7 @@ def status(app: AppContext, digest: str | None) -> None:
             for line in _attention(record, counts, store.ambiguous_batches(record.id)):
                 click.echo(f"  attention: {line}")
             for email, error in store.deliveries_in(record.id, FAILED, limit=5):
-                click.echo(f"  failed: {email}: {error}")
+                click.echo(f"  failed: {inert(email)}: {inert(error)}")
 
 
 # --------------------------------------------------------------------------- preview
@@ -419,7 +420,7 @@ def preview(
         results = chosen.send(messages, SendOptions(preview=True))
     failed = [r for r in results if r.outcome != "accepted"]
     for result in results:
-        detail = f": {result.error}" if result.error else ""
-        click.echo(f"{result.recipient.email}: {result.outcome}{detail}")
+        detail = f": {inert(result.error)}" if result.error else ""
+        click.echo(f"{inert(result.recipient.email)}: {result.outcome}{detail}")
     if failed:
         raise NewsletterError(f"{len(failed)} of {len(results)} previews were not accepted")

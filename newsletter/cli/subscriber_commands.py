@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.terminal import inert
 from newsletter.config import Config
 from newsletter.errors import UnknownListError
 from newsletter.secrets import signing_secret
@@ -101,11 +102,11 @@ def _print_report(report: ImportReport, source: str, *, show_removed: bool) -> N
     if show_removed:
         counts.append(f"{report.removed} removed")
     counts.append(f"{report.rejected_count} rejected")
-    click.echo(f"{source} → list {report.list_name}: {', '.join(counts)}")
+    click.echo(f"{inert(source)} → list {report.list_name}: {', '.join(counts)}")
     if report.duplicates:
         click.echo(f"  {report.duplicates} duplicate rows merged (addresses compare without case)")
     for rejection in report.rejected:
-        click.echo(f"  {source}: rejected {rejection}", err=True)
+        click.echo(f"  {inert(source)}: rejected {inert(rejection)}", err=True)
     if report.unlisted_rejections:
         click.echo(f"  … and {report.unlisted_rejections} more rejected rows", err=True)
 
@@ -132,9 +133,9 @@ def add(
     with _store(app) as store:
         outcome = store.add(email, list_name, name=name, attributes=_pairs(attributes))
     if outcome is AddOutcome.ADDED:
-        click.echo(f"added {email.strip()} to {list_name}")
+        click.echo(f"added {inert(email.strip())} to {list_name}")
     else:
-        click.echo(f"{email.strip()} is already on {list_name}")
+        click.echo(f"{inert(email.strip())} is already on {list_name}")
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -157,7 +158,7 @@ def remove(app: AppContext, email: str, list_name: str) -> None:
     _declared(app.config, list_name)
     with _store(app) as store:
         store.remove(email, list_name)
-    click.echo(f"removed {email.strip()} from {list_name}")
+    click.echo(f"removed {inert(email.strip())} from {list_name}")
 
 
 @subscribers.command()
@@ -188,13 +189,12 @@ def resubscribe(app: AppContext, email: str, reason: str | None) -> None:
 
 
 def _describe_change(change: StatusChange, done: str) -> str:
+    email = inert(change.email)
     if change.before is None:
-        return (
-            f"{change.email} was not in the store: stored as {change.after}, so no import adds it"
-        )
+        return f"{email} was not in the store: stored as {change.after}, so no import adds it"
     if not change.changed:
-        return f"{change.email} is already {change.after}; nothing changed"
-    return f"{change.email} {done} (was {change.before})"
+        return f"{email} is already {change.after}; nothing changed"
+    return f"{email} {done} (was {change.before})"
 
 
 @subscribers.command()
@@ -210,23 +210,24 @@ def show(app: AppContext, email: str) -> None:
 
 
 def _details_lines(details: SubscriberDetails) -> Iterator[str]:
+    """The lines of `subscribers show`; every stored text made inert for the terminal."""
     person = details.subscriber
-    yield f"{person.email}  {person.name or ''}".rstrip()
-    reason = f" ({person.status_reason})" if person.status_reason else ""
+    yield f"{inert(person.email)}  {inert(person.name or '')}".rstrip()
+    reason = f" ({inert(person.status_reason)})" if person.status_reason else ""
     since = f"{person.status_changed_at:%Y-%m-%d %H:%M} UTC"
     yield f"  status:     {person.status} since {since}{reason}"
     for key, value in sorted(person.attributes.items()):
-        yield f"  {key + ':':<11} {value}"
+        yield f"  {inert(key) + ':':<11} {inert(value)}"
     yield "  lists:"
     for membership in details.memberships:
         left = f", left {membership.removed_at:%Y-%m-%d}" if membership.removed_at else ""
-        yield f"    {membership.list_name} (joined {membership.added_at:%Y-%m-%d}{left})"
+        yield f"    {inert(membership.list_name)} (joined {membership.added_at:%Y-%m-%d}{left})"
     if not details.memberships:
         yield "    (none)"
     yield "  history:"
     for entry in details.history:
         before = entry.from_status or "new"
-        why = f": {entry.reason}" if entry.reason else ""
+        why = f": {inert(entry.reason)}" if entry.reason else ""
         yield f"    {entry.at:%Y-%m-%d %H:%M}  {before} → {entry.to_status}  [{entry.source}]{why}"
 
 
@@ -242,7 +243,7 @@ def list_(app: AppContext, list_name: str, status: str | None) -> None:
     with _store(app) as store:
         for batch in store.iter_members(list_name, status=wanted):
             for person in batch:
-                click.echo(f"{person.email}\t{person.status}\t{person.name or ''}")
+                click.echo(f"{inert(person.email)}\t{person.status}\t{inert(person.name or '')}")
 
 
 @subscribers.command()
@@ -288,7 +289,7 @@ def count(app: AppContext) -> None:
 
 def _count_row(name: str, counts: ListCount, width: int) -> str:
     cells = "  ".join(f"{counts.by_status.get(s, 0):>12}" for s in Status)
-    return f"{name:<{width}}  {cells}  {counts.total:>12}"
+    return f"{inert(name):<{width}}  {cells}  {counts.total:>12}"
 
 
 @subscribers.command()

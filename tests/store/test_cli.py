@@ -157,3 +157,45 @@ def test_every_subscriber_command_has_help(project: Path) -> None:
                     "list", "export", "count", "token"):  # fmt: skip
         result = run(project, "subscribers", command, "--help")
         assert result.exit_code == 0 and len(result.stdout) > 100, command
+
+
+HOSTILE = "550 \x1b[2J\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07 \r\x9b31m\u202egnp.exe\n"
+
+
+def _no_controls(text: str) -> bool:
+    """True when `text` holds no control character but line breaks between lines."""
+    return all(ch == "\n" or ch.isprintable() for ch in text)
+
+
+def test_stored_provider_text_is_printed_inert(project: Path) -> None:
+    """A bounce reason (provider text, stored as received) with escape sequences, a
+    carriage return, a C1 CSI and a bidi override is shown by `subscribers show` and
+    `subscribers list` as visible escapes: nothing reaches the terminal as a control."""
+    from newsletter.store import Source, Status, Store
+
+    run(project, "subscribers", "sync")
+    with Store.open(f"sqlite:///{project / 'store.sqlite3'}") as store:
+        store.set_status("ann@example.com", Status.BOUNCED, reason=HOSTILE, source=Source.WEBHOOK)
+        with store._write() as conn:  # a name stored before names were checked
+            conn.exec_driver_sql(
+                "UPDATE subscribers SET name = ? WHERE email = ?", ("Ann\x1b[8m", "ann@example.com")
+            )
+    show = run(project, "subscribers", "show", "ann@example.com")
+    listed = run(project, "subscribers", "list", "--list", "weekly")
+    assert show.exit_code == 0 and listed.exit_code == 0
+    assert _no_controls(show.stdout) and "\x1b" not in listed.stdout
+    assert "550 \\x1b[2J\\x1b]8;;http://evil.example/\\x07click" in show.stdout
+    assert "\\x0d\\x9b31m\\u202egnp.exe\\x0a" in show.stdout
+    assert "Ann\\x1b[8m" in show.stdout and "Ann\\x1b[8m" in listed.stdout
+    assert listed.stdout.count("\t") == 2 * 2  # the columns' own tabs only
+
+
+def test_inert_keeps_printable_text_and_escapes_every_control() -> None:
+    """Accents, scripts and punctuation pass unchanged; every C0/C1 control, DEL, line
+    separators and bidi controls become \\xNN or \\uNNNN."""
+    from newsletter.cli.terminal import inert
+
+    assert inert("Zoë Ахметова 李 O'Brien <a@b>") == "Zoë Ахметова 李 O'Brien <a@b>"
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0x202E, 0x2066]:
+        shown = inert(f"a{chr(code)}b")
+        assert shown.isprintable() and shown.startswith("a\\") and shown.endswith("b")

@@ -136,8 +136,9 @@ def _print_report(report: SendReport) -> None:
         click.secho(f"  attention: {line}", fg="yellow", err=True)
 
 
-def _exit_code(report: SendReport) -> int:
-    return EXIT_PARTIAL if report.needs_attention else EXIT_OK
+def _exit_code(report: SendReport | None) -> int:
+    # None: the list had nobody to send to; a warning, not success (see _send_issue).
+    return EXIT_PARTIAL if report is None or report.needs_attention else EXIT_OK
 
 
 # --------------------------------------------------------------------------- sending
@@ -152,13 +153,25 @@ def _send_issue(
     force: bool = False,
     at: str | None = None,
     retry_states: tuple[str, ...] = (),
-) -> SendReport:
+) -> SendReport | None:
+    """Send (or resume) one issue to one list; None, after a warning, when the list has
+    no active subscriber and no send of the issue was started: nothing is recorded, so
+    the issue still goes out once the list has members."""
     config = app.config
     issue = _prepare(config, path, _check_list(config, list_name))
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
     with Store.from_config(config) as store, _transport(config, chosen) as transport:
         send_at, batch_id = _schedule(store, transport, issue, list_name, at)
+        if store.find_send(issue.issue_id, list_name) is None and not store.has_active_members(
+            list_name
+        ):
+            warn(
+                f"{list_name} has no active subscribers: {issue.issue_id} was not sent and "
+                "nothing was recorded (is the right store configured? `newsletter subscribers "
+                "count` shows every list)"
+            )
+            return None
         label = f"{issue.issue_id} → {list_name}"
         with Reporter(label) as reporter:
             dispatcher = Dispatcher(

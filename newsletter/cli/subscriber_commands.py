@@ -39,8 +39,11 @@ def _declared(config: Config, name: str) -> str:
 
 
 @contextmanager
-def _store(app: AppContext) -> Iterator[Store]:
-    with Store.from_config(app.config) as store:
+def _store(app: AppContext, *, create: bool = False) -> Iterator[Store]:
+    """The configured store; with `create`, made if missing, and said aloud."""
+    with Store.from_config(app.config, create=create) as store:
+        if store.created:
+            click.echo(f"created a new store at {store.display_url}")
         yield store
 
 
@@ -65,7 +68,7 @@ def import_(app: AppContext, file: Path, list_name: str) -> None:
     every other column is kept as an attribute. Unsubscribed, bounced and
     complained addresses are never resubscribed (counted as suppressed)."""
     _declared(app.config, list_name)
-    with _store(app) as store:
+    with _store(app, create=True) as store:
         report = store.import_csv(file, list_name)
     _print_report(report, str(file), show_removed=False)
 
@@ -83,7 +86,7 @@ def sync(app: AppContext, list_name: str | None, dry_run: bool) -> None:
     config = app.config
     names = [_declared(config, list_name)] if list_name else list(config.lists)
     files = {name: config.resolve(config.lists[name].file) for name in names}
-    with _store(app) as store:
+    with _store(app, create=not dry_run) as store:  # a dry run changes nothing, nor creates
         reports = store.sync_files(files, dry_run=dry_run)
     if dry_run:
         click.echo("dry run: nothing was changed; a sync would do this:")
@@ -305,14 +308,32 @@ def token(app: AppContext, email: str) -> None:
 
 @cli.group()
 def db() -> None:
-    """The store's schema: migrations (SQLite or PostgreSQL)."""
+    """The store itself: create it, migrate it, show where it stands (SQLite or PostgreSQL)."""
+
+
+@db.command()
+@pass_app
+@report_errors
+def init(app: AppContext) -> None:
+    """Create an empty store where the config points (an existing one is only migrated).
+
+    No other command except `subscribers import` and `sync` creates a store: a store
+    that went missing is reported (exit 7), never replaced by an empty one."""
+    with Store.from_config(app.config, create=True) as store:
+        where = store.display_url
+        created = store.created
+        state = store.schema_state()
+    if created:
+        click.echo(f"created a new store at {where} (schema {state.current})")
+    else:
+        click.echo(f"{where}: a store is already there (schema {state.current}); nothing created")
 
 
 @db.command()
 @pass_app
 @report_errors
 def upgrade(app: AppContext) -> None:
-    """Migrate the store to the newest schema (commands also do this when they open it)."""
+    """Migrate an existing store to the newest schema (commands also do this when they open it)."""
     with Store.from_config(app.config, upgrade=False) as store:
         before = store.upgrade()
         where = store.display_url
@@ -330,5 +351,5 @@ def status(app: AppContext) -> None:
     with Store.from_config(app.config, upgrade=False) as store:
         state = store.schema_state()
         where = store.display_url
-    current = state.current or "empty (run: newsletter db upgrade)"
+    current = state.current or "none"
     click.echo(f"{where}\n  schema: {current}\n  newest: {state.head}")

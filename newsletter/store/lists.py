@@ -42,6 +42,11 @@ def iter_batches(
         yield [to_subscriber(row) for row in rows]
 
 
+def has_members(conn: Connection, list_name: str, status: Status | None) -> bool:
+    """Whether the list has a current member (of `status`, if given): one indexed probe."""
+    return conn.execute(select(members_query(list_name, status).limit(1).exists())).scalar() is True
+
+
 def list_counts(conn: Connection) -> list[ListCount]:
     """Current members of every list that has any, by status."""
     rows = conn.execute(

@@ -30,7 +30,7 @@ def test_relative_sqlite_paths_resolve_against_config_folder(tmp_path: Path) -> 
     """sqlite:///x.sqlite3 in config.yaml means next to config.yaml, from any directory."""
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///data/s.sqlite3\n")
     config = load_config(tmp_path / "config.yaml")
-    with Store.from_config(config) as store:
+    with Store.from_config(config, create=True) as store:
         assert store.display_url == f"sqlite:///{tmp_path}/data/s.sqlite3"
     assert (tmp_path / "data" / "s.sqlite3").exists()
 

@@ -109,7 +109,7 @@ def sendgrid_event(email: str, event: str, event_id: str, **fields: Any) -> dict
 
 
 def make_site(tmp_path: Path, signer: Signer, **webhook: Any) -> Site:
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     return Site(web_config("https://news.example.com", signer, **webhook), store, signer)
 
 

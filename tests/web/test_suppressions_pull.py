@@ -122,7 +122,7 @@ def test_puller_pages_with_a_small_page_size(sendgrid: FakeSendGrid, tmp_path: P
     """The library call pages by offset until a short page, whatever the page size."""
     for n in range(25):
         sendgrid.add_spam_report(f"s{n}@example.com")
-    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True)
     from newsletter.config import SendGridSettings
 
     transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))

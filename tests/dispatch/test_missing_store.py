@@ -99,3 +99,35 @@ def test_sending_to_an_empty_list_warns_exits_1_and_records_nothing(project: Pro
         assert store.sends(None) == []
     project.subscribe(2)
     assert project.run("send", str(DIGEST), "--list", "weekly").exit_code == 0
+
+
+HOSTILE = "550 5.1.1 \x1b]52;c;cm0gLXJmIH4=\x07\x1b[2K\r\x9b1mgone\u202e"
+
+
+def test_status_prints_a_providers_error_text_inert(world: World, tmp_path: Path) -> None:
+    """A failed delivery's error (a remote server's words, with an OSC 52 clipboard write,
+    a line erase, a carriage return, a C1 CSI and a bidi override) is shown by
+    `newsletter status` as visible escapes."""
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    world.subscribe(2)
+    transport = world.transport()
+    original = transport.send
+
+    def refuse(messages: Any, options: Any) -> Any:
+        return [replace(r, outcome="failed", error=HOSTILE) for r in original(messages, options)]
+
+    transport.send = refuse  # type: ignore[method-assign]
+    world.send(transport)
+    config = tmp_path / "status.yaml"
+    config.write_text(f"database:\n  url: {world.store._url.render_as_string()}\n")
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert result.exit_code == 0, result.output
+    assert all(ch == "\n" or ch.isprintable() for ch in result.output)
+    assert "failed: reader0000001@example.com: 550 5.1.1 \\x1b]52;c;cm0gLXJmIH4=\\x07" in (
+        result.stdout
+    )

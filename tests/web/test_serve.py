@@ -91,6 +91,7 @@ def test_serve_without_the_secret_stops_with_a_config_error(tmp_path: Path) -> N
         yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path / 's.sqlite3'}"}}),
         encoding="utf-8",
     )
+    Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True).close()
     done = subprocess.run(
         [sys.executable, "-m", "newsletter", "--config", "config.yaml", "serve", "--port", "1"],
         cwd=tmp_path,

@@ -30,6 +30,7 @@ def sendgrid(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSendGrid]:
 def project(tmp_path: Path) -> Project:
     made = Project(tmp_path)
     made.write_config(transport="sendgrid", sendgrid={"asm_group_id": GROUP})
+    made.store().close()  # only explicit commands create a store (issue 10, item 7)
     return made
 
 

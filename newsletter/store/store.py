@@ -91,7 +91,9 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         sqlite_file = _sqlite_file(parsed)
         if sqlite_file is not None and not _has_content(sqlite_file):
             if not create:
-                raise _missing(parsed, "does not exist")
+                raise _missing(
+                    parsed, "is an empty file" if sqlite_file.exists() else "does not exist"
+                )
             sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         store = cls(make_engine(parsed), parsed)
         try:

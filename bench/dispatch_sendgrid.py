@@ -35,7 +35,7 @@ def fill_store(folder: Path, count: int) -> str:
     from newsletter.store.store import Store
 
     url = f"sqlite:///{folder / 'store.sqlite3'}"
-    Store.open(url).close()  # creates and migrates the schema
+    Store.open(url, create=True).close()  # creates and migrates the schema
     with sqlite3.connect(folder / "store.sqlite3") as db:
         db.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "

@@ -85,7 +85,7 @@ def prepare(folder: Path) -> Setup:
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
     emails = [f"reader{n:06d}@example.com" for n in range(1, POSTS + EVENTS + 1)]
     secret = Secret("NEWSLETTER_SECRET", SECRET)
-    with Store.open(database) as store:
+    with Store.open(database, create=True) as store:
         rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
         store.import_entries(rows, "weekly", origin="bench")
         store.open_send(
@@ -191,7 +191,7 @@ def _lost_unsubscribes(setup: Setup) -> int:
     from newsletter.store.models import Status
     from newsletter.store.store import Store
 
-    with Store.open(f"sqlite:///{setup.folder / 'store.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{setup.folder / 'store.sqlite3'}", create=True) as store:
         return sum(
             1
             for email in setup.emails[:POSTS]

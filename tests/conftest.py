@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,15 @@ from newsletter.config import Config, load_config
 from newsletter.digest import Digest, parse_digest
 from tests.tools import chromium
 
+# The suite-wide leak check (tests/secret_scan.py); pytester proves it fails on a leak.
+pytest_plugins = ["tests.secret_scan", "pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
+
+# The tests' own HTTP clients log every URL they request (tokens included) at INFO:
+# that is the test's side of the wire, not the product's output, so they stay quiet.
+for _client_logger in ("httpx", "httpx2", "httpcore"):
+    logging.getLogger(_client_logger).setLevel(logging.WARNING)
 SAMPLE_DIGESTS = sorted((REPO / "digests").glob("*.json"))
 
 MINIMAL_DIGEST: dict[str, Any] = {

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
+from newsletter.cli.terminal import inert_lines
 from newsletter.config import Config, load_config
 from newsletter.errors import InternalError, NewsletterError, describe_error
 
@@ -36,15 +37,16 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn a NewsletterError into its message on stderr and its exit code; anything
     else (a bug, an untranslated library error) into one line and exit 9, never a
     traceback. What a command recorded before it stopped stays consistent: the
-    library commits per step."""
+    library commits per step. Messages may quote outside text (a cell, a provider's
+    answer): they are made inert first."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except NewsletterError as err:
-            for line in err.lines():
-                click.secho(line, fg="red" if line is err.lines()[0] else None, err=True)
+            for number, line in enumerate(err.lines()):
+                click.secho(inert_lines(line), fg="red" if number == 0 else None, err=True)
             sys.exit(err.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: usage errors (exit 2) and exits, printed by click
@@ -53,15 +55,15 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
                 f"unexpected error: {describe_error(err)}",
                 hint="run the same command again to resume; please report this error",
             )
-            for line in unexpected.lines():
-                click.secho(line, fg="red" if line is unexpected.lines()[0] else None, err=True)
+            for number, line in enumerate(unexpected.lines()):
+                click.secho(inert_lines(line), fg="red" if number == 0 else None, err=True)
             sys.exit(unexpected.exit_code)
 
     return wrapper
 
 
 def warn(message: str) -> None:
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    click.secho(f"warning: {inert_lines(message)}", fg="yellow", err=True)
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
+from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import Digest, json_schema, load_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
@@ -20,7 +21,7 @@ DIGEST_PATHS = click.argument("digests", nargs=-1, required=True, type=click.Pat
 
 def summary_line(path: Path, digest: Digest) -> str:
     count = len(digest.items)
-    return f"{path}: ok — {digest.date.isoformat()}, {plural(count, 'item')}: {digest.title}"
+    return f"{path}: ok — {digest.date.isoformat()}, {plural(count, 'item')}: {inert(digest.title)}"
 
 
 @cli.command()
@@ -35,7 +36,7 @@ def validate(digests: tuple[Path, ...]) -> None:
         except InputError as err:
             failures.append(err)
             for line in err.lines():
-                click.echo(line, err=True)
+                click.echo(inert_lines(line), err=True)
     if len(failures) == 1 == len(digests):
         sys.exit(failures[0].exit_code)  # its message is already out; a summary would repeat it
     if failures:

@@ -13,6 +13,7 @@ import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.progress import Reporter
+from newsletter.cli.terminal import inert
 from newsletter.cli.web_commands import pull_before_dispatch
 from newsletter.config import Config
 from newsletter.digest import load_digest
@@ -116,7 +117,7 @@ def _attention(
     if counts.get(PENDING) and record.state != CANCELLED:
         lines.append(f"{counts[PENDING]:,} not sent yet: run the same command again to resume")
     if record.note and record.state != FINISHED:
-        lines.append(record.note)
+        lines.append(inert(record.note))  # may quote a provider's answer
     return lines
 
 
@@ -147,8 +148,9 @@ def _were(count: int) -> str:
     return "was" if count == 1 else "were"
 
 
-def _exit_code(report: SendReport) -> int:
-    return EXIT_PARTIAL if report.needs_attention else EXIT_OK
+def _exit_code(report: SendReport | None) -> int:
+    # None: the list had nobody to send to; a warning, not success (see _send_issue).
+    return EXIT_PARTIAL if report is None or report.needs_attention else EXIT_OK
 
 
 # --------------------------------------------------------------------------- sending
@@ -163,13 +165,25 @@ def _send_issue(
     force: bool = False,
     at: str | None = None,
     retry_states: tuple[str, ...] = (),
-) -> SendReport:
+) -> SendReport | None:
+    """Send (or resume) one issue to one list; None, after a warning, when the list has
+    no active subscriber and no send of the issue was started: nothing is recorded, so
+    the issue still goes out once the list has members."""
     config = app.config
     issue = _prepare(config, path, _check_list(config, list_name))
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
     with Store.from_config(config) as store, _transport(config, chosen) as transport:
         send_at, batch_id = _schedule(store, transport, issue, list_name, at)
+        if store.find_send(issue.issue_id, list_name) is None and not store.has_active_members(
+            list_name
+        ):
+            warn(
+                f"{list_name} has no active subscribers: {issue.issue_id} was not sent and "
+                "nothing was recorded (is the right store configured? `newsletter subscribers "
+                "count` shows every list)"
+            )
+            return None
         label = f"{issue.issue_id} → {list_name}"
         with Reporter(label) as reporter:
             dispatcher = Dispatcher(
@@ -238,7 +252,7 @@ def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None)
         audience = sum(len(batch) for batch in store.iter_active_members(list_name))
         existing = store.find_send(issue.issue_id, list_name)
     click.echo(
-        f"dry run: would send “{issue.subject}” ({issue.issue_id}) to "
+        f"dry run: would send “{inert(issue.subject)}” ({issue.issue_id}) to "
         f"{plural(audience, 'active member')} of {list_name} "
         f"via {transport or config.delivery.transport}"
     )
@@ -388,7 +402,7 @@ def status(app: AppContext, digest: str | None) -> None:
             for line in _attention(record, counts, batches, digest_file):
                 click.echo(f"  attention: {line}")
             for email, error in store.deliveries_in(record.id, FAILED, limit=5):
-                click.echo(f"  failed: {email}: {error}")
+                click.echo(f"  failed: {inert(email)}: {inert(error)}")
 
 
 def _issue_named(argument: str) -> str:
@@ -456,8 +470,8 @@ def preview(
         results = chosen.send(messages, SendOptions(preview=True))
     failed = [r for r in results if r.outcome != "accepted"]
     for result in results:
-        detail = f": {result.error}" if result.error else ""
-        click.echo(f"{result.recipient.email}: {result.outcome}{detail}")
+        detail = f": {inert(result.error)}" if result.error else ""
+        click.echo(f"{inert(result.recipient.email)}: {result.outcome}{detail}")
     if failed:
         raise NewsletterError(
             f"{len(failed):,} of {plural(len(results), 'preview')} {_were(len(failed))} "

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.terminal import inert
 from newsletter.cli.web_commands import recover_archive
 from newsletter.config import Config
 from newsletter.errors import UnknownListError
@@ -40,8 +41,11 @@ def _declared(config: Config, name: str) -> str:
 
 
 @contextmanager
-def _store(app: AppContext) -> Iterator[Store]:
-    with Store.from_config(app.config) as store:
+def _store(app: AppContext, *, create: bool = False) -> Iterator[Store]:
+    """The configured store; with `create`, made if missing, and said aloud."""
+    with Store.from_config(app.config, create=create) as store:
+        if store.created:
+            click.echo(f"created a new store at {store.display_url}")
         yield store
 
 
@@ -66,7 +70,7 @@ def import_(app: AppContext, file: Path, list_name: str) -> None:
     every other column is kept as an attribute. Unsubscribed, bounced and
     complained addresses are never resubscribed (counted as suppressed)."""
     _declared(app.config, list_name)
-    with _store(app) as store:
+    with _store(app, create=True) as store:
         report = store.import_csv(file, list_name)
     _print_report(report, str(file), show_removed=False)
 
@@ -84,7 +88,7 @@ def sync(app: AppContext, list_name: str | None, dry_run: bool) -> None:
     config = app.config
     names = [_declared(config, list_name)] if list_name else list(config.lists)
     files = {name: config.resolve(config.lists[name].file) for name in names}
-    with _store(app) as store:
+    with _store(app, create=not dry_run) as store:  # a dry run changes nothing, nor creates
         reports = store.sync_files(files, dry_run=dry_run)
     if dry_run:
         click.echo("dry run: nothing was changed; a sync would do this:")
@@ -103,14 +107,14 @@ def _print_report(report: ImportReport, source: str, *, show_removed: bool) -> N
     if show_removed:
         counts.append(f"{report.removed} removed")
     counts.append(f"{report.rejected_count} rejected")
-    click.echo(f"{source} → list {report.list_name}: {', '.join(counts)}")
+    click.echo(f"{inert(source)} → list {report.list_name}: {', '.join(counts)}")
     if report.duplicates:
         click.echo(
             f"  {plural(report.duplicates, 'duplicate row')} merged "
             "(addresses compare without case)"
         )
     for rejection in report.rejected:
-        click.echo(f"  {source}: rejected {rejection}", err=True)
+        click.echo(f"  {inert(source)}: rejected {inert(rejection)}", err=True)
     if report.unlisted_rejections:
         click.echo(f"  … and {plural(report.unlisted_rejections, 'more rejected row')}", err=True)
 
@@ -137,9 +141,9 @@ def add(
     with _store(app) as store:
         outcome = store.add(email, list_name, name=name, attributes=_pairs(attributes))
     if outcome is AddOutcome.ADDED:
-        click.echo(f"added {email.strip()} to {list_name}")
+        click.echo(f"added {inert(email.strip())} to {list_name}")
     else:
-        click.echo(f"{email.strip()} is already on {list_name}")
+        click.echo(f"{inert(email.strip())} is already on {list_name}")
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -162,7 +166,7 @@ def remove(app: AppContext, email: str, list_name: str) -> None:
     _declared(app.config, list_name)
     with _store(app) as store:
         store.remove(email, list_name)
-    click.echo(f"removed {email.strip()} from {list_name}")
+    click.echo(f"removed {inert(email.strip())} from {list_name}")
 
 
 @subscribers.command()
@@ -193,13 +197,12 @@ def resubscribe(app: AppContext, email: str, reason: str | None) -> None:
 
 
 def _describe_change(change: StatusChange, done: str) -> str:
+    email = inert(change.email)
     if change.before is None:
-        return (
-            f"{change.email} was not in the store: stored as {change.after}, so no import adds it"
-        )
+        return f"{email} was not in the store: stored as {change.after}, so no import adds it"
     if not change.changed:
-        return f"{change.email} is already {change.after}; nothing changed"
-    return f"{change.email} {done} (was {change.before})"
+        return f"{email} is already {change.after}; nothing changed"
+    return f"{email} {done} (was {change.before})"
 
 
 @subscribers.command()
@@ -215,23 +218,24 @@ def show(app: AppContext, email: str) -> None:
 
 
 def _details_lines(details: SubscriberDetails) -> Iterator[str]:
+    """The lines of `subscribers show`; every stored text made inert for the terminal."""
     person = details.subscriber
-    yield f"{person.email}  {person.name or ''}".rstrip()
-    reason = f" ({person.status_reason})" if person.status_reason else ""
+    yield f"{inert(person.email)}  {inert(person.name or '')}".rstrip()
+    reason = f" ({inert(person.status_reason)})" if person.status_reason else ""
     since = f"{person.status_changed_at:%Y-%m-%d %H:%M} UTC"
     yield f"  status:     {person.status} since {since}{reason}"
     for key, value in sorted(person.attributes.items()):
-        yield f"  {key + ':':<11} {value}"
+        yield f"  {inert(key) + ':':<11} {inert(value)}"
     yield "  lists:"
     for membership in details.memberships:
         left = f", left {membership.removed_at:%Y-%m-%d}" if membership.removed_at else ""
-        yield f"    {membership.list_name} (joined {membership.added_at:%Y-%m-%d}{left})"
+        yield f"    {inert(membership.list_name)} (joined {membership.added_at:%Y-%m-%d}{left})"
     if not details.memberships:
         yield "    (none)"
     yield "  history:"
     for entry in details.history:
         before = entry.from_status or "new"
-        why = f": {entry.reason}" if entry.reason else ""
+        why = f": {inert(entry.reason)}" if entry.reason else ""
         yield f"    {entry.at:%Y-%m-%d %H:%M}  {before} → {entry.to_status}  [{entry.source}]{why}"
 
 
@@ -247,7 +251,7 @@ def list_(app: AppContext, list_name: str, status: str | None) -> None:
     with _store(app) as store:
         for batch in store.iter_members(list_name, status=wanted):
             for person in batch:
-                click.echo(f"{person.email}\t{person.status}\t{person.name or ''}")
+                click.echo(f"{inert(person.email)}\t{person.status}\t{inert(person.name or '')}")
 
 
 @subscribers.command()
@@ -293,7 +297,7 @@ def count(app: AppContext) -> None:
 
 def _count_row(name: str, counts: ListCount, width: int) -> str:
     cells = "  ".join(f"{counts.by_status.get(s, 0):>12}" for s in Status)
-    return f"{name:<{width}}  {cells}  {counts.total:>12}"
+    return f"{inert(name):<{width}}  {cells}  {counts.total:>12}"
 
 
 @subscribers.command()
@@ -309,14 +313,32 @@ def token(app: AppContext, email: str) -> None:
 
 @cli.group()
 def db() -> None:
-    """The store's schema: migrations (SQLite or PostgreSQL)."""
+    """The store itself: create it, migrate it, show where it stands (SQLite or PostgreSQL)."""
+
+
+@db.command()
+@pass_app
+@report_errors
+def init(app: AppContext) -> None:
+    """Create an empty store where the config points (an existing one is only migrated).
+
+    No other command except `subscribers import` and `sync` creates a store: a store
+    that went missing is reported (exit 7), never replaced by an empty one."""
+    with Store.from_config(app.config, create=True) as store:
+        where = store.display_url
+        created = store.created
+        state = store.schema_state()
+    if created:
+        click.echo(f"created a new store at {where} (schema {state.current})")
+    else:
+        click.echo(f"{where}: a store is already there (schema {state.current}); nothing created")
 
 
 @db.command()
 @pass_app
 @report_errors
 def upgrade(app: AppContext) -> None:
-    """Migrate the store to the newest schema (commands also do this when they open it)."""
+    """Migrate an existing store to the newest schema (commands also do this when they open it)."""
     with Store.from_config(app.config, upgrade=False) as store:
         before = store.upgrade()
         where = store.display_url
@@ -336,5 +358,5 @@ def status(app: AppContext) -> None:
     with Store.from_config(app.config, upgrade=False) as store:
         state = store.schema_state()
         where = store.display_url
-    current = state.current or "empty (run: newsletter db upgrade)"
+    current = state.current or "none"
     click.echo(f"{where}\n  schema: {current}\n  newest: {state.head}")

@@ -29,6 +29,15 @@ NAME = "name"
 # Names end up in email headers: a line break there would be a header injection.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HEADER_HINT = "the first row must name the columns, for example: email,name"
+# OWASP's CSV-injection rule: a spreadsheet evaluates a cell that begins with one of
+# these, so an exported cell that does gets a leading apostrophe (which spreadsheets
+# read as "text") - and so does one that already begins with apostrophes followed by
+# one, so that reading strips exactly one apostrophe and never changes a real value.
+# https://owasp.org/www-community/attacks/CSV_Injection
+FORMULA_TRIGGERS = "=+-@\t\r"
+_NEUTRALISED = re.compile(f"^'+[{re.escape(FORMULA_TRIGGERS)}]")
+_TO_NEUTRALISE = re.compile(f"^'*[{re.escape(FORMULA_TRIGGERS)}]")
+_FIRST_OF_NEUTRALISED = tuple("'" + FORMULA_TRIGGERS)
 
 
 class CsvRow(NamedTuple):
@@ -144,7 +153,7 @@ def _read_header(reader: Iterator[list[str]], source: str) -> Columns:
     header = next((row for row in reader if any(cell.strip() for cell in row)), None)
     if header is None:
         raise SubscriberFileError(f"{source}: the file is empty", hint=_HEADER_HINT)
-    names = [cell.strip().lower() for cell in header]
+    names = [unneutralise_cell(cell.strip()).lower() for cell in header]
     _check_names(names, source)
     if EMAIL not in names:
         looks_like_data = any("@" in name for name in names)
@@ -197,13 +206,15 @@ def to_entry(line: int, row: list[str], columns: Columns) -> Entry:
     # isprintable() is a fast, stricter first test; the regex decides.
     if not joined.isprintable() and _CONTROL.search(joined):
         return _control_rejection(row, line, columns)
-    raw_email = row[columns.email]
+    raw_email = unneutralise_cell(row[columns.email].strip())
     try:
         email = normalise_email(raw_email)
     except InvalidAddressError as err:
-        return Rejection(line, f"invalid address {_snippet(raw_email.strip())}: {err}")
-    name = row[columns.name].strip() if columns.name is not None else None
-    attributes = {key: value for i, key in columns.attributes if (value := row[i].strip())}
+        return Rejection(line, f"invalid address {_snippet(raw_email)}: {err}")
+    name = unneutralise_cell(row[columns.name].strip()) if columns.name is not None else None
+    attributes = {
+        key: value for i, key in columns.attributes if (value := unneutralise_cell(row[i].strip()))
+    }
     return CsvRow(line, email, name or None, attributes or None)
 
 
@@ -224,6 +235,23 @@ def _snippet(value: str, limit: int = 60) -> str:
     # Like newsletter.validation.snippet, which would pull pydantic into the reader process.
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def neutralise_cell(value: str) -> str:
+    """A cell as export writes it: one more leading ' if a spreadsheet would evaluate it.
+
+    ``=1+1`` becomes ``'=1+1``; ``'=x`` (a value that really starts with ') becomes
+    ``''=x``; every other value is written as it is. `unneutralise_cell` inverts it."""
+    if value[:1] in _FIRST_OF_NEUTRALISED and _TO_NEUTRALISE.match(value):
+        return "'" + value
+    return value
+
+
+def unneutralise_cell(cell: str) -> str:
+    """A cell as import reads it: one leading ' dropped before apostrophes and a formula
+    character (as `neutralise_cell` or a spreadsheet's text prefix wrote it)."""
+    # startswith first: a million-row import calls this for every cell.
+    return cell[1:] if cell.startswith("'") and _NEUTRALISED.match(cell) else cell
 
 
 def clean_text(value: str, column: str) -> str:

@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -36,18 +37,58 @@ SQLITE_TEMP_CACHE_KIB = 16_384
 WRITE = {"newsletter_write": True}  # execution option: this connection will write
 
 
+URL_SHAPES = "sqlite:///FILE or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
+_ENCODE_HINT = (
+    f"expected {URL_SHAPES}; percent-encode '@', ':' and '/' in the user name or "
+    "password ('@' is %40, ':' is %3A, '/' is %2F)"
+)
+
+
 def parse_url(raw: str, base_dir: Path, *, source: str = "the database URL") -> URL:
-    """A SQLAlchemy URL: relative SQLite paths made absolute against `base_dir`."""
+    """A SQLAlchemy URL: relative SQLite paths made absolute against `base_dir`.
+
+    Raises ConfigError (exit 4) for anything that is not a usable URL. The message
+    names `source` (where the URL came from) and what is wrong, never the URL or
+    any part of it: a URL that does not parse cannot be trusted to show where its
+    password ends (``postgresql://user:PASSWORD/db`` puts the password in the port;
+    an unencoded ``@`` in a password puts its tail in the host name)."""
     try:
         url = make_url(raw)
-    except ArgumentError as err:
-        # The message never repeats the URL: it may carry a password.
-        raise ConfigError(f"{source}: not a valid database URL") from err
-    if url.get_backend_name() == "sqlite":
+    except Exception as err:  # SQLAlchemy raises ArgumentError, ValueError, TypeError…
+        raise ConfigError(
+            f"{source}: not a valid database URL ({_parse_problem(raw)})", hint=_ENCODE_HINT
+        ) from err
+    backend = url.get_backend_name()
+    if backend == "sqlite":
         return _absolute_sqlite(url, base_dir)
-    if url.get_backend_name() == "postgresql":
+    if backend == "postgresql":
+        _check_server_url(url, source)
         return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
-    raise ConfigError(f"{source}: unsupported database {url.get_backend_name()!r}")
+    raise ConfigError(f"{source}: unsupported database {backend!r}", hint=f"expected {URL_SHAPES}")
+
+
+def _parse_problem(raw: str) -> str:
+    # Says what is wrong in words; never quotes the text, which may be a password.
+    if "://" not in raw:
+        return "no scheme such as postgresql:// or sqlite:///"
+    if ":" in raw.split("://", 1)[1].split("/", 1)[0] and "@" not in raw:
+        return "the port is not a number: is the host missing before the database name?"
+    return "it does not parse"
+
+
+def _check_server_url(url: URL, source: str) -> None:
+    """Refuse a server URL whose parts show that a password was split in the wrong place."""
+    if url.host and "@" in url.host:
+        raise ConfigError(
+            f"{source}: not a valid database URL (an unencoded '@' in the user name or password)",
+            hint=_ENCODE_HINT,
+        )
+    if url.database and ("@" in url.database or "/" in url.database):
+        raise ConfigError(
+            f"{source}: not a valid database URL (the database name holds '@' or '/': "
+            "is there an unencoded '/' in the user name or password?)",
+            hint=_ENCODE_HINT,
+        )
 
 
 def _absolute_sqlite(url: URL, base_dir: Path) -> URL:
@@ -62,19 +103,38 @@ def _absolute_sqlite(url: URL, base_dir: Path) -> URL:
 
 
 def display_url(url: URL) -> str:
-    """The URL with any password masked: the only form that may be printed."""
+    """The URL with any password masked: the only form that may be printed.
+
+    Only URLs that passed `parse_url` come here, so the password is where the
+    masking looks for it."""
     return url.render_as_string(hide_password=True)
 
 
+def describe_store(url: URL) -> str:
+    """The store named for an error message: the SQLite file, or the PostgreSQL
+    database's name. Never a URL, a host, a port, a user name or a password."""
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite store {url.database}"
+    return f"the PostgreSQL store (database {url.database or '(default)'})"
+
+
 def make_engine(url: URL) -> Engine:
-    """An engine for `url`, with the SQLite settings described above."""
-    engine = create_engine(
-        url,
-        json_serializer=dump_json,
-        pool_pre_ping=True,
-        # psycopg 3 forgets an INSERT's rowcount when the cursor closes; imports count with it.
-        execution_options={"preserve_rowcount": True},
-    )
+    """An engine for `url`, with the SQLite settings described above.
+
+    ConfigError when SQLAlchemy refuses the URL's options (its message may quote them)."""
+    try:
+        engine = create_engine(
+            url,
+            json_serializer=dump_json,
+            pool_pre_ping=True,
+            # psycopg 3 forgets an INSERT's rowcount when the cursor closes; imports count with it.
+            execution_options={"preserve_rowcount": True},
+        )
+    except (ArgumentError, TypeError, ValueError) as err:
+        raise ConfigError(
+            f"{describe_store(url)}: the database URL's options are not valid",
+            hint=f"expected {URL_SHAPES}",
+        ) from err
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -102,21 +162,33 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @contextmanager
 def translated_errors(url: URL) -> Iterator[None]:
-    """Turn the database's own errors into StoreError, naming the store without its password."""
+    """Turn the database's own errors into StoreError (exit 7).
+
+    The message names the store by `describe_store` and carries the first line of
+    the driver's own words with the URL's password blanked out;
+    SQLAlchemy's wrapper text (which can quote the statement and its parameters)
+    is dropped."""
     try:
         yield
     except DBAPIError as err:
-        raise StoreError(
-            f"{display_url(url)}: {_first_line(err.orig)}",
-            hint=_hint(err),
-        ) from err
+        detail = _scrub(_first_line(err.orig), url)
+        raise StoreError(f"{describe_store(url)}: {detail}", hint=_hint(err)) from err
     except SQLAlchemyError as err:
-        raise StoreError(f"{display_url(url)}: {_first_line(err)}") from err
+        raise StoreError(f"{describe_store(url)}: {_scrub(_first_line(err), url)}") from err
 
 
 def _first_line(err: BaseException | None) -> str:
     text = str(err).strip() if err is not None else ""
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def _scrub(text: str, url: URL) -> str:
+    """`text` with every form of the URL's password replaced by ***."""
+    if url.password:
+        password = str(url.password)
+        for form in {password, quote(password, safe=""), quote_plus(password)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def _hint(err: DBAPIError) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, Select, func, select
 
+from newsletter.store.csvfile import neutralise_cell
 from newsletter.store.models import ListCount, Status, Subscriber
 from newsletter.store.schema import memberships
 from newsletter.store.schema import subscribers as subs
@@ -39,6 +40,11 @@ def iter_batches(
     result = conn.execution_options(yield_per=batch_size).execute(members_query(list_name, status))
     for rows in result.partitions():
         yield [to_subscriber(row) for row in rows]
+
+
+def has_members(conn: Connection, list_name: str, status: Status | None) -> bool:
+    """Whether the list has a current member (of `status`, if given): one indexed probe."""
+    return conn.execute(select(members_query(list_name, status).limit(1).exists())).scalar() is True
 
 
 def list_counts(conn: Connection) -> list[ListCount]:
@@ -69,16 +75,20 @@ def write_csv(
 ) -> int:
     """Write members as a CSV that `import` reads back; the number of rows written.
 
+    Every cell (the header's too) goes through `neutralise_cell`, so no spreadsheet
+    evaluates one as a formula, and import strips exactly that again.
+
     Two passes over `batches` (a function that starts a fresh stream): the
     first collects the attribute names for the header, the second writes rows,
     so memory holds one batch and the set of names, never the list."""
     keys = sorted({key for batch in batches() for s in batch for key in s.attributes})
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["email", "name", *keys])
+    writer.writerow([neutralise_cell(cell) for cell in ("email", "name", *keys)])
     written = 0
     for batch in batches():
         for subscriber in batch:
             values = [subscriber.attributes.get(key, "") for key in keys]
-            writer.writerow([subscriber.email, subscriber.name or "", *values])
+            cells = (subscriber.email, subscriber.name or "", *values)
+            writer.writerow([neutralise_cell(cell) for cell in cells])
             written += 1
     return written

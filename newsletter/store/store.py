@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from newsletter.config import Config
-from newsletter.errors import InputError, SubscriberNotFoundError
+from newsletter.errors import InputError, StoreError, SubscriberNotFoundError
 from newsletter.secrets import Secret
 from newsletter.store import imports, lists, migrate
 from newsletter.store import subscribers as ops
@@ -31,6 +31,7 @@ from newsletter.store.chunks import Chunk, chunk_entries, file_chunks, gc_paused
 from newsletter.store.csvfile import Entry, clean_text
 from newsletter.store.engine import (
     WRITE,
+    describe_store,
     display_url,
     make_engine,
     parse_url,
@@ -63,29 +64,56 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         self._engine = engine
         self._writer = engine.execution_options(**WRITE)
         self._url = url
+        self.created = False  # set by `open` when it made a new, empty store
+        # (device, inode) of the SQLite file as opened: checked before every transaction.
+        self._identity: tuple[int, int] | None = None
 
     # -- opening and closing -------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | URL, *, base_dir: Path | None = None, upgrade: bool = True) -> Self:
-        """Open the store at `url`; migrate it to this code's schema unless `upgrade` is off."""
+    def open(
+        cls,
+        url: str | URL,
+        *,
+        base_dir: Path | None = None,
+        upgrade: bool = True,
+        create: bool = False,
+    ) -> Self:
+        """Open the store at `url`; migrate it to this code's schema unless `upgrade` is off.
+
+        A store that does not exist - no SQLite file, or a PostgreSQL database or schema
+        whose newsletter tables were never made - is created only when `create` is set
+        (`db init`, `subscribers import` and `sync`); otherwise StoreError (exit 7). A
+        store that vanished is never quietly replaced by an empty one: that would forget
+        every unsubscribe, and the next sync would mail those readers again. `created`
+        says whether this call made it."""
         parsed = url if isinstance(url, URL) else parse_url(url, base_dir or Path.cwd())
-        if parsed.get_backend_name() == "sqlite" and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file = _sqlite_file(parsed)
+        if sqlite_file is not None and not _has_content(sqlite_file):
+            if not create:
+                raise _missing(
+                    parsed, "is an empty file" if sqlite_file.exists() else "does not exist"
+                )
+            sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         store = cls(make_engine(parsed), parsed)
-        if upgrade:
-            try:
+        try:
+            if store.schema_state().current is None:
+                if not create:
+                    raise _missing(parsed, "was never initialised (it has no newsletter tables)")
+                store.created = True
+            if upgrade:
                 store.upgrade()
-            except BaseException:
-                store.close()
-                raise
+            store._identity = _file_identity(sqlite_file) if sqlite_file else None
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod
-    def from_config(cls, config: Config, *, upgrade: bool = True) -> Self:
-        """The store config.yaml (or $NEWSLETTER_DATABASE_URL) names."""
+    def from_config(cls, config: Config, *, upgrade: bool = True, create: bool = False) -> Self:
+        """The store config.yaml (or $NEWSLETTER_DATABASE_URL) names; see `open`."""
         url = parse_url(config.database_url, config.base_dir, source=config.database_url_source)
-        return cls.open(url, upgrade=upgrade)
+        return cls.open(url, upgrade=upgrade, create=create)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -114,8 +142,28 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         """'sqlite' or 'postgresql'."""
         return self._engine.dialect.name
 
+    def _check_same_file(self) -> None:
+        """StoreError if the SQLite file opened was deleted or replaced since.
+
+        SQLite keeps writing to a deleted file's inode without complaint: a send would
+        report success into a store nobody will ever read again."""
+        if self._identity is None:
+            return
+        path = Path(self._url.database or "")
+        now = _file_identity(path)
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        raise StoreError(
+            f"{describe_store(self._url)} {what} while this command ran; stopped, "
+            "nothing more is recorded",
+            hint="restore the store from a backup (or move it back), then run the same "
+            "command again: finished deliveries are not repeated",
+        )
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        self._check_same_file()
         with translated_errors(self._url), self._engine.begin() as conn:
             yield conn
 
@@ -123,6 +171,7 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
     def _write(self, *, dry_run: bool = False) -> Iterator[Connection]:
         """One write transaction: committed at the end (rolled back for a dry run),
         rolled back on any exception, KeyboardInterrupt included."""
+        self._check_same_file()
         with (
             translated_errors(self._url),
             self._writer.connect() as conn,
@@ -305,6 +354,11 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         """The members a send goes to (on the list, status subscribed), in batches."""
         return self.iter_members(list_name, status=Status.SUBSCRIBED, batch_size=batch_size)
 
+    def has_active_members(self, list_name: str) -> bool:
+        """Whether a send to the list would reach anyone (a member who is subscribed)."""
+        with self._read() as conn:
+            return lists.has_members(conn, check_list_name(list_name), Status.SUBSCRIBED)
+
     def export_csv(self, list_name: str, out: TextIO, *, status: Status | None) -> int:
         """Write a list's members as CSV to `out`; the number of rows."""
         return lists.write_csv(lambda: self.iter_members(list_name, status=status), out)
@@ -330,6 +384,35 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         if found is None:
             raise SubscriberNotFoundError("this link names a subscriber who is no longer stored")
         return found
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def _has_content(path: Path) -> bool:
+    # SQLite treats an empty file as an empty database: it is no store either.
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def _missing(url: URL, why: str) -> StoreError:
+    return StoreError(
+        f"no store: {describe_store(url)} {why}",
+        hint="a store is created only on purpose: `newsletter db init`, or the first "
+        "`newsletter subscribers sync` or `import`; if it should be there, it was deleted or "
+        "moved, or database.url / $NEWSLETTER_DATABASE_URL points somewhere else",
+    )
 
 
 def check_list_name(name: str) -> str:

@@ -50,7 +50,7 @@ class Project:
 
     def subscribe(self, count: int, list_name: str = "weekly") -> list[str]:
         emails = [f"reader{n:07d}@example.com" for n in range(1, count + 1)]
-        with Store.open(self.database) as store:
+        with Store.open(self.database, create=True) as store:
             rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
             store.import_entries(rows, list_name, origin="test")
         return emails
@@ -71,4 +71,4 @@ class Project:
         )
 
     def store(self) -> Store:
-        return Store.open(self.database)
+        return Store.open(self.database, create=True)

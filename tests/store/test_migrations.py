@@ -27,7 +27,7 @@ def test_head_constant_matches_the_migration_scripts() -> None:
 
 def test_upgrade_of_an_empty_store_creates_every_table(store_url: URL) -> None:
     """Opening an empty store migrates it to head: all tables exist, the version is HEAD."""
-    with Store.open(store_url, upgrade=False) as empty:
+    with Store.open(store_url, upgrade=False, create=True) as empty:
         assert empty.schema_state().current is None
         before = empty.upgrade()
         assert before.current is None

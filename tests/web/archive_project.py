@@ -57,7 +57,7 @@ class ArchiveProject:
         return load_config(self.folder / "config.yaml")
 
     def subscribe(self, count: int) -> None:
-        with Store.open(self.database) as store:
+        with Store.open(self.database, create=True) as store:
             rows = [CsvRow(n, f"reader{n:05d}@example.com", None, None) for n in range(count)]
             store.import_entries(rows, "weekly", origin="test")
 

@@ -119,7 +119,7 @@ def sendgrid_event(email: str, event: str, event_id: str, **fields: Any) -> dict
 def make_site(
     tmp_path: Path, signer: Signer, bodies: BodyLimits | None = None, **webhook: Any
 ) -> Site:
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     config = web_config("https://news.example.com", signer, **webhook)
     return Site(config, store, signer, bodies=bodies)
 

@@ -44,7 +44,7 @@ def test_reader_unsubscribes_from_a_real_email(
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     config, port = local_site_config()
     email = "aigerim.reader@example.com"
-    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True) as store:
         store.add(email, "weekly", name="Aigerim")
         subscriber = store.get(email)
         assert subscriber is not None

@@ -32,7 +32,7 @@ def test_concurrent_one_click_posts_and_a_webhook_lose_nothing(
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     signer = Signer.new()
     config, port = local_site_config(signer)
-    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True) as store:
         emails = subscribe(store, 25)
         bouncing = subscribe(store, 300, start=1001)
         secret = signing_secret()

@@ -74,7 +74,7 @@ def test_without_a_base_url_only_loopback_is_served(tmp_path: Path) -> None:
         update={"publication": config.publication.model_copy(update={"public_base_url": None})}
     )
     assert allowed_hosts(config) == ["127.0.0.1", "localhost", "[::1]"]
-    with Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}") as store:
+    with Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True) as store:
         site = Site(config, store, Signer.new())
         assert site.client.get("/healthz", headers={"host": "evil.example"}).status_code == 400
         assert site.client.get("/healthz", headers={"host": "127.0.0.1"}).status_code == 200

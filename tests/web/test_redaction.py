@@ -82,7 +82,7 @@ def test_live_server_logs_hold_no_token(
     and uvicorn's traceback all show `/unsubscribe/…`, never the token."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     config, port = local_site_config()
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     (email,) = subscribe(store, 1)
     token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
 

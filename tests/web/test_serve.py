@@ -48,7 +48,7 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    with Store.open(database) as store:
+    with Store.open(database, create=True) as store:
         (email,) = subscribe(store, 1)
         token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
     child = subprocess.Popen(
@@ -81,7 +81,7 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
     assert "Finished server process" in log
     assert "POST /unsubscribe/… HTTP/1.1" in log
     assert token not in log and token.split(".")[1] not in log
-    with Store.open(database) as store:
+    with Store.open(database, create=True) as store:
         assert store.get(email).status == "unsubscribed"  # type: ignore[union-attr]
 
 
@@ -91,6 +91,7 @@ def test_serve_without_the_secret_stops_with_a_config_error(tmp_path: Path) -> N
         yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path / 's.sqlite3'}"}}),
         encoding="utf-8",
     )
+    Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True).close()
     done = subprocess.run(
         [sys.executable, "-m", "newsletter", "--config", "config.yaml", "serve", "--port", "1"],
         cwd=tmp_path,

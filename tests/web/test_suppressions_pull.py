@@ -30,6 +30,7 @@ def sendgrid(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSendGrid]:
 def project(tmp_path: Path) -> Project:
     made = Project(tmp_path)
     made.write_config(transport="sendgrid", sendgrid={"asm_group_id": GROUP})
+    made.store().close()  # only explicit commands create a store (issue 10, item 7)
     return made
 
 
@@ -122,7 +123,7 @@ def test_puller_pages_with_a_small_page_size(sendgrid: FakeSendGrid, tmp_path: P
     """The library call pages by offset until a short page, whatever the page size."""
     for n in range(25):
         sendgrid.add_spam_report(f"s{n}@example.com")
-    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True)
     from newsletter.config import SendGridSettings
 
     transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))
@@ -171,7 +172,7 @@ def test_pulled_reasons_are_stored_inert(sendgrid: FakeSendGrid, tmp_path: Path)
     """A bounce reason holding terminal escapes, a NUL and line breaks is stored without
     them, and capped; the address is found although SendGrid's row carried a control."""
     sendgrid.add_bounce("evil@example.com", reason="550 \x1b[2J\x1b]0;owned\x07gone\r\n x" * 40)
-    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite3'}", create=True)
     from newsletter.config import SendGridSettings
 
     transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))

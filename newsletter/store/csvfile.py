@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newsletter.errors import SubscriberFileError
-from newsletter.store.addresses import InvalidAddressError, normalise_email
+from newsletter.store.addresses import InvalidAddressError, deliverable_email
 from newsletter.store.models import Rejection
+from newsletter.store.names import check_name
 
 EMAIL = "email"
 NAME = "name"
@@ -198,10 +199,15 @@ def to_entry(line: int, row: list[str], columns: Columns) -> Entry:
         return _control_rejection(row, line, columns)
     raw_email = row[columns.email]
     try:
-        email = normalise_email(raw_email)
+        email = deliverable_email(raw_email)
     except InvalidAddressError as err:
         return Rejection(line, f"invalid address {_snippet(raw_email.strip())}: {err}")
     name = row[columns.name].strip() if columns.name is not None else None
+    if name:
+        try:
+            check_name(name)
+        except ValueError as err:
+            return Rejection(line, str(err))
     attributes = {key: value for i, key in columns.attributes if (value := row[i].strip())}
     return CsvRow(line, email, name or None, attributes or None)
 

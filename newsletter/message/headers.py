@@ -20,8 +20,10 @@ the MIME messages of the outbox and SMTP and for SendGrid's payload alike:
   (RFC 5890); a non-ASCII local part needs SMTPUTF8 (RFC 6531), which neither
   SendGrid nor our SMTP client uses, so it is a MessageError.
 - Every header built is parsed back with the standard library and must give
-  exactly the intended value (one address, the intended one, with the intended
-  name); anything else is a MessageError, which fails that reader's message only.
+  exactly the intended value (one header, one address, the intended one, with
+  the intended name, compared without white space because the standard
+  library keeps the space between encoded words that RFC 2047 §6.2 drops);
+  anything else is a MessageError, which fails that reader's message only.
 """
 
 from __future__ import annotations
@@ -269,7 +271,9 @@ def _check_address(header: Header, name: str, addr: str) -> None:
     if len(message.keys()) != 1 or len(addresses) != 1:
         raise MessageError(f"{header.name} header would not name exactly one address")
     found = addresses[0]
-    if found.addr_spec != addr or found.display_name != name:
+    # Python's parser keeps the white space between adjacent encoded words of a phrase
+    # (RFC 2047 §6.2 says to drop it), so names are compared without white space.
+    if found.addr_spec != addr or _SPACES.sub("", found.display_name) != _SPACES.sub("", name):
         raise MessageError(
             f"{header.name} header would name {found.display_name!r} <{found.addr_spec}>, "
             f"not {name!r} <{addr}>"

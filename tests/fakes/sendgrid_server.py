@@ -1657,6 +1657,17 @@ class FakeSendGrid:
             return _Response(200)
         return _Response(202, headers=(("X-Message-Id", message_id),))
 
+    def validation_errors(self, body: Any) -> list[ApiError]:
+        """What POST /v3/mail/send would answer 400 with for `body` (empty: accepted)."""
+        return self._validate_mail(body, self.clock())
+
+    @staticmethod
+    def would_drop(body: dict[str, Any]) -> list[str]:
+        """The `to` addresses of an accepted `body` that SendGrid would then drop."""
+        return [
+            a["email"].lower() for p in body["personalizations"] for a in p["to"] if _dropped(a)
+        ]
+
     def _validate_mail(self, body: Any, now: float) -> list[ApiError]:
         errors: list[ApiError] = []
         if not self._quick_check(body):

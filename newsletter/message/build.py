@@ -73,6 +73,17 @@ class PersonalMessage:
         line each (SendGrid folds them itself; `mime` uses the folded forms)."""
         return {h.name: h.value for h in self.issue.personal_headers(self.recipient)}
 
+    @property
+    def envelope_sender(self) -> str:
+        """MAIL FROM: the sender's address in ASCII (IDNA domain); MessageError if unsendable."""
+        return wire_address(self.issue.from_email)
+
+    @property
+    def envelope_recipient(self) -> str:
+        """RCPT TO: the recipient's address in ASCII (IDNA domain); MessageError (this
+        reader only) for a non-ASCII local part."""
+        return wire_address(self.recipient.email)
+
     @cached_property
     def html(self) -> str:
         url = html.escape(self.recipient.unsubscribe_url, quote=True)

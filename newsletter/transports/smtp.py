@@ -130,10 +130,10 @@ class SmtpTransport:
         """MAIL FROM and RCPT TO: nothing is delivered if these fail."""
         try:
             conn.ehlo_or_helo_if_needed()
-            code, text = conn.mail(message.issue.from_email)
+            code, text = conn.mail(message.envelope_sender)
             if code != 250:
                 raise _refusal(code, text, "the sender")
-            code, text = conn.rcpt(message.recipient.email)
+            code, text = conn.rcpt(message.envelope_recipient)
             if code not in (250, 251):
                 conn.rset()
                 raise _refusal(code, text, "the recipient")

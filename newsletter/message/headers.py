@@ -162,15 +162,32 @@ def _phrase_tokens(name: str, first_room: int) -> list[str]:
     return encoded_words(name, first_room)
 
 
+def _plain_word(word: str) -> bool:
+    return word.isascii() and 0 < len(word) < MAX_LINE - 1
+
+
 def _text_tokens(text: str, first_room: int) -> list[str]:
-    """Unstructured text (RFC 5322 §3.2.5) as foldable tokens."""
+    """Unstructured text (RFC 5322 §3.2.5) as foldable tokens: ASCII words stay as they
+    are; each run of other words (non-ASCII, or too long to fold) becomes encoded words
+    holding the run's own spaces. The space between a word and an encoded word is kept
+    by decoders (RFC 2047 §6.2), so it may serve as a fold."""
     if not text:
         return []
-    if text.isascii():
-        tokens = text.split(" ")
-        if len(tokens[0]) <= first_room and all(len(t) < MAX_LINE for t in tokens):
-            return tokens
-    return encoded_words(text, first_room)
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in text.split(" "):
+        if _plain_word(word):
+            if run:
+                tokens += encoded_words(" ".join(run), first_room if not tokens else MAX_LINE)
+                run = []
+            tokens.append(word)
+        else:
+            run.append(word)
+    if run:
+        tokens += encoded_words(" ".join(run), first_room if not tokens else MAX_LINE)
+    if len(tokens[0]) > first_room:  # a first plain word too long for the first line
+        return encoded_words(text, first_room)
+    return tokens
 
 
 def fold(field: str, tokens: list[str]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from newsletter.errors import ConfigError
+from newsletter.store.addresses import NON_ASCII_LOCAL_PART
 from newsletter.validation import describe_errors, http_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
@@ -36,6 +38,35 @@ class _Strict(BaseModel):
 
 
 HttpUrlStr = Annotated[str, AfterValidator(http_url(("https", "http")))]
+MAX_HEADER_TEXT = 200  # the same cap as a subscriber's name
+
+
+def _header_text(value: str) -> str:
+    """Text that lands in a header (a name, a list description): one line of plain text."""
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"contains a control character or line break (U+{ord(ch):04X}); "
+                "expected one line of plain text (it goes into email headers)"
+            )
+    if "=?" in value:
+        raise ValueError(
+            "contains '=?', which starts an RFC 2047 encoded word in a header; expected plain text"
+        )
+    if len(value) > MAX_HEADER_TEXT:
+        raise ValueError(f"is {len(value)} characters long; expected at most {MAX_HEADER_TEXT}")
+    return value
+
+
+def _sendable_email(value: str) -> str:
+    """An address we send from or name in headers: every transport must carry it."""
+    if not value.rpartition("@")[0].isascii():
+        raise ValueError(NON_ASCII_LOCAL_PART)
+    return value
+
+
+HeaderText = Annotated[str, AfterValidator(_header_text)]
+SendableEmail = Annotated[EmailStr, AfterValidator(_sendable_email)]
 ListName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
@@ -54,14 +85,14 @@ class Publication(_Strict):
 
 
 class Sender(_Strict):
-    name: str = "The Astana Times"
-    email: EmailStr = "digest@astanatimes.com"
-    reply_to: EmailStr | None = "editors@astanatimes.com"
+    name: HeaderText = "The Astana Times"
+    email: SendableEmail = "digest@astanatimes.com"
+    reply_to: SendableEmail | None = "editors@astanatimes.com"
 
 
 class ListConfig(_Strict):
     file: Path = Field(description="CSV file of the list, relative to config.yaml.")
-    description: str = ""
+    description: HeaderText = Field(default="", description="Shown in the List-Id header.")
     weekly: bool = Field(default=False, description="Sent the weekly issue by `dispatch`.")
 
 
@@ -127,10 +158,10 @@ class Delivery(_Strict):
     categories: list[Annotated[str, Field(pattern=r"^[ -~]{1,255}$")]] = Field(
         default_factory=lambda: ["foreign-media-digest"], max_length=10
     )
-    unsubscribe_mailto: EmailStr | None = Field(
+    unsubscribe_mailto: SendableEmail | None = Field(
         default=None, description="Also offer mailto: in List-Unsubscribe."
     )
-    preview_recipients: list[EmailStr] = Field(
+    preview_recipients: list[SendableEmail] = Field(
         default_factory=list,
         description="Who `preview` sends to without --to; empty means the `editors` list.",
     )

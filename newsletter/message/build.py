@@ -20,6 +20,13 @@ from urllib.parse import urlsplit
 
 from newsletter.config import Config
 from newsletter.errors import MessageError
+from newsletter.message.headers import (
+    Header,
+    list_id_header,
+    sender_headers,
+    token_header,
+    wire_address,
+)
 from newsletter.render import RenderedIssue, issue_id
 
 PREVIEW_PREFIX = "[PREVIEW] "
@@ -62,8 +69,20 @@ class PersonalMessage:
 
     @cached_property
     def headers(self) -> dict[str, str]:
-        """List-Unsubscribe, List-Unsubscribe-Post and List-Id for this recipient."""
-        return self.issue.personal_headers(self.recipient)
+        """List-Unsubscribe, List-Unsubscribe-Post and List-Id for this recipient, one
+        line each (SendGrid folds them itself; `mime` uses the folded forms)."""
+        return {h.name: h.value for h in self.issue.personal_headers(self.recipient)}
+
+    @property
+    def envelope_sender(self) -> str:
+        """MAIL FROM: the sender's address in ASCII (IDNA domain); MessageError if unsendable."""
+        return wire_address(self.issue.from_email)
+
+    @property
+    def envelope_recipient(self) -> str:
+        """RCPT TO: the recipient's address in ASCII (IDNA domain); MessageError (this
+        reader only) for a non-ASCII local part."""
+        return wire_address(self.recipient.email)
 
     @cached_property
     def html(self) -> str:
@@ -90,7 +109,8 @@ class IssueMessage:
     html: str
     text: str
     unsubscribe_placeholder: str
-    list_id: str
+    list_id: str  # the RFC 2919 list identifier, e.g. weekly.astanatimes.com
+    list_label: str  # the List-Id phrase: the list's description, or its name
     unsubscribe_mailto: str | None
     categories: tuple[str, ...]
     message_id_domain: str
@@ -107,9 +127,22 @@ class IssueMessage:
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The List-Unsubscribe header value: the https URL, plus mailto when configured."""
         if self.unsubscribe_mailto:
-            mailto = f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe>"
+            mailto = f"<mailto:{wire_address(self.unsubscribe_mailto)}?subject=unsubscribe>"
             return f"<{recipient.unsubscribe_url}>, {mailto}"
         return f"<{recipient.unsubscribe_url}>"
+
+    @property
+    def shared_headers(self) -> tuple[Header, ...]:
+        """From, Reply-To and Subject: built and checked once per issue (MessageError)."""
+        return sender_headers(self.from_name, self.from_email, self.reply_to, self.subject)
+
+    @property
+    def list_id_header(self) -> Header:
+        return _list_id_header(self.list_label, self.list_id)
+
+    def check_headers(self) -> None:
+        """Build the shared headers now, so a bad one stops the issue before any send."""
+        _ = (self.shared_headers, self.list_id_header)
 
     def check_placeholders(self) -> None:
         """Only the unsubscribe placeholder may be left for personalisation."""
@@ -126,13 +159,13 @@ class IssueMessage:
             message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
         )
 
-    def personal_headers(self, recipient: Recipient) -> dict[str, str]:
+    def personal_headers(self, recipient: Recipient) -> tuple[Header, ...]:
         """Headers that differ per recipient or that every transport must set."""
-        return {
-            "List-Unsubscribe": self.list_unsubscribe(recipient),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": self.list_id,
-        }
+        return (
+            token_header("List-Unsubscribe", self.list_unsubscribe(recipient)),
+            token_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            self.list_id_header,
+        )
 
 
 def check_unsubscribe_url(url: str) -> None:
@@ -163,11 +196,19 @@ def _check_rendered(issue: RenderedIssue) -> None:
             )
 
 
-def _list_id(config: Config, list_name: str) -> str:
-    domain = config.sender.email.rsplit("@", 1)[1]
+@lru_cache(maxsize=64)
+def _list_id_header(label: str, list_id: str) -> Header:
+    return list_id_header(label, list_id)
+
+
+def _sender_domain(config: Config) -> str:
+    """The sender's domain in ASCII: Message-IDs and List-Ids are made under it."""
+    return wire_address(config.sender.email).rsplit("@", 1)[1]
+
+
+def _list_label(config: Config, list_name: str) -> str:
     description = config.lists[list_name].description if list_name in config.lists else ""
-    label = (description or list_name).replace('"', "'")
-    return f'"{label}" <{list_name}.{domain}>'
+    return description or list_name
 
 
 def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) -> IssueMessage:
@@ -184,13 +225,15 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
         html=issue.html,
         text=issue.text,
         unsubscribe_placeholder=issue.placeholders["unsubscribe_url"],
-        list_id=_list_id(config, list_name),
+        list_id=f"{list_name}.{_sender_domain(config)}",
+        list_label=_list_label(config, list_name),
         unsubscribe_mailto=delivery.unsubscribe_mailto,
         categories=tuple(delivery.categories),
-        message_id_domain=config.sender.email.rsplit("@", 1)[1],
+        message_id_domain=_sender_domain(config),
         content_hash=issue.digest.content_hash(),
         message_hash=issue.message_hash(),
         digest_json=issue.digest.canonical_json(),
     )
     message.check_placeholders()
+    message.check_headers()
     return message

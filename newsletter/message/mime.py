@@ -1,52 +1,65 @@
 """A personal message as complete MIME: what SMTP and the outbox transmit.
 
 multipart/alternative with text/plain first, then text/html (clients show the
-last part they understand). Serialised with max_line_length=998 because the
-default SMTP policy folds a long List-Unsubscribe URL into an encoded word
-that mail providers cannot read.
+last part they understand). The header block is written from the headers
+built (and checked) by `newsletter.message.headers`, folded at 78 columns with
+encoded words of at most 75 characters, List-Unsubscribe unfolded; the
+standard library encodes only the parts, in quoted-printable, whose lines stay
+within RFC 2045's 76 characters.
 """
 
 from __future__ import annotations
 
+import email
 import email.policy
-import re
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from newsletter.errors import MessageError
 from newsletter.message.build import PersonalMessage
+from newsletter.message.headers import Header, address_header, token_header
 
-# Headers are serialised with lines up to 998 (RFC 5322) so List-Unsubscribe stays
-# intact; bodies are encoded under the standard policy, whose quoted-printable
-# lines stay within RFC 2045's 76 characters.
-POLICY = email.policy.SMTP.clone(max_line_length=998)
 BODY_POLICY = email.policy.SMTP.clone(max_line_length=76)
-_WHITESPACE = re.compile(r"\s+")
+PARSE_POLICY = email.policy.default
 
 
-def _address(name: str | None, addr: str) -> Address:
-    # A display name is untrusted text: line breaks would inject headers.
-    return Address(display_name=_WHITESPACE.sub(" ", name or "").strip(), addr_spec=addr)
-
-
-def to_mime(message: PersonalMessage, *, date: str | None = None) -> EmailMessage:
-    """The full MIME message, headers and both parts."""
+def message_headers(message: PersonalMessage, *, date: str | None = None) -> list[Header]:
+    """Every header of the message, in order; MessageError if one cannot be built."""
     issue, recipient = message.issue, message.recipient
-    mime = EmailMessage(policy=BODY_POLICY)
-    mime["From"] = _address(issue.from_name, issue.from_email)
-    mime["To"] = _address(recipient.name, recipient.email)
-    if issue.reply_to:
-        mime["Reply-To"] = issue.reply_to
-    mime["Subject"] = message.subject
-    mime["Date"] = date or formatdate(usegmt=True)
-    mime["Message-ID"] = message.message_id
-    for name, value in message.headers.items():
-        mime[name] = value
-    mime.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    mime.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return mime
+    shared = issue.shared_headers
+    return [
+        shared[0],  # From
+        address_header("To", recipient.name, recipient.email),
+        *shared[1:],  # Reply-To, Subject
+        token_header("Date", date or formatdate(usegmt=True)),
+        token_header("Message-ID", message.message_id),
+        *issue.personal_headers(recipient),
+    ]
+
+
+def _body(message: PersonalMessage) -> bytes:
+    """The two parts as a multipart/alternative entity, with its MIME headers."""
+    body = EmailMessage(policy=BODY_POLICY)
+    body.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    body.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return body.as_bytes(policy=BODY_POLICY)
 
 
 def mime_bytes(message: PersonalMessage, *, date: str | None = None) -> bytes:
-    """The message serialised exactly as it goes on the wire."""
-    return to_mime(message, date=date).as_bytes(policy=POLICY)
+    """The message serialised exactly as it goes on the wire.
+
+    MessageError (for this reader only) when a header cannot be built, e.g. an
+    address with a non-ASCII local part."""
+    head = b"".join(h.folded.encode("ascii") + b"\r\n" for h in message_headers(message, date=date))
+    try:
+        body = _body(message)
+    except (ValueError, LookupError) as err:  # the email package on text it cannot encode
+        raise MessageError(f"the message body cannot be encoded: {err}") from err
+    return head + body
+
+
+def to_mime(message: PersonalMessage, *, date: str | None = None) -> EmailMessage:
+    """The full MIME message, parsed back from the bytes that would be sent."""
+    parsed = email.message_from_bytes(mime_bytes(message, date=date), policy=PARSE_POLICY)
+    assert isinstance(parsed, EmailMessage)  # noqa: S101 - guaranteed by the policy
+    return parsed

@@ -10,6 +10,7 @@ from newsletter.config import Config
 from newsletter.digest.models import Digest
 from newsletter.render.compile import compile_mjml
 from newsletter.render.inline import inline_css
+from newsletter.render.lines import break_html_lines, break_text_lines
 from newsletter.render.templating import MJML_TEMPLATE, TEXT_TEMPLATE, render_template
 
 # Invisible characters after the preheader stop clients from filling the inbox
@@ -90,8 +91,9 @@ def render_issue(digest: Digest, config: Config) -> RenderedIssue:
     placeholders = {"unsubscribe_url": placeholder("unsubscribe_url", digest)}
     context = _context(digest, config, placeholders)
     mjml_source = render_template(config.templates_dir, MJML_TEMPLATE, context)
-    html = inline_css(compile_mjml(mjml_source))
-    text = render_template(config.templates_dir, TEXT_TEMPLATE, context)
+    # Lines of at most 800 octets (RFC 5322, SendGrid): MJML writes lines of 40,000.
+    html = break_html_lines(inline_css(compile_mjml(mjml_source)))
+    text = break_text_lines(render_template(config.templates_dir, TEXT_TEMPLATE, context))
     return RenderedIssue(
         digest=digest,
         mjml=mjml_source,

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from newsletter.errors import SubscriberFileError
-from newsletter.store.addresses import InvalidAddressError, normalise_email
+from newsletter.store.addresses import InvalidAddressError, deliverable_email
 from newsletter.store.models import Rejection
+from newsletter.store.names import check_name
 from newsletter.wording import plural
 
 EMAIL = "email"
@@ -208,10 +209,15 @@ def to_entry(line: int, row: list[str], columns: Columns) -> Entry:
         return _control_rejection(row, line, columns)
     raw_email = unneutralise_cell(row[columns.email].strip())
     try:
-        email = normalise_email(raw_email)
+        email = deliverable_email(raw_email)
     except InvalidAddressError as err:
-        return Rejection(line, f"invalid address {_snippet(raw_email)}: {err}")
+        return Rejection(line, f"invalid address {_snippet(raw_email.strip())}: {err}")
     name = unneutralise_cell(row[columns.name].strip()) if columns.name is not None else None
+    if name:
+        try:
+            check_name(name)
+        except ValueError as err:
+            return Rejection(line, str(err))
     attributes = {
         key: value for i, key in columns.attributes if (value := unneutralise_cell(row[i].strip()))
     }

@@ -157,7 +157,7 @@ class SendingMixin:
     def ensure_subscriber(self, email: str) -> Subscriber:
         """The stored subscriber for an address, created (on no list) if new: previews
         to any address still carry a working unsubscribe link."""
-        address = parse_email(email)
+        address = parse_email(email, new=True)
         with self._write() as conn:
             found = subscriber_ops.find(conn, address)
             if found is not None:

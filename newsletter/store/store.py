@@ -46,6 +46,7 @@ from newsletter.store.models import (
     Subscriber,
     SubscriberDetails,
 )
+from newsletter.store.names import check_name
 from newsletter.store.sending import SendingMixin
 from newsletter.store.subscribers import AddOutcome, StatusChange
 from newsletter.tokens import make_token, read_token
@@ -274,8 +275,8 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         attributes: Mapping[str, str] | None = None,
     ) -> AddOutcome:
         """Put an address on a list (creating it if new). SuppressedError if suppressed."""
-        address = parse_email(email)
-        clean_name = _clean(name, "name") if name else None
+        address = parse_email(email, new=True)
+        clean_name = _clean_name(name) if name else None
         clean_attributes = {k: _clean(v, k) for k, v in (attributes or {}).items()}
         with self._write() as conn:
             return ops.add_to_list(
@@ -428,6 +429,13 @@ def check_list_name(name: str) -> str:
 def _clean(value: str, field: str) -> str:
     try:
         return clean_text(value, field)
+    except ValueError as err:
+        raise InputError(str(err)) from err
+
+
+def _clean_name(name: str) -> str:
+    try:
+        return check_name(clean_text(name, "name"))
     except ValueError as err:
         raise InputError(str(err)) from err
 

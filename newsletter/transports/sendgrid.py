@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import python_http_client.exceptions as http_errors
@@ -41,6 +42,8 @@ from newsletter.errors import (
     TransientDeliveryError,
 )
 from newsletter.message import IssueMessage, PersonalMessage
+from newsletter.message.headers import display_name, one_line, token_header, wire_address
+from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
 from newsletter.secrets import Secret, read_secret
 from newsletter.transports.base import (
     OUTCOME_ERRORS,
@@ -85,13 +88,33 @@ def _keys(placeholder: str, messages: Sequence[PersonalMessage]) -> tuple[str, s
     return placeholder + "/html", placeholder + "/text"
 
 
+def sendgrid_name(name: str | None) -> str | None:
+    """A display name as SendGrid's payload takes it, or None for no name.
+
+    One line, capped and neutralised like every header (`display_name`). SendGrid
+    reads `,` and `;` in a `to.name` as address separators and drops the
+    recipient as invalid after accepting the request (its v3 Mail Send
+    limitations; sendgrid-python #291, sendgrid-csharp #268); its documented
+    workaround is to send such a name as an RFC 5322 quoted string, which
+    recipients' mail programs show without the quotes. Nothing is stripped."""
+    shown = display_name(name)
+    if not shown:
+        return None
+    if "," in shown or ";" in shown:
+        return '"' + shown.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return shown
+
+
 def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> dict[str, Any]:
     """One recipient's entry; `keys` are the substitution keys (None with an ASM group).
-    Runs a million times per large send, so it builds plain dicts directly."""
+    MessageError when this recipient's entry cannot be built (their address cannot
+    be sent, their unsubscribe URL is unusable). Runs a million times per large
+    send, so it builds plain dicts directly."""
     recipient = message.recipient
-    to = {"email": recipient.email}
-    if recipient.name:
-        to["name"] = " ".join(recipient.name.split())
+    to = {"email": wire_address(recipient.email)}
+    name = sendgrid_name(recipient.name)
+    if name:
+        to["name"] = name
     entry: dict[str, Any] = {"to": [to]}
     if keys is None:
         entry["headers"] = {"Message-ID": message.message_id}
@@ -103,10 +126,8 @@ def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> 
             if html_key == text_key
             else {html_key: html.escape(url, quote=True), text_key: url}
         )
-        entry["headers"] = {
-            "Message-ID": message.message_id,
-            "List-Unsubscribe": message.issue.list_unsubscribe(recipient),
-        }
+        unsubscribe = token_header("List-Unsubscribe", message.issue.list_unsubscribe(recipient))
+        entry["headers"] = {"Message-ID": message.message_id, "List-Unsubscribe": unsubscribe.value}
     if recipient.subscriber_id is not None:
         entry["custom_args"] = {"subscriber_id": str(recipient.subscriber_id)}
     return entry
@@ -115,35 +136,74 @@ def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> 
 def _content(issue: IssueMessage, keys: tuple[str, str] | None) -> list[dict[str, str]]:
     html_key, text_key = keys or (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
     marker = issue.unsubscribe_placeholder
-    return [
+    content = [
         {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
         {"type": "text/html", "value": issue.html.replace(marker, html_key)},
     ]
+    for part in content:
+        longest = longest_line(part["value"])
+        if longest > MAX_CONTENT_LINE:
+            raise MessageError(
+                f"{issue.issue_id}: the {part['type']} content has a line of {longest} octets; "
+                f"SendGrid wants at most {MAX_CONTENT_LINE}"
+            )
+    return content
 
 
-def build_payload(
+@dataclass(frozen=True)
+class Prepared:
+    """One batch's request body and what became of each message while building it."""
+
+    payload: dict[str, Any] | None  # None when no message of the batch could be built
+    carried: list[int]  # indexes of the messages the payload carries, in its order
+    failed: dict[int, Result]  # messages that could not be built: FAILED with the reason
+
+
+def prepare_payload(
     messages: Sequence[PersonalMessage], settings: SendGridSettings, options: SendOptions
-) -> dict[str, Any]:
-    """The Mail Send request body for one batch of messages of one issue."""
+) -> Prepared:
+    """The Mail Send request body for one batch of messages of one issue.
+
+    A recipient whose personalization cannot be built, or whose address repeats
+    one already in the batch, is FAILED alone with the reason; the others are
+    carried. A fault of the issue itself (its sender, subject or body) is a
+    MessageError for the whole batch."""
     if not 1 <= len(messages) <= MAX_PERSONALIZATIONS:
         raise MessageError(f"a SendGrid request takes 1–1000 messages, got {len(messages)}")
-    addresses = [m.recipient.email.lower() for m in messages]
-    if len(set(addresses)) != len(addresses):
-        raise MessageError("a SendGrid request may name each address only once")
     first = messages[0]
     issue = first.issue
     asm = settings.asm_group_id is not None
     keys = None if asm else _keys(issue.unsubscribe_placeholder, messages)
+    personalizations: list[dict[str, Any]] = []
+    carried: list[int] = []
+    failed: dict[int, Result] = {}
+    seen: set[str] = set()
+    for index, message in enumerate(messages):
+        try:
+            entry = _personalization(message, keys)
+        except MessageError as err:
+            failed[index] = Result(message.recipient, Outcome.FAILED, error=err.message)
+            continue
+        address = entry["to"][0]["email"].lower()
+        if address in seen:
+            error = f"{address} appears twice in one SendGrid request"
+            failed[index] = Result(message.recipient, Outcome.FAILED, error=error)
+            continue
+        seen.add(address)
+        personalizations.append(entry)
+        carried.append(index)
+    if not personalizations:
+        return Prepared(None, [], failed)
     payload: dict[str, Any] = {
-        "personalizations": [_personalization(m, keys) for m in messages],
-        "from": {"email": issue.from_email, "name": issue.from_name},
-        "subject": first.subject,
+        "personalizations": personalizations,
+        "from": _sender(issue),
+        "subject": one_line(first.subject),
         "content": _content(issue, keys),
-        "headers": {"List-Id": issue.list_id},
+        "headers": {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }
     if issue.reply_to:
-        payload["reply_to"] = {"email": issue.reply_to}
+        payload["reply_to"] = {"email": wire_address(issue.reply_to)}
     if asm:
         payload["asm"] = {"group_id": settings.asm_group_id}
     else:
@@ -158,7 +218,27 @@ def build_payload(
         payload["send_at"] = options.send_at
     if options.batch_id is not None:
         payload["batch_id"] = options.batch_id
-    return payload
+    return Prepared(payload, carried, failed)
+
+
+def _sender(issue: IssueMessage) -> dict[str, str]:
+    sender = {"email": wire_address(issue.from_email)}
+    name = sendgrid_name(issue.from_name)
+    if name:
+        sender["name"] = name
+    return sender
+
+
+def build_payload(
+    messages: Sequence[PersonalMessage], settings: SendGridSettings, options: SendOptions
+) -> dict[str, Any]:
+    """The request body for a batch every message of which can be built; MessageError
+    naming the first that cannot (`prepare_payload` is the per-reader form)."""
+    prepared = prepare_payload(messages, settings, options)
+    if prepared.failed or prepared.payload is None:
+        first = prepared.failed[min(prepared.failed)]
+        raise MessageError(f"{first.recipient.email}: {first.error}")
+    return prepared.payload
 
 
 def serialise(body: Any) -> str:
@@ -306,16 +386,31 @@ class SendGridTransport:
         return str(headers.get("X-Message-Id")) if headers.get("X-Message-Id") else None
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
+        """One Result per message, in order; a message that cannot be built fails alone."""
         if not messages:
             return []
-        payload = build_payload(messages, self.settings, options)
+        prepared = prepare_payload(messages, self.settings, options)
+        carried = [messages[i] for i in prepared.carried]
+        sent = self._send_built(carried, prepared.payload, options) if carried else []
+        results = dict(prepared.failed) | dict(zip(prepared.carried, sent, strict=True))
+        return [results[i] for i in range(len(messages))]
+
+    def _send_built(
+        self,
+        messages: Sequence[PersonalMessage],
+        payload: dict[str, Any] | None,
+        options: SendOptions,
+    ) -> list[Result]:
+        if payload is None:  # a half after a 413 split: build its own body
+            return self.send(messages, options)
         try:
             message_id = self._retrying(lambda: self._send_once(payload))
         except PayloadTooLargeError as err:
             if len(messages) == 1:
                 return all_results(messages, Outcome.FAILED, error=err.message)
             half = len(messages) // 2
-            return self.send(messages[:half], options) + self.send(messages[half:], options)
+            first, second = messages[:half], messages[half:]
+            return self._send_built(first, None, options) + self._send_built(second, None, options)
         except OUTCOME_ERRORS as err:
             return all_results(messages, outcome_of(err), error=err.message)
         return all_results(messages, Outcome.ACCEPTED, provider_id=message_id)

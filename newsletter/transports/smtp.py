@@ -90,10 +90,6 @@ def credentials() -> tuple[str, Secret] | None:
     return username, password
 
 
-def _needs_smtputf8(*addresses: str) -> bool:
-    return not all(address.isascii() for address in addresses)
-
-
 class _Session:
     """One thread's connection for the duration of a `send` call."""
 
@@ -235,27 +231,15 @@ class SmtpTransport:
 
     # ----------------------------------------------------------------- one message
 
-    def _mail_options(self, conn: smtplib.SMTP, message: PersonalMessage) -> list[str]:
-        """SMTPUTF8 (RFC 6531) when an envelope address is not ASCII and the server
-        offers it; refused for this recipient when it does not."""
-        if not _needs_smtputf8(message.issue.from_email, message.recipient.email):
-            return []
-        if conn.has_extn("smtputf8"):
-            return ["SMTPUTF8"]
-        raise PermanentDeliveryError(
-            f"{message.recipient.email!r} is not an ASCII address and the SMTP server does "
-            "not offer SMTPUTF8 (RFC 6531)"
-        )
-
     def _envelope(self, session: _Session, message: PersonalMessage) -> None:
         """MAIL FROM and RCPT TO: nothing is delivered if these fail."""
         conn = session.connection()
         try:
             conn.ehlo_or_helo_if_needed()
-            code, text = conn.mail(message.issue.from_email, self._mail_options(conn, message))
+            code, text = conn.mail(message.envelope_sender)
             if code != 250:
                 raise _refusal(code, text, "the sender")
-            code, text = conn.rcpt(message.recipient.email)
+            code, text = conn.rcpt(message.envelope_recipient)
             if code not in (250, 251):
                 raise _refusal(code, text, "the recipient")
         except (smtplib.SMTPServerDisconnected, OSError) as err:

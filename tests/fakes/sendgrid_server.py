@@ -474,6 +474,14 @@ def _dedupe(errors: Iterable[ApiError]) -> list[ApiError]:
 # --------------------------------------------------------------------------- extra rules
 
 MAX_RECIPIENTS: Final = 1000
+MAX_CONTENT_LINE: Final = 998
+# An address as SendGrid takes it: printable ASCII, one @, no spaces or brackets.
+_ASCII_ADDRESS: Final = re.compile(
+    r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
+# A display name SendGrid keeps: no `,` or `;` unless the whole name is a quoted string.
+_QUOTED_NAME: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+DROP_INVALID: Final = "Invalid"
 MAX_SUBSTITUTION_BYTES: Final = 10_000
 MAX_CUSTOM_ARG_BYTES: Final = 10_000
 MAX_SEND_AT_AHEAD_SECONDS: Final = 72 * 3600
@@ -602,6 +610,44 @@ def _rule_content(body: dict[str, Any], _pers: _Indexed, _ctx: _RuleContext) -> 
         )
 
 
+def _rule_content_lines(
+    body: dict[str, Any], _pers: _Indexed, _ctx: _RuleContext
+) -> Iterator[ApiError]:
+    """SendGrid's guidance (HTML formatting issues): no content line over 998 octets;
+    SendGrid itself lets mail servers break such lines anywhere. This server refuses
+    them so tests catch the fault."""
+    for j, part in _dicts(body.get("content")):
+        value = part.get("value")
+        if not isinstance(value, str):
+            continue
+        longest = max(len(line.encode("utf-8")) for line in value.split("\n"))
+        if longest > MAX_CONTENT_LINE:
+            yield ApiError(
+                f"Content lines may be at most {MAX_CONTENT_LINE} octets; found {longest}.",
+                f"content.{j}.value",
+            )
+
+
+def _address_places(body: dict[str, Any], pers: _Indexed) -> Iterator[tuple[str, Any]]:
+    for name in ("from", "reply_to"):
+        if isinstance(body.get(name), dict):
+            yield name, body[name].get("email")
+    for i, personalization in pers:
+        for kind in _RECIPIENT_KINDS:
+            for j, address in _dicts(personalization.get(kind)):
+                yield f"personalizations.{i}.{kind}.{j}.email", address.get("email")
+
+
+def _rule_ascii_addresses(
+    body: dict[str, Any], pers: _Indexed, _ctx: _RuleContext
+) -> Iterator[ApiError]:
+    """SendGrid takes addresses in ASCII only: an IDN domain in its punycode form, and
+    no non-ASCII local part (no SMTPUTF8); anything else is not a valid address."""
+    for where, email in _address_places(body, pers):
+        if isinstance(email, str) and not _ASCII_ADDRESS.fullmatch(email):
+            yield ApiError("Does not contain a valid address.", where)
+
+
 def _rule_subject(body: dict[str, Any], pers: _Indexed, _ctx: _RuleContext) -> Iterator[ApiError]:
     if "subject" in body or isinstance(body.get("template_id"), str):
         return
@@ -720,6 +766,8 @@ _RULES: Final[tuple[_Rule, ...]] = (
     _rule_personalization_count,
     _rule_recipients,
     _rule_content,
+    _rule_content_lines,
+    _rule_ascii_addresses,
     _rule_subject,
     _rule_headers,
     _rule_substitutions,
@@ -753,11 +801,12 @@ class AcceptedRequest:
     """A mail send that got 202 (or 200 in sandbox mode)."""
 
     body: dict[str, Any] | None  # None when the server was built with keep_bodies=False
-    recipients: tuple[str, ...]  # lowercased `to` addresses, in request order
+    recipients: tuple[str, ...]  # lowercased `to` addresses, in request order, none dropped
     message_id: str | None  # None for sandboxed requests
     headers: dict[str, str]  # lowercased header names
     time: float
     sandbox: bool = False
+    dropped: tuple[tuple[str, str], ...] = ()  # (address, reason) SendGrid would drop
 
 
 @dataclass(frozen=True)
@@ -1425,6 +1474,12 @@ class FakeSendGrid:
         with self._lock:
             return [email for request in self._accepted for email in request.recipients]
 
+    def dropped_recipients(self) -> list[tuple[str, str]]:
+        """(address, reason) of every recipient an accepted send named but SendGrid would
+        drop after answering 202, as its `dropped` event would report them."""
+        with self._lock:
+            return [item for request in self._accepted for item in request.dropped]
+
     def accepted_message_ids(self) -> list[str]:
         with self._lock:
             return [r.message_id for r in self._accepted if r.message_id is not None]
@@ -1585,19 +1640,33 @@ class FakeSendGrid:
             return self._reject(body, errors, request, now)
         sandbox = _sandbox_enabled(body)
         message_id = None if sandbox else _new_id()
+        addresses = [a for p in body["personalizations"] for a in p["to"]]
+        dropped = tuple((a["email"].lower(), DROP_INVALID) for a in addresses if _dropped(a))
         record = AcceptedRequest(
             body=body if self.keep_bodies else None,
-            recipients=tuple(a["email"].lower() for p in body["personalizations"] for a in p["to"]),
+            recipients=tuple(a["email"].lower() for a in addresses if not _dropped(a)),
             message_id=message_id,
             headers=request.headers,
             time=now,
             sandbox=sandbox,
+            dropped=dropped,
         )
         with self._lock:
             (self._sandboxed if sandbox else self._accepted).append(record)
         if message_id is None:
             return _Response(200)
         return _Response(202, headers=(("X-Message-Id", message_id),))
+
+    def validation_errors(self, body: Any) -> list[ApiError]:
+        """What POST /v3/mail/send would answer 400 with for `body` (empty: accepted)."""
+        return self._validate_mail(body, self.clock())
+
+    @staticmethod
+    def would_drop(body: dict[str, Any]) -> list[str]:
+        """The `to` addresses of an accepted `body` that SendGrid would then drop."""
+        return [
+            a["email"].lower() for p in body["personalizations"] for a in p["to"] if _dropped(a)
+        ]
 
     def _validate_mail(self, body: Any, now: float) -> list[ApiError]:
         errors: list[ApiError] = []
@@ -1710,6 +1779,16 @@ class FakeSendGrid:
         if emails is None:
             return _status_error(404)
         return _json_response(200, emails[page.offset : page.offset + page.limit])
+
+
+def _dropped(address: dict[str, Any]) -> bool:
+    """What SendGrid does after a 202 with a `to.name` holding `,` or `;` outside a quoted
+    string: it reads them as address separators and drops the recipient as "Invalid"
+    (its v3 Mail Send limitations; sendgrid-python #291)."""
+    name = address.get("name")
+    if not isinstance(name, str) or ("," not in name and ";" not in name):
+        return False
+    return not _QUOTED_NAME.fullmatch(name)
 
 
 def _parse_json(raw: bytes) -> Any:

@@ -56,7 +56,7 @@ def test_html_document_basics(sample: RenderedIssue) -> None:
 
 def test_preheader_is_hidden_and_not_low_contrast(sample: RenderedIssue) -> None:
     """The preheader is the first body text, hidden, and not white-on-white (spam filters)."""
-    match = re.search(r'<div class="preheader" style="([^"]*)">([^<]*)</div>', sample.html)
+    match = re.search(r'<div\s+class="preheader"\s+style="([^"]*)">([^<]*)</div>', sample.html)
     assert match, "preheader missing"
     style, text = match.groups()
     assert "display:none" in style and "color" not in style
@@ -131,14 +131,14 @@ def test_mobile_and_dark_mode_rules_survive_inlining(sample: RenderedIssue) -> N
     assert "@media (prefers-color-scheme: dark)" in styles
     assert re.search(r"@media only screen and \(max-width: ?480px\)", styles)
     assert "!important" in styles
-    assert '<meta name="color-scheme" content="light dark"' in sample.html
+    assert re.search(r'<meta\s+name="color-scheme"\s+content="light dark"', sample.html)
     assert 'class="dm-card' in sample.html and 'class="t' in sample.html
 
 
 def test_css_is_inlined_and_attributes_kept(sample: RenderedIssue) -> None:
     """Heading styles are inlined; <img width> keeps its pixel value for Outlook."""
-    assert re.search(r'<h1 style="[^"]*font-size:28px', sample.html)
-    assert re.search(r'<img [^>]*width="600"', sample.html)
+    assert re.search(r'<h1\s+style="[^"]*font-size:28px', sample.html)
+    assert re.search(r'<img\s[^>]*width="600"', sample.html)
 
 
 def test_rendering_makes_no_network_access(

@@ -4,6 +4,7 @@ after a kill."""
 from __future__ import annotations
 
 import email
+import email.utils
 import errno
 import os
 import subprocess
@@ -154,7 +155,10 @@ def test_full_disk_pauses_the_send_and_a_rerun_completes_it(
     assert len(read_outbox(maildir(folder))) == accepted
     again = world.send(OutboxTransport(folder), concurrency=4, batch_size=50)
     assert again.send.state == "finished" and again.counts == {"accepted": 120}
-    delivered = [email.message_from_bytes(raw)["To"] for raw in read_outbox(maildir(folder))]
+    delivered = [
+        email.utils.parseaddr(email.message_from_bytes(raw)["To"])[1]
+        for raw in read_outbox(maildir(folder))
+    ]
     assert sorted(delivered) == sorted(emails)  # each reader exactly once
     world.store.close()
 

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from newsletter.errors import ConfigError
-from newsletter.store.addresses import NON_ASCII_LOCAL_PART
+from newsletter.store.addresses import undeliverable_reason
 from newsletter.validation import describe_errors, http_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"
@@ -60,8 +60,9 @@ def _header_text(value: str) -> str:
 
 def _sendable_email(value: str) -> str:
     """An address we send from or name in headers: every transport must carry it."""
-    if not value.rpartition("@")[0].isascii():
-        raise ValueError(NON_ASCII_LOCAL_PART)
+    reason = undeliverable_reason(value)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 

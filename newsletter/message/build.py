@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from newsletter.config import Config
 from newsletter.errors import MessageError
@@ -127,7 +127,7 @@ class IssueMessage:
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The List-Unsubscribe header value: the https URL, plus mailto when configured."""
         if self.unsubscribe_mailto:
-            mailto = f"<mailto:{wire_address(self.unsubscribe_mailto)}?subject=unsubscribe>"
+            mailto = f"<{mailto_url(self.unsubscribe_mailto)}?subject=unsubscribe>"
             return f"<{recipient.unsubscribe_url}>, {mailto}"
         return f"<{recipient.unsubscribe_url}>"
 
@@ -166,6 +166,20 @@ class IssueMessage:
             token_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             self.list_id_header,
         )
+
+
+# RFC 6068 §2: characters of an addr-spec that may stand unencoded in a mailto URL
+# (unreserved and "some-delims" but "@"); "?", "#", "%", "&", "=", "/" and the rest
+# would start the query or fragment, or be misread, so they are percent-encoded.
+_MAILTO_SAFE = "!$'()*+,;:-._~"
+
+
+@lru_cache(maxsize=16)
+def mailto_url(address: str) -> str:
+    """``mailto:`` + `address` in ASCII form, its local part percent-encoded (RFC 6068 §2):
+    ``unsub#x@example.com`` → ``mailto:unsub%23x@example.com``. MessageError if unsendable."""
+    local, _, domain = wire_address(address).rpartition("@")
+    return f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}"
 
 
 def check_unsubscribe_url(url: str) -> None:

@@ -244,11 +244,21 @@ def list_id_header(description: str, list_id: str) -> Header:
     """List-Id (RFC 2919): an optional phrase and the list's id in angle brackets."""
     if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", list_id) or ".." in list_id:
         raise MessageError(f"List-Id {list_id!r} is not a dot-atom")
-    shown = one_line(description, limit=MAX_NAME)
+    limit = MAX_NAME
+    shown = one_line(description, limit=limit)
     phrase = _phrase_tokens(shown, _room("List-Id"))
     tokens = [*phrase, f"<{list_id}>"]
+    # SendGrid's payload carries the value unfolded, so it must fit one 998-octet line
+    # too: 200 CJK characters make over 1,000 characters of encoded words. Cut the phrase.
+    while len("List-Id: ") + len(" ".join(tokens)) > MAX_HARD_LINE and limit > 1:
+        limit = limit * 9 // 10
+        shown = one_line(description, limit=limit)
+        phrase = _phrase_tokens(shown, _room("List-Id"))
+        tokens = [*phrase, f"<{list_id}>"]
     header = Header("List-Id", " ".join(tokens), fold("List-Id", tokens))
     _check_lines(header)
+    if len(f"List-Id: {header.value}") > MAX_HARD_LINE:
+        raise MessageError(f"List-Id header is over {MAX_HARD_LINE} characters on one line")
     _check_phrase(phrase, shown)
     return header
 
@@ -259,7 +269,13 @@ def token_header(field: str, value: str) -> Header:
     line: List-Unsubscribe must not fold (mail providers cannot read folded URLs)."""
     if not all(_HEADER_TOKEN.fullmatch(part) for part in value.split(" ")):
         raise MessageError(f"{field} header value is not printable ASCII: {value!r}")
-    return Header(field, value, f"{field}: {value}")
+    header = Header(field, value, f"{field}: {value}")
+    if len(header.folded) > MAX_HARD_LINE:
+        raise MessageError(
+            f"{field} header is {len(header.folded):,} characters on one line; "
+            f"RFC 5322 allows at most {MAX_HARD_LINE}"
+        )
+    return header
 
 
 # --------------------------------------------------------------------------- checks

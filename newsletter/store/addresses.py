@@ -17,7 +17,8 @@ What may be stored as a new subscriber is narrower than what is valid
 (`deliverable_email`): every transport must be able to carry it. A non-ASCII
 local part (``ñoño@example.com``) needs SMTPUTF8 (RFC 6531), which SendGrid's
 API does not offer and our SMTP client does not use, so it is refused at import,
-`subscribers add` and for previews, with that reason. Looking up, unsubscribing
+`subscribers add` and for previews, with that reason; so is a local part
+holding ``=?`` (it can be decoded as an RFC 2047 encoded word). Looking up, unsubscribing
 or suppressing an address already stored takes any valid address.
 """
 
@@ -60,15 +61,35 @@ NON_ASCII_LOCAL_PART = (
     "the part before the @ has non-ASCII characters, which need SMTPUTF8: "
     "SendGrid and SMTP without SMTPUTF8 cannot deliver it"
 )
+ENCODED_WORD_LOCAL_PART = (
+    "the part before the @ contains '=?', which mail programs may decode as an "
+    "RFC 2047 encoded word, turning the address into another one"
+)
+
+
+def undeliverable_reason(address: str) -> str | None:
+    """Why a valid `address` cannot be carried by every transport, or None if it can.
+
+    A non-ASCII local part needs SMTPUTF8 (RFC 6531). A local part holding ``=?``
+    can be read as an RFC 2047 encoded word: Python's own header parser decodes
+    ``=?utf-8?q?x?=@example.com`` to ``x@example.com``, and so may a reader's mail
+    program, so no header naming it can be checked to name the intended address."""
+    local = address.rpartition("@")[0]
+    if not local.isascii():
+        return NON_ASCII_LOCAL_PART
+    if "=?" in local:
+        return ENCODED_WORD_LOCAL_PART
+    return None
 
 
 def deliverable_email(raw: str) -> str:
-    """normalise_email, refusing what a transport cannot carry (a non-ASCII local part).
+    """normalise_email, refusing what a transport cannot carry (`undeliverable_reason`).
 
     Use it wherever a new subscriber is stored; InvalidAddressError says why."""
     normal = normalise_email(raw)
-    if not normal.isascii() and not normal.rsplit("@", 1)[0].isascii():
-        raise InvalidAddressError(NON_ASCII_LOCAL_PART)
+    reason = undeliverable_reason(normal)
+    if reason is not None:
+        raise InvalidAddressError(reason)
     return normal
 
 
@@ -85,12 +106,14 @@ def parse_email(raw: str, *, new: bool = False) -> str:
 def ascii_email(address: str) -> str:
     """The address as it is sent: the domain in IDNA (punycode) form (RFC 5890).
 
-    InvalidAddressError for a non-ASCII local part or an invalid address. Stored
-    addresses are almost all ASCII and pass through a cheap check."""
-    if address.isascii() and _WIRE.fullmatch(address):
+    InvalidAddressError for an address no transport may carry (`undeliverable_reason`,
+    also for addresses stored before that rule) or an invalid one. Stored addresses
+    are almost all ASCII and pass through a cheap check."""
+    if "=?" not in address and address.isascii() and _WIRE.fullmatch(address):
         return address
-    if not address.rpartition("@")[0].isascii():
-        raise InvalidAddressError(NON_ASCII_LOCAL_PART)
+    reason = undeliverable_reason(address)
+    if reason is not None:
+        raise InvalidAddressError(reason)
     return _ascii_email(address)
 
 

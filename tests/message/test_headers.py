@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -12,12 +13,14 @@ from hypothesis import strategies as st
 
 from newsletter.errors import MessageError
 from newsletter.message import Recipient
+from newsletter.message.build import mailto_url
 from newsletter.message.headers import (
     address_header,
     encoded_words,
     list_id_header,
     one_line,
     text_header,
+    token_header,
     wire_address,
 )
 from newsletter.message.mime import mime_bytes
@@ -164,3 +167,42 @@ def test_encoded_words_respect_the_first_line_room() -> None:
     """The first encoded word fits after the field name; none splits a character."""
     words = encoded_words("Ж" * 100, first_room=60)
     assert len(words[0]) <= 60 and all(len(w) <= 75 for w in words)
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("unsub#list@example.com", "mailto:unsub%23list@example.com"),
+        ("a?b@example.com", "mailto:a%3Fb@example.com"),
+        ("a%b&c=d@example.com", "mailto:a%25b%26c%3Dd@example.com"),
+        ("o'brien+x@bücher.example", "mailto:o'brien+x@xn--bcher-kva.example"),
+    ],
+)
+def test_the_unsubscribe_mailto_is_a_well_formed_mailto_url(address: str, url: str) -> None:
+    """delivery.unsubscribe_mailto lands in List-Unsubscribe percent-encoded (RFC 6068 §2):
+    a bare '#' or '?' would start the URL's fragment or query and mail someone else."""
+    issue = replace(sample_issue(), unsubscribe_mailto=address)
+    recipient = Recipient("x@example.com", f"{PUBLIC}/unsubscribe/1.t", subscriber_id=1)
+    value = issue.list_unsubscribe(recipient)
+    assert value == f"<{PUBLIC}/unsubscribe/1.t>, <{url}?subject=unsubscribe>"
+    assert mailto_url(address) == url
+
+
+def test_list_id_fits_one_998_octet_line_for_sendgrid() -> None:
+    """A 200-character CJK list description makes over 1,000 characters of encoded words:
+    SendGrid's payload carries List-Id unfolded, so the phrase is cut to fit 998 octets,
+    still parses back as the description's start, and the folded form stays within 78."""
+    header = list_id_header("李" * 200, "weekly.example")
+    assert len(f"List-Id: {header.value}") <= 998
+    assert all(len(line) <= 78 for line in header.folded.split("\r\n"))
+    phrase = str(parsed(header.folded.encode("ascii") + b"\r\n\r\n")["List-Id"])
+    assert re.sub(r"\s", "", phrase).startswith("李" * 100)
+    assert phrase.rstrip().endswith("… <weekly.example>")
+
+
+def test_an_unfoldable_header_over_998_octets_is_refused() -> None:
+    """List-Unsubscribe is never folded: a value that would make a line over 998 octets
+    (an enormous public_base_url) is a MessageError, never a line servers may cut."""
+    with pytest.raises(MessageError, match="at most 998"):
+        token_header("List-Unsubscribe", f"<https://example.com/{'a' * 980}>")
+    assert token_header("List-Unsubscribe", "<https://example.com/a>").folded.endswith("/a>")

@@ -74,3 +74,21 @@ def test_light_mode_keeps_light_colours(browser: Any, html: str) -> None:
     assert (
         page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(20, 33, 61)"
     )
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_breaking_long_lines_changes_no_pixel(
+    browser: Any, html: str, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTML with its lines broken to at most 800 octets (for SendGrid's 998) renders
+    pixel for pixel like MJML's unbroken output: the same full-page screenshot."""
+    monkeypatch.setattr("newsletter.render.issue.break_html_lines", lambda text: text)
+    digest = load_digest(REPO / "digests/2025-09-12.json")
+    unbroken = render_issue(digest, load_config(REPO / "config.yaml")).html
+    assert unbroken != html
+    shots = []
+    for document in (unbroken, html):
+        page = open_email(browser, document, width)
+        shots.append(page.screenshot(full_page=True))
+        page.context.close()
+    assert shots[0] == shots[1]

@@ -44,6 +44,8 @@ def test_add_refuses_what_cannot_be_delivered(store: Store) -> None:
         store.add("a@example.com", "weekly", name="N" * 100_000)
     with pytest.raises(InputError, match="encoded word"):
         store.add("a@example.com", "weekly", name="=?utf-8?q?x?=")
+    with pytest.raises(AddressError, match="RFC 2047 encoded word"):
+        store.add("=?utf-8?q?x?=@example.com", "weekly")  # Python's parser reads x@example.com
     assert store.get("a@example.com") is None
 
 
@@ -71,6 +73,7 @@ def test_the_wire_form_is_ascii() -> None:
             "lists.weekly.description",
         ),
         ("delivery:\n  unsubscribe_mailto: ñ@example.com\n", "delivery.unsubscribe_mailto"),
+        ("sender:\n  email: '=?utf-8?q?x?=@example.com'\n", "sender.email"),
     ],
 )
 def test_config_strings_that_land_in_headers_are_one_line_plain_text(

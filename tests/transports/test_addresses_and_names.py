@@ -18,17 +18,24 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from newsletter.config import SendGridSettings
+from newsletter.errors import MessageError
 from newsletter.message import Recipient
 from newsletter.message.mime import mime_bytes
 from newsletter.store.addresses import InvalidAddressError, ascii_email, deliverable_email
 from newsletter.transports import Outcome, SendOptions, open_transport
-from newsletter.transports.sendgrid import SendGridTransport, build_payload, sendgrid_name
+from newsletter.transports.sendgrid import (
+    SendGridTransport,
+    build_payload,
+    prepare_payload,
+    sendgrid_name,
+)
 from tests.delivery_support import PUBLIC, delivery_config, sample_issue
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.transports.harness import sendgrid_server
 
 ISSUE = sample_issue()
-LOCAL = "abcXYZ019._%+-'!#é"
+# Every atext character (RFC 5322 §3.2.3) with dots and a non-ASCII letter; "=?" among them.
+LOCAL = "abcXYZ019._%+-'!#$&*/=?^`{|}~é"
 DOMAIN = "abcxyz019.-ü"
 
 
@@ -88,6 +95,23 @@ def test_any_stored_address_builds_a_valid_message_on_every_transport(
     assert validator.validation_errors(payload) == []
     assert validator.would_drop(payload) == []
     assert payload["personalizations"][0]["to"][0]["email"] == wire
+
+
+@pytest.mark.parametrize(
+    "address", ["=?utf-8?q?x?=@example.com", "=?us-ascii?Q?evil=40other.example?=@example.com"]
+)
+def test_a_local_part_that_is_an_encoded_word_is_refused_and_never_sent(address: str) -> None:
+    """A local part holding '=?' is valid syntax, but Python's parser (and mail programs)
+    decode =?utf-8?q?x?=@example.com to x@example.com: it is refused as a new subscriber,
+    and one stored before that rule fails alone, with the reason, on every transport."""
+    with pytest.raises(InvalidAddressError, match="RFC 2047 encoded word"):
+        deliverable_email(address)
+    message = ISSUE.personalise(recipient(address))
+    with pytest.raises(MessageError, match="RFC 2047 encoded word"):
+        mime_bytes(message)
+    prepared = prepare_payload([message], SendGridSettings(), SendOptions())
+    assert prepared.payload is None
+    assert "RFC 2047 encoded word" in (prepared.failed[0].error or "")
 
 
 def test_idn_domains_are_sent_as_punycode(server: FakeSendGrid) -> None:

@@ -78,7 +78,8 @@ def test_format_placeholders_survive_and_messages_still_format() -> None:
     `Uvicorn running on %s://%s:%d` (whose `:%d` once read as a URL password, so the line
     was lost with a `--- Logging error ---` traceback) prints whole; a URL password in the
     format string itself is still hidden."""
-    line = formatted("Uvicorn running on %s://%s:%d (Press CTRL+C to quit)", "http", "127.0.0.1", 80)
+    startup = "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)"
+    line = formatted(startup, "http", "127.0.0.1", 80)
     assert line == "Uvicorn running on http://127.0.0.1:80 (Press CTRL+C to quit)"
     assert formatted("%(n)s at postgresql://u:pw@db/x, %d%%", name="x") == (
         "%(n)s at postgresql://u:***@db/x, %d%%"

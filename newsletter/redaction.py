@@ -86,13 +86,21 @@ def redact(text: str) -> str:
 class RedactingFilter(logging.Filter):
     """Redacts a log record in place before any handler formats it.
 
-    The message and its arguments are redacted one by one, so formatters that take
-    the arguments apart (uvicorn's access log) still work. A traceback is formatted
-    here, redacted, and cached on the record, where `logging.Formatter` looks for it."""
+    The arguments are redacted one by one, and the message between its %-placeholders
+    (so it still formats), so formatters that take the arguments apart (uvicorn's access
+    log) still work. Should the assembled message still show a token or a password (one
+    split over two arguments), the record carries the formatted, redacted text instead.
+    uvicorn's unredacted `color_message` copy is dropped. A traceback is formatted here,
+    redacted, and cached on the record, where `logging.Formatter` looks for it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _redact_arg(record.msg)
         record.args = _redact_args(record.args)
+        record.msg = _redact_template(record.msg) if record.args else _redact_arg(record.msg)
+        if record.args and record.name not in _UNPACKED_ARGS:
+            _redact_assembled(record)
+        # uvicorn's coloured copy of the message replaces it on a terminal: it was never
+        # redacted, so it goes (the line is then printed without colours).
+        record.__dict__.pop("color_message", None)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -100,6 +108,41 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+# A %-format placeholder (`%s`, `%d`, `%(name)s`, `%-8.3f`, `%%`): never a secret, and a
+# message whose placeholders were redacted away no longer formats ("%s://%s:%d" would
+# read as a URL whose password is "%d").
+_PLACEHOLDER = re.compile(
+    r"%(?:\([^)]*\))?[#0+ -]*(?:\*|[0-9]+)?(?:\.(?:\*|[0-9]+))?[hlL]?[diouxXeEfFgGcrsa%]"
+)
+# Loggers whose formatter takes the arguments apart (uvicorn's AccessFormatter unpacks
+# client, method, path, version, status): their arguments must stay a tuple.
+_UNPACKED_ARGS: Final = frozenset({"uvicorn.access"})
+
+
+def _redact_template(msg: Any) -> Any:
+    """A format string redacted between its placeholders, which are kept as they are."""
+    if not isinstance(msg, str):
+        return _redact_arg(msg)
+    pieces: list[str] = []
+    end = 0
+    for placeholder in _PLACEHOLDER.finditer(msg):
+        pieces += [redact(msg[end : placeholder.start()]), placeholder.group()]
+        end = placeholder.end()
+    return "".join([*pieces, redact(msg[end:])])
+
+
+def _redact_assembled(record: logging.LogRecord) -> None:
+    """A token or password may only take shape once the message is formatted (`"%s.%s"`
+    with an id and a signature): then the record carries the redacted text, formatted."""
+    try:
+        text = record.getMessage()
+    except (TypeError, ValueError, KeyError):
+        return  # a broken logging call: logging itself reports it, with the redacted parts
+    hidden = redact(text)
+    if hidden != text:
+        record.msg, record.args = hidden, ()
 
 
 def _redact_arg(value: Any) -> Any:

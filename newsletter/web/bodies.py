@@ -12,7 +12,9 @@ into one buffer:
   is refused with 503 and Retry-After (SendGrid retries), so concurrent large
   posts cannot take the server's memory beyond the budget;
 - a body must arrive within `read_seconds` (408), so slow senders cannot keep a
-  share of the budget for long.
+  share of the budget for long;
+- a client that hangs up before its body is complete is a refusal like the others
+  (400, answered to nobody), not an unhandled exception with a traceback in the log.
 
 The budget is counted in the event loop only (no await between a check and its
 update), so it needs no lock. A reservation gives its bytes back when the request
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # 20,000 events (the parser's cap) of a generous size
 BUDGET_BYTES = 2 * MAX_BODY_BYTES  # bodies held at once, across all requests
@@ -70,6 +72,8 @@ class _Reservation:
                 return await self._read(request)
         except TimeoutError:
             return Refusal(408, "request body not received in time")
+        except ClientDisconnect:
+            return Refusal(400, "the client closed the connection before its body was complete")
 
     async def _read(self, request: Request) -> bytearray | Refusal:
         declared = request.headers.get("content-length")

@@ -156,7 +156,10 @@ class SendGridWebhook:
         try:
             with self.writes:
                 report = self.store.apply_provider_events(events, source=Source.WEBHOOK)
-        except StoreError:
+        except StoreError as err:
+            # The operator must hear why (SendGrid only retries for 24 hours); the log's
+            # redaction hides any password the store's message names.
+            log.error("sendgrid webhook: events not applied, SendGrid will retry: %s", err)
             return Answer(503, {"error": "the store is unavailable; retry later"})
         _log_noted(noted)
         return Answer(200, _report(report, noted))

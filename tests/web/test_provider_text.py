@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from newsletter.provider_text import provider_text
@@ -16,6 +19,9 @@ from newsletter.provider_text import provider_text
         ("550-first line\r\n550 second", "550-first line 550 second"),
         ("tab\there", "tab here"),
         ("\u202egnp.exe\u2066x\u2069", "gnp.exex"),
+        ("\u061cARABIC LETTER MARK", "ARABIC LETTER MARK"),
+        ("reader@example.com\u200b\ufeff", "reader@example.com"),
+        ("hidden\U000e0041\U000e0042 tags", "hidden tags"),
         ("lone \ud800 surrogate", "lone  surrogate"),
         ("  padded  ", "padded"),
         (12345, "12345"),
@@ -30,3 +36,16 @@ def test_length_is_capped() -> None:
     """Text over the limit is cut, its last character an ellipsis."""
     assert provider_text("x" * 600, 500) == "x" * 499 + "…"
     assert len(provider_text("y" * 10_000)) == 500
+
+
+def test_every_control_format_and_surrogate_character_is_dropped() -> None:
+    """Every code point of Unicode categories Cc, Cf and Cs (as this Python knows them) is
+    dropped, or, for the line-break controls, becomes a space: none is stored. (U+061C,
+    a bidi control, and the zero-width characters were once kept.)"""
+    kept = [
+        f"U+{cp:04X}"
+        for cp in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(cp)) in {"Cc", "Cf", "Cs"}
+        and provider_text(f"a{chr(cp)}b") not in {"ab", "a b"}
+    ]
+    assert kept == []

@@ -64,6 +64,49 @@ def test_filter_redacts_message_arguments_and_traceback() -> None:
     assert TOKEN not in text and "RuntimeError: failed on /unsubscribe/…" in text
 
 
+def formatted(msg: str, *args: object, name: str = "uvicorn.error", **extra: object) -> str:
+    """A record as a logger makes it, through the filter, then formatted as a handler would."""
+    record = logging.LogRecord(name, logging.INFO, __file__, 1, msg, args, None)
+    record.__dict__.update(extra)
+    assert RedactingFilter().filter(record)
+    assert "color_message" not in record.__dict__
+    return logging.Formatter().format(record)
+
+
+def test_format_placeholders_survive_and_messages_still_format() -> None:
+    """A format string is redacted around its placeholders: uvicorn's start-up line
+    `Uvicorn running on %s://%s:%d` (whose `:%d` once read as a URL password, so the line
+    was lost with a `--- Logging error ---` traceback) prints whole; a URL password in the
+    format string itself is still hidden."""
+    startup = "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)"
+    line = formatted(startup, "http", "127.0.0.1", 80)
+    assert line == "Uvicorn running on http://127.0.0.1:80 (Press CTRL+C to quit)"
+    assert formatted("%(n)s at postgresql://u:pw@db/x, %d%%", name="x") == (
+        "%(n)s at postgresql://u:***@db/x, %d%%"
+    )  # no arguments: not a format string
+    assert formatted("connect postgresql://u:pw@db/%s failed", "news") == (
+        "connect postgresql://u:***@db/news failed"
+    )
+
+
+def test_a_token_assembled_from_arguments_is_hidden() -> None:
+    """A token or password that only takes shape once the message is formatted (an id and
+    a signature passed apart, a URL built from its parts) is hidden in the line."""
+    subscriber, signature = TOKEN.split(".")
+    line = formatted("link %s.%s failed", subscriber, signature, name="newsletter.x")
+    assert line == "link … failed"
+    assert formatted("%s://%s:%s@%s/db", "postgresql", "u", "pw", "h") == (
+        "postgresql://u:***@h/db"
+    )
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_dropped() -> None:
+    """uvicorn prints `color_message` instead of the message on a terminal; it was never
+    redacted, so the filter drops it (checked in `formatted`)."""
+    line = formatted("%s", f"/unsubscribe/{TOKEN}", color_message=f"/unsubscribe/{TOKEN}")
+    assert line == "/unsubscribe/…"
+
+
 def test_redacting_logger_filters_before_any_handler(caplog: pytest.LogCaptureFixture) -> None:
     """Records from a redacting logger are redacted before pytest's (or any) handler sees them."""
     caplog.set_level(logging.INFO)

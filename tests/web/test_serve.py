@@ -79,6 +79,9 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
     assert child.returncode in (0, -signal.SIGTERM)
     log = output.decode()
     assert "Finished server process" in log
+    # Every line of uvicorn's own formats through the redacting filter (none lost).
+    assert f"Uvicorn running on http://127.0.0.1:{port} (Press CTRL+C to quit)" in log
+    assert "Logging error" not in log and "Traceback" not in log
     assert "POST /unsubscribe/… HTTP/1.1" in log
     assert token not in log and token.split(".")[1] not in log
     with Store.open(database, create=True) as store:

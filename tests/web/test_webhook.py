@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.errors import StoreError
 from newsletter.web.bodies import BodyLimits
 from tests.web.signing import Signer
 from tests.web.support import ISSUE, NOW, Site, make_site, sendgrid_event
@@ -212,3 +213,24 @@ def test_message_level_drop_suppresses_nobody_and_is_reported(
     assert "'dropped Invalid SMTPAPI header' ×1" in caplog.text
     assert "'dropped Some New Reason' ×1" in caplog.text
     assert site.store.provider_event(ISSUE, "weekly", 1)[2] == "Invalid SMTPAPI header"  # type: ignore[index]
+
+
+def test_store_failure_is_503_nothing_applied_and_logged(
+    site: Site, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store failing while events are applied: 503 (SendGrid retries), nothing applied,
+    and an error line saying why, without the database password the message holds."""
+
+    def down(*_: object, **__: object) -> None:
+        raise StoreError("connection to postgresql://news:S3cret@db/news failed")
+
+    monkeypatch.setattr(site.store, "apply_provider_events", down)
+    answer = site.post_events([ours(1, "spamreport", "s1")])
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "the store is unavailable; retry later"}
+    assert site.status("reader00001@example.com") == "subscribed"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [
+        "sendgrid webhook: events not applied, SendGrid will retry: "
+        "connection to postgresql://news:***@db/news failed"
+    ]

@@ -169,3 +169,32 @@ def test_slow_body_times_out(tmp_path: Path, signer: Signer) -> None:
     )  # fmt: skip
     assert reply.status == 408 and limits.used == 0
     site.store.close()
+
+
+def test_client_hanging_up_mid_body_is_a_refusal_not_a_crash(site: Site) -> None:
+    """A sender that closes the connection before its body is complete (ASGI
+    `http.disconnect`) is refused like any short body: no unhandled ClientDisconnect (which
+    uvicorn logs as a 500 with a traceback), its share of the budget given back."""
+    body = body_of(900)
+    sent: list[dict[str, object]] = []
+    messages = [
+        {"type": "http.request", "body": body[:100], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "https", "path": PATH, "raw_path": PATH.encode(), "root_path": "",
+        "query_string": b"", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 443),
+        "headers": [(b"host", b"news.example.com"), *headers(site.signer.sign(body, NOW), 900)],
+    }  # fmt: skip
+    run(site.client.app(scope, receive, send))  # raised ClientDisconnect before the fix
+    assert sent[0]["status"] == 400
+    assert site.bodies is not None and site.bodies.used == 0
+    assert site.status("reader00001@example.com") == "subscribed"

@@ -99,14 +99,14 @@ def sync(app: AppContext, list_name: str | None, dry_run: bool) -> None:
 
 def _print_report(report: ImportReport, source: str, *, show_removed: bool) -> None:
     counts = [
-        f"{report.added} added",
-        f"{report.updated} updated",
-        f"{report.unchanged} unchanged",
-        f"{report.suppressed} suppressed",
+        f"{report.added:,} added",
+        f"{report.updated:,} updated",
+        f"{report.unchanged:,} unchanged",
+        f"{report.suppressed:,} suppressed",
     ]
     if show_removed:
-        counts.append(f"{report.removed} removed")
-    counts.append(f"{report.rejected_count} rejected")
+        counts.append(f"{report.removed:,} removed")
+    counts.append(f"{report.rejected_count:,} rejected")
     click.echo(f"{inert(source)} → list {report.list_name}: {', '.join(counts)}")
     if report.duplicates:
         click.echo(

@@ -2,8 +2,8 @@
 
 `open_transport` picks the one named in config.yaml or on the command line and
 imports its module only then, so the SendGrid client is loaded only when used.
-Opening a transport reads and checks every credential it needs (and, for SMTP
-with a login, logs in once), so a missing or refused credential stops a send
+Opening a transport reads and checks every credential it needs (and, for SMTP,
+connects and logs in once), so a missing or refused credential stops a send
 before anything is claimed.
 """
 
@@ -24,7 +24,8 @@ def open_transport(
     Threads sending one issue share `pacer` (rate limit, 429 pauses).
 
     Raises ConfigError (a credential missing or malformed, with a hint naming the
-    variable) or AuthenticationError (the SMTP server refused the login)."""
+    variable) or AuthenticationError (the SMTP server refused the login); ConfigError too when
+    the SMTP server lacks what the settings need (STARTTLS, AUTH)."""
     chosen = name or config.delivery.transport
     delivery = config.delivery
     if chosen == "outbox":
@@ -43,7 +44,7 @@ def open_transport(
         smtp = SmtpTransport(
             delivery.smtp, retry_base_seconds=delivery.retry_base_seconds, pacer=pacer
         )
-        smtp.check_login()
+        smtp.check_server()
         return smtp
     raise ConfigError(f"unknown transport {chosen!r}; expected one of {', '.join(NAMES)}")
 

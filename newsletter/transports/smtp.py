@@ -149,19 +149,32 @@ class SmtpTransport:
 
     # ----------------------------------------------------------------- connections
 
-    def check_login(self) -> None:
-        """With credentials, connect and log in once now, so a refused login stops the
-        send before anything is claimed (AuthenticationError). A server that cannot be
-        reached now is not an error here: sending defers and retries as usual."""
-        if self._login is None:
-            return
+    def check_server(self) -> None:
+        """Connect once now (and log in, with credentials), so a server that refuses
+        what config.yaml and the environment ask of it stops the send before anything
+        is claimed: a refused login (AuthenticationError), or a server without an
+        extension the settings need, such as STARTTLS for `security: starttls` or AUTH
+        for a login (ConfigError, exit 4; otherwise every reader would be failed by a
+        fault that is not theirs). A server that cannot be reached now is not an error
+        here: sending defers and retries as usual."""
         try:
             conn = self._connect()
         except TransientDeliveryError:
             return
-        with self._lock:
-            self._open.add(conn)
-        self._give_back(conn)
+        except PermanentDeliveryError as err:
+            settings = self.settings
+            raise ConfigError(
+                f"the SMTP server {settings.host}:{settings.port} cannot be used as "
+                f"configured: {err.message}",
+                hint="set delivery.smtp.security to what the server offers (starttls, ssl "
+                f"or none); a login ({USERNAME_ENV}) needs the server to offer AUTH, "
+                "which many offer only after STARTTLS",
+            ) from err
+        # Not kept for sending: a transport opened and never closed would leak it.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            conn.quit()
+        with contextlib.suppress(OSError):
+            conn.close()
 
     def _open_socket(self, context: ssl.SSLContext) -> smtplib.SMTP:
         settings = self.settings

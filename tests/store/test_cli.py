@@ -52,6 +52,15 @@ def test_import_prints_counts_and_each_rejected_row(project: Path) -> None:
     assert "rejected line 5: invalid address 'bob@'" in result.stderr
 
 
+def test_import_counts_have_thousands_separators(project: Path) -> None:
+    """The import summary writes counts as every other command does (1,234, not 1234)."""
+    rows = "".join(f"reader{n}@example.com,\n" for n in range(1234))
+    path = write_csv(project / "many.csv", "email,name\n" + rows)
+    result = run(project, "subscribers", "import", str(path), "--list", "weekly")
+    assert result.exit_code == 0, result.output
+    assert "1,234 added, 0 updated" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

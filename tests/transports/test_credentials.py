@@ -131,3 +131,22 @@ def test_good_smtp_credentials_send(project: Sending) -> None:
     assert result.exit_code == 0, result.output
     assert not nothing_recorded(project)
     assert len(project.inbox) == 30
+
+
+def test_smtp_server_without_starttls_stops_before_anything_is_claimed(
+    project: Sending,
+) -> None:
+    """`security: starttls` against a server that offers no STARTTLS, and no login: the
+    transport connects when it is opened, so this configuration fault exits 4 with the
+    setting's hint and records nothing (it used to fail every reader, one by one)."""
+    config = project.config.read_text(encoding="utf-8")
+    assert "security: none" in config
+    project.config.write_text(
+        config.replace("security: none", "security: starttls"), encoding="utf-8"
+    )
+    result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert "STARTTLS extension not supported" in result.stderr
+    assert "hint: set delivery.smtp.security" in result.stderr
+    assert nothing_recorded(project)
+    assert project.inbox == []

@@ -108,12 +108,18 @@ def _attention(
             f"`newsletter retry {digest} --list {record.list_name}`"
         )
     if counts.get(AMBIGUOUS):
-        lines.append(
-            f"{counts[AMBIGUOUS]:,} ambiguous in {plural(batches, 'batch', 'batches')}: the "
-            "provider may or may "
-            "not have them; check its activity feed, then "
-            f"`newsletter retry {digest} --list {record.list_name} --ambiguous` to resend"
-        )
+        retry = f"`newsletter retry {digest} --list {record.list_name} --ambiguous`"
+        where = plural(batches, "batch", "batches")
+        if record.transport == "outbox":  # the outbox knows who has a file: no guessing
+            lines.append(
+                f"{counts[AMBIGUOUS]:,} ambiguous in {where} (the run was interrupted): {retry} "
+                "writes only those who have no message in the outbox yet"
+            )
+        else:
+            lines.append(
+                f"{counts[AMBIGUOUS]:,} ambiguous in {where}: the provider may or may not have "
+                f"them; check its activity feed, then {retry} to resend"
+            )
     if counts.get(PENDING) and record.state != CANCELLED:
         lines.append(f"{counts[PENDING]:,} not sent yet: run the same command again to resume")
     if record.note and record.state != FINISHED:

@@ -10,18 +10,24 @@ character as a visible escape, so the text reads the same and does nothing.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-# C0 controls (tab and newline included: one stored value is one line of output), DEL,
-# C1 controls (U+009B is a one-byte CSI on some terminals), the Unicode line and
-# paragraph separators, and the bidirectional overrides and isolates that reorder
-# what is shown ("Trojan Source", CVE-2021-42574).
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Shown as escapes: controls (C0 with tab and newline: one stored value is one line of
+# output; DEL; C1, where U+009B is a one-byte CSI on some terminals), every invisible
+# format character (the bidirectional marks, overrides and isolates that reorder what
+# is shown, "Trojan Source", CVE-2021-42574; zero-width characters; U+FEFF; tag
+# characters), lone surrogates, and the Unicode line and paragraph separators. The
+# same Unicode categories provider text is cleaned of on arrival (provider_text.py).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+def _visible(character: str) -> str:
+    if unicodedata.category(character) not in _UNSAFE_CATEGORIES:
+        return character
+    code = ord(character)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def inert(text: object) -> str:
@@ -31,7 +37,9 @@ def inert(text: object) -> str:
     same characters to read, nothing for the terminal to act on. Printable text,
     accents and non-Latin scripts pass unchanged."""
     value = str(text)
-    return _UNSAFE.sub(_visible, value) if not value.isprintable() else value
+    if value.isprintable():
+        return value
+    return "".join(_visible(character) for character in value)
 
 
 def inert_lines(text: str) -> str:

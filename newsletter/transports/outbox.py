@@ -17,6 +17,12 @@ Why a Maildir and not an mbox file:
   ACCEPTED, the one being written is removed, the rest are DEFERRED, and
   DeliveryHaltedError pauses the send naming the real cause.
 
+Exactly once, by evidence: a reader's file name carries their subscriber id
+(`…Q7S1234.host.eml`), so a reader who already has a message in the Maildir is
+reported ACCEPTED again without a second file. A kill leaves a batch
+*ambiguous* in the ledger, but the outbox knows which of its readers were
+written: `retry --ambiguous` writes only those who were not.
+
 Files are not fsync'ed: a killed process loses nothing it reported as
 written; a power cut may lose what the operating system had not yet written.
 """
@@ -26,6 +32,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import socket
 import threading
 import time
@@ -47,6 +54,10 @@ _REASONS = {
     errno.EROFS: "read-only file system",
     errno.EACCES: "permission denied",
 }
+
+
+# "time.PpidQn[Ssubscriber].host.eml": the subscriber id, when the message has one.
+_SUBSCRIBER_IN_NAME = re.compile(r"^[0-9]+\.P[0-9]+Q[0-9]+S([0-9]+)\.")
 
 
 def maildir_path(folder: Path, issue_id: str, list_name: str) -> Path:
@@ -108,6 +119,7 @@ class OutboxTransport:
         self._lock = threading.Lock()  # callers other than the dispatcher may use threads
         self._numbers = itertools.count(1)
         self._host = _host()
+        self._written: dict[Path, dict[int, str]] = {}  # Maildir → subscriber id → file
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """One Result per message. Raises DeliveryHaltedError (with every result) when
@@ -120,30 +132,55 @@ class OutboxTransport:
         list_name = "preview" if options.preview else issue.list_name
         maildir = maildir_path(self.folder, issue.issue_id, list_name)
         with self._lock:
-            return self._write_batch(maildir, messages)
+            return self._write_batch(maildir, messages, once=not options.preview)
 
-    def _write_batch(self, maildir: Path, messages: Sequence[PersonalMessage]) -> list[Result]:
+    def _write_batch(
+        self, maildir: Path, messages: Sequence[PersonalMessage], *, once: bool
+    ) -> list[Result]:
+        """Write the batch; with `once` (every send but a preview, which an editor may
+        ask for again and again) a reader who already has a file is not written twice."""
         try:
             self._prepare(maildir)
         except OSError as err:  # nothing written: everyone deferred
             note = _halt_note(maildir, err)
             deferred = all_results(messages, Outcome.DEFERRED, error=note)
             raise DeliveryHaltedError(note, deferred) from err
+        written = self._already_written(maildir) if once else {}
         results: list[Result] = []
         for index, message in enumerate(messages):
+            subscriber = message.recipient.subscriber_id
+            if subscriber is not None and subscriber in written:  # a resend: the file is there
+                results.append(Result(message.recipient, Outcome.ACCEPTED, written[subscriber]))
+                continue
             try:
                 raw = self._build(message)
             except Exception as err:  # this reader only: the others go on
                 results.append(Result(message.recipient, Outcome.FAILED, error=unbuildable(err)))
                 continue
             try:
-                self._deliver(maildir, raw)
+                name = self._deliver(maildir, raw, subscriber)
             except OSError as err:
                 note = _halt_note(maildir, err)
                 rest = all_results(messages[index:], Outcome.DEFERRED, error=note)
                 raise DeliveryHaltedError(note, results + rest) from err
+            if subscriber is not None:
+                written[subscriber] = name
             results.append(Result(message.recipient, Outcome.ACCEPTED, message.message_id))
         return results
+
+    def _already_written(self, maildir: Path) -> dict[int, str]:
+        """Who already has a message in `maildir` (read once per Maildir, then kept up
+        to date as this transport writes): subscriber id → file name."""
+        known = self._written.get(maildir)
+        if known is None:
+            known = {}
+            for sub in ("new", "cur"):
+                for entry in os.scandir(maildir / sub):
+                    found = _SUBSCRIBER_IN_NAME.match(entry.name)
+                    if found is not None:
+                        known[int(found.group(1))] = entry.name
+            self._written[maildir] = known
+        return known
 
     def _prepare(self, maildir: Path) -> None:
         for sub in ("tmp", "new", "cur"):
@@ -158,13 +195,17 @@ class OutboxTransport:
             if path.name.endswith(suffix) and pid.isdigit() and not _pid_alive(int(pid)):
                 path.unlink(missing_ok=True)
 
-    def _unique_name(self) -> str:
-        # Maildir's "time.unique.host"; the zero-padded time keeps names in write order.
-        return f"{time.time_ns():020d}.P{os.getpid()}Q{next(self._numbers)}.{self._host}.eml"
+    def _unique_name(self, subscriber: int | None) -> str:
+        # Maildir's "time.unique.host"; the zero-padded time keeps names in write order,
+        # the subscriber id lets a later run see who already has a message.
+        reader = f"S{subscriber}" if subscriber is not None else ""
+        unique = f"P{os.getpid()}Q{next(self._numbers)}{reader}"
+        return f"{time.time_ns():020d}.{unique}.{self._host}.eml"
 
-    def _deliver(self, maildir: Path, raw: bytes) -> None:
-        """Write to tmp/, then rename into new/: the message appears whole or not at all."""
-        name = self._unique_name()
+    def _deliver(self, maildir: Path, raw: bytes, subscriber: int | None) -> str:
+        """Write to tmp/, then rename into new/: the message appears whole or not at all.
+        Returns the file's name."""
+        name = self._unique_name(subscriber)
         temporary = maildir / "tmp" / name
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
@@ -178,6 +219,7 @@ class OutboxTransport:
         except BaseException:
             temporary.unlink(missing_ok=True)  # the one being written: as if never begun
             raise
+        return name
 
     def close(self) -> None:
         return None

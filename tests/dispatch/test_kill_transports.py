@@ -83,6 +83,14 @@ def test_outbox_kill_9_and_resume(tmp_path: Path) -> None:
     received = [from_mime(raw).to for raw in read_outbox(box)]
     check(project, emails, received, OUTBOX_BATCH, final.output)
     assert list((box / "tmp").iterdir()) == []
+    # The outbox knows who was written before the kill: resending the ambiguous batch
+    # writes only the readers who have no file, so everyone ends with exactly one.
+    retried = project.run("retry", str(DIGEST), "--list", "weekly", "--ambiguous")
+    assert retried.exit_code == EXIT_OK, retried.output
+    received = [from_mime(raw).to for raw in read_outbox(box)]
+    assert sorted(received) == sorted(emails)  # everyone once, nobody twice
+    _, counts, _, _ = ledger(project)
+    assert counts == {"accepted": len(emails)}
 
 
 class SlowCollector(Collector):

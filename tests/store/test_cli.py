@@ -227,6 +227,23 @@ def test_inert_keeps_printable_text_and_escapes_every_control() -> None:
         assert shown.isprintable() and shown.startswith("a\\") and shown.endswith("b")
 
 
+def test_inert_escapes_every_invisible_format_character() -> None:
+    """Every code point of Unicode's control, format, surrogate and line/paragraph
+    separator categories (the bidi marks U+200E/U+200F and U+061C, zero-width spaces,
+    U+FEFF, tag characters included) is shown as an escape: nothing invisible reaches
+    the terminal, the same rule provider text is cleaned by on arrival."""
+    import sys
+    import unicodedata
+
+    from newsletter.cli.terminal import inert
+
+    unsafe = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in unsafe:
+            shown = inert(chr(code))
+            assert shown.startswith("\\") and shown.isascii(), hex(code)
+
+
 def test_only_import_and_sync_create_a_store_and_they_say_so(project: Path) -> None:
     """Without a store every reading or changing command refuses with exit 7 and a hint,
     creating nothing; the first sync creates it and says so aloud; a dry run never does."""

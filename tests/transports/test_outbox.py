@@ -191,3 +191,21 @@ def test_the_dispatcher_claims_no_more_batches_than_the_transport_carries(
     assert report.counts == {"accepted": 100}
     assert transport.claimed_at_call == [20] * 5
     world.store.close()
+
+
+def test_a_reader_already_in_the_outbox_is_not_written_twice(tmp_path: Path) -> None:
+    """Resending to readers whose message is already in the Maildir (an ambiguous batch
+    after a kill, retried) reports them accepted and writes no second file; a preview,
+    which an editor may ask for again, is written every time."""
+    first = OutboxTransport(tmp_path)
+    messages = personal_messages(3)
+    assert [r.outcome for r in first.send(messages[:2], SendOptions())] == ["accepted"] * 2
+    later = OutboxTransport(tmp_path)  # a new run: it learns from the files alone
+    results = later.send(messages, SendOptions())
+    assert [r.outcome for r in results] == ["accepted"] * 3
+    box = maildir_path(tmp_path, messages[0].issue.issue_id, messages[0].issue.list_name)
+    assert len(read_outbox(box)) == 3
+    later.send(messages[:1], SendOptions(preview=True))
+    later.send(messages[:1], SendOptions(preview=True))
+    preview = maildir_path(tmp_path, messages[0].issue.issue_id, "preview")
+    assert len(read_outbox(preview)) == 2

@@ -4,7 +4,8 @@ Secrets are learnt as the suite runs, never listed by hand:
 
 - every value a test puts into an environment variable whose name says it is secret
   (``monkeypatch.setenv``, ``CliRunner.invoke(env=…)``): NEWSLETTER_SECRET,
-  SENDGRID_API_KEY, SMTP passwords, database URLs' passwords;
+  SENDGRID_API_KEY, SMTP passwords, database URLs' passwords (as written and
+  percent-decoded, in the userinfo, in a URL whose host was forgotten, in ``?password=``);
 - every `newsletter.secrets.Secret` the code under test builds;
 - every module-level constant of the test modules whose name says it is secret
   (``SECRET``, ``API_KEY``, ``DB_PASSWORD``…);
@@ -12,8 +13,8 @@ Secrets are learnt as the suite runs, never listed by hand:
 
 The channels scanned:
 
-- what the CLI printed, through click's CliRunner (stdout and stderr) and
-  ``subprocess.run`` (captured output);
+- what the CLI printed, through click's CliRunner (stdout and stderr),
+  ``subprocess.run`` and ``Popen.communicate`` (captured output);
 - every log record emitted anywhere (a handler on the root logger), formatted with
   its arguments and traceback;
 - each test's captured stdout, stderr and log sections;
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -91,9 +93,9 @@ class Scanner:
 
     def learn_url(self, value: str | None, origin: str) -> None:
         """Remember the password of a URL (the rest of a URL is no secret)."""
-        password = _url_password(value or "")
-        if password and len(password) >= MIN_LENGTH:
-            self.secrets.setdefault(password, f"the password in {origin}")
+        for password in _url_passwords(value or ""):
+            if len(password) >= MIN_LENGTH:
+                self.secrets.setdefault(password, f"the password in {origin}")
 
     def learn_token(self, signature: str) -> None:
         self.tokens.setdefault(signature, "an unsubscribe token")
@@ -161,9 +163,20 @@ def _files(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def _url_password(value: str) -> str | None:
-    match = re.match(r"^[\w+]+://[^:/@]*:(.+)@", value)
-    return match.group(1) if match else None
+def _url_passwords(value: str) -> list[str]:
+    """Every password a URL holds, as written and percent-decoded: in the userinfo (up to
+    the last '@': a password may hold an unencoded one), in a URL whose host was forgotten
+    (``postgresql://user:PASSWORD/db``, where a parser takes it for the port), and in the
+    query (libpq reads ``?password=`` and ``?sslpassword=`` too)."""
+    found = []
+    userinfo = re.match(r"^[\w+]+://[^:/@]*:(.+)@", value)
+    hostless = re.match(r"^[\w+]+://[^:/@?#]*:([^/?#@]+)", value)
+    if userinfo:
+        found.append(userinfo.group(1))
+    elif hostless and not hostless.group(1).isdigit():
+        found.append(hostless.group(1))
+    found += re.findall(r"[?&](?:ssl)?password=([^&#]+)", value, flags=re.IGNORECASE)
+    return found + [unquote(password) for password in found if unquote(password) != password]
 
 
 class _RecordScan(logging.Handler):
@@ -257,6 +270,24 @@ class SecretScanPlugin:
             return completed
 
         self._patch(subprocess, "run", run)
+
+        # A child started with Popen (`serve`, a second host, a send to kill) is read
+        # through communicate: its output is a channel too.
+        original_init = subprocess.Popen.__init__
+        original_communicate = subprocess.Popen.communicate
+
+        def init(popen: Any, *args: Any, **kwargs: Any) -> None:
+            scanner.learn_env(kwargs.get("env"), "env")
+            original_init(popen, *args, **kwargs)
+
+        def communicate(popen: Any, *args: Any, **kwargs: Any) -> Any:
+            stdout, stderr = original_communicate(popen, *args, **kwargs)
+            scanner.observe("child process stdout", stdout, tokens=False)
+            scanner.observe("child process stderr", stderr, tokens=True)
+            return stdout, stderr
+
+        self._patch(subprocess.Popen, "__init__", init)
+        self._patch(subprocess.Popen, "communicate", communicate)
 
     def _wrap_secret(self) -> None:
         from newsletter.secrets import Secret

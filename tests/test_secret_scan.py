@@ -18,6 +18,7 @@ from tests.secret_scan import Scanner
 
 PLANTED = "planted-" + "value-0123456789abcdef"  # learnt only by the inner runs
 OTHER = "planted-" + "other-fedcba9876543210"
+THIRD = "planted-" + "third-0a1b2c3d4e5f6789"
 SIGNATURE = "S" * 43  # the shape of a token's signature half
 
 
@@ -47,6 +48,27 @@ def test_a_database_urls_password_is_a_secret_but_the_rest_is_not() -> None:
     assert scanner.find(f"ed:{PLANTED}@", tokens=True) == [
         "the password in env NEWSLETTER_DATABASE_URL"
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://ed:{PLANTED}/news",  # the host forgotten: a parser reads a port
+        f"postgresql://ed@db.example.com/news?sslmode=require&password={PLANTED}",
+        f"postgresql://ed@db.example.com/news?sslpassword={PLANTED}",
+        "postgresql://ed:" + PLANTED.replace("-", "%2D") + "@db.example.com/news",
+    ],
+    ids=["host forgotten", "query password", "query sslpassword", "percent-encoded"],
+)
+def test_a_database_urls_password_is_learnt_wherever_the_url_puts_it(url: str) -> None:
+    """The password is a secret in every place libpq reads one, and decoded as well as
+    written: the code under test may print either form."""
+    scanner = Scanner()
+    scanner.learn_env({"NEWSLETTER_DATABASE_URL": url}, "env")
+    assert scanner.find(f"connect failed: {PLANTED}", tokens=False) == [
+        "the password in env NEWSLETTER_DATABASE_URL"
+    ]
+    assert scanner.find("postgresql://ed@db.example.com:5432/news", tokens=False) == []
 
 
 def test_a_secret_learnt_late_is_still_found_in_text_seen_earlier() -> None:
@@ -90,6 +112,15 @@ def test_log_leak(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", "{OTHER}")
     logging.getLogger("app").warning("secret is %s", "{OTHER}")
 
+def test_child_process_leak():
+    import subprocess, sys
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys; sys.stderr.write(os.environ['SMTP_PASSWORD'])"],
+        env={{"SMTP_PASSWORD": "{THIRD}"}},
+        stderr=subprocess.PIPE,
+    )
+    child.communicate(timeout=30)
+
 def test_clean(monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", "{OTHER}")
     logging.getLogger("app").warning("nothing secret here")
@@ -113,17 +144,20 @@ def _inner_run(pytester: pytest.Pytester, source: str, monkeypatch: pytest.Monke
 def test_the_plugin_fails_each_test_that_leaks_and_passes_the_clean_one(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real pytest run with the plugin: a secret printed by a CLI or logged fails that
-    test (at teardown, naming the channel), the clean test passes, and the report names
-    the secret by origin, not by value."""
+    """A real pytest run with the plugin: a secret printed by a CLI or a child process,
+    or logged, fails that test (at teardown, naming the channel), the clean test passes,
+    and the report names the secret by origin, not by value."""
     result = _inner_run(pytester, LEAKY_TESTS, monkeypatch)
-    result.assert_outcomes(passed=3, errors=2)
+    result.assert_outcomes(passed=4, errors=3)
     output = result.stdout.str()
     assert "secret leak" in output
     assert "env SENDGRID_API_KEY appeared in CLI stderr" in output
+    assert "env SMTP_PASSWORD appeared in child process stderr" in output
     assert "env NEWSLETTER_SECRET appeared in log record of app" in output
     leak_lines = [line for line in output.splitlines() if "appeared in" in line]
-    assert leak_lines and not any(PLANTED in line or OTHER in line for line in leak_lines)
+    assert leak_lines and not any(
+        value in line for line in leak_lines for value in (PLANTED, OTHER, THIRD)
+    )
 
 
 def test_the_plugin_fails_the_session_when_a_file_holds_a_secret(

@@ -82,10 +82,12 @@ class ArchiveMixin:
 
     def archived_issues(self) -> list[ArchivedVersion]:
         """Published issues that have a version kept, newest first, each with its latest
-        version (for /archive/, the feed and the static copy)."""
+        version that went out (for /archive/, the feed and the static copy; see
+        `snapshots.published_versions`)."""
         with self._read() as conn:
             published = published_issues(conn, datetime.now(UTC))
-            latest = snapshots.latest_versions(conn, [p.issue_id for p in published])
+            ids = [p.issue_id for p in published]
+            latest = snapshots.published_versions(conn, ids, datetime.now(UTC))
         return [
             ArchivedVersion(p.issue_id, p.sent_at, latest[p.issue_id])
             for p in published
@@ -128,6 +130,11 @@ class ArchiveMixin:
         """The latest version of an issue as sent, or None if none was kept."""
         with self._read() as conn:
             return snapshots.latest(conn, issue_id)
+
+    def sent_issue_version(self, version_id: int) -> SentIssue | None:
+        """One kept version, by the id `archived_issues` gives."""
+        with self._read() as conn:
+            return snapshots.version_by_id(conn, version_id)
 
     def sent_issue_versions(self, issue_id: str) -> list[SentIssue]:
         """Every kept version of an issue, oldest first."""

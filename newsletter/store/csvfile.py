@@ -177,6 +177,14 @@ def _check_names(names: list[str], source: str) -> None:
                 f"{source}: column {position} has no name in the header",
                 hint="name every column, or delete the empty one",
             )
+        control = _CONTROL.search(name)
+        if control:
+            # A column name becomes an attribute key, printed by `show` and written by
+            # `export`: it must be plain text like every value.
+            raise SubscriberFileError(
+                f"{source}: column {position}'s name contains a control character "
+                f"(U+{ord(control.group()):04X}); expected one line of plain text"
+            )
         if names.index(name) != position - 1:
             raise SubscriberFileError(
                 f"{source}: the header names the column {name!r} twice "
@@ -258,6 +266,26 @@ def unneutralise_cell(cell: str) -> str:
     character (as `neutralise_cell` or a spreadsheet's text prefix wrote it)."""
     # startswith first: a million-row import calls this for every cell.
     return cell[1:] if cell.startswith("'") and _NEUTRALISED.match(cell) else cell
+
+
+def clean_attribute_key(key: str) -> str:
+    """An attribute's key as stored: trimmed and lower-cased, as an import's header names
+    are; ValueError if it is empty, holds a control character, or is `email` or `name`
+    (the export's own columns: a second one would make the file unreadable to import)."""
+    text = key.strip().lower()
+    if not text:
+        raise ValueError("an attribute needs a name")
+    if text in {EMAIL, NAME}:
+        raise ValueError(
+            f"{text!r} is a column of its own, not an attribute; expected another name"
+        )
+    match = _CONTROL.search(text)
+    if match:
+        raise ValueError(
+            f"attribute name: contains a control character (U+{ord(match.group()):04X}); "
+            "expected one line of plain text"
+        )
+    return text
 
 
 def clean_text(value: str, column: str) -> str:

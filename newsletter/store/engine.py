@@ -38,6 +38,14 @@ WRITE = {"newsletter_write": True}  # execution option: this connection will wri
 
 
 URL_SHAPES = "sqlite:///FILE or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
+# The drivers this package installs and runs synchronously; any other (asyncpg, psycopg2,
+# aiosqlite, pysqlcipher…) is either missing or cannot serve a synchronous engine.
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+# Query options whose value may be shown: everything else (password=, sslpassword=, an
+# `options` string…) is masked, since libpq takes a password from the query too.
+SHOWN_OPTIONS = frozenset(
+    {"sslmode", "connect_timeout", "application_name", "target_session_attrs"}
+)
 _ENCODE_HINT = (
     f"expected {URL_SHAPES}; percent-encode '@', ':' and '/' in the user name or "
     "password ('@' is %40, ':' is %3A, '/' is %2F)"
@@ -59,6 +67,11 @@ def parse_url(raw: str, base_dir: Path, *, source: str = "the database URL") -> 
             f"{source}: not a valid database URL ({_parse_problem(raw)})", hint=_ENCODE_HINT
         ) from err
     backend = url.get_backend_name()
+    if backend in DRIVERS and url.get_driver_name() != DRIVERS[backend]:
+        raise ConfigError(
+            f"{source}: the database driver {url.get_driver_name()!r} is not supported",
+            hint=f"use {backend}:// (this package connects through {DRIVERS[backend]})",
+        )
     if backend == "sqlite":
         return _absolute_sqlite(url, base_dir)
     if backend == "postgresql":
@@ -106,8 +119,15 @@ def display_url(url: URL) -> str:
     """The URL with any password masked: the only form that may be printed.
 
     Only URLs that passed `parse_url` come here, so the password is where the
-    masking looks for it."""
-    return url.render_as_string(hide_password=True)
+    masking looks for it. Query options other than `SHOWN_OPTIONS` are masked
+    too: ``?password=…`` is libpq's other place for a password."""
+    shown = url.set(query={}).render_as_string(hide_password=True)
+    options = [
+        f"{key}={quote_plus(value) if key in SHOWN_OPTIONS else '***'}"
+        for key, values in url.query.items()
+        for value in ([values] if isinstance(values, str) else values)
+    ]
+    return f"{shown}?{'&'.join(options)}" if options else shown
 
 
 def describe_store(url: URL) -> str:
@@ -183,11 +203,16 @@ def _first_line(err: BaseException | None) -> str:
 
 
 def _scrub(text: str, url: URL) -> str:
-    """`text` with every form of the URL's password replaced by ***."""
-    if url.password:
-        password = str(url.password)
-        for form in {password, quote(password, safe=""), quote_plus(password)}:
-            text = text.replace(form, "***")
+    """`text` with every form of the URL's password (and of any masked query option,
+    see `display_url`) replaced by ***."""
+    secrets = [str(url.password)] if url.password else []
+    for key, values in url.query.items():
+        if key not in SHOWN_OPTIONS:
+            secrets += [values] if isinstance(values, str) else list(values)
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            if form:
+                text = text.replace(form, "***")
     return text
 
 

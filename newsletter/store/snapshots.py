@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.store.ledger import FINISHED
@@ -168,6 +168,50 @@ def latest_versions(conn: Connection, issue_ids: list[str]) -> dict[str, LatestV
         .group_by(sent_issues.c.issue_id)
         .subquery()
     )
+    return _versions_of(conn, newest)
+
+
+def published_versions(
+    conn: Connection, issue_ids: list[str], now: datetime
+) -> dict[str, LatestVersion]:
+    """The newest version of each of these issues whose content went out: a finished
+    send, due by `now`, recorded its content hash. A version kept by a send that has not
+    finished (paused, refused by every server, scheduled for later) is no issue "as
+    sent": the readers did not get it, and an earlier version they got is shown."""
+    if not issue_ids:
+        return {}
+    went_out = (
+        select(sends.c.issue_id, sends.c.content_hash)
+        .where(
+            sends.c.issue_id.in_(issue_ids),
+            sends.c.state == FINISHED,
+            sends.c.finished_at.is_not(None),
+            or_(sends.c.send_at.is_(None), sends.c.send_at <= now),
+        )
+        .distinct()
+        .subquery()
+    )
+    newest = (
+        select(sent_issues.c.issue_id, func.max(sent_issues.c.version).label("version"))
+        .join(
+            went_out,
+            (went_out.c.issue_id == sent_issues.c.issue_id)
+            & (went_out.c.content_hash == sent_issues.c.content_hash),
+        )
+        .group_by(sent_issues.c.issue_id)
+        .subquery()
+    )
+    return _versions_of(conn, newest)
+
+
+def version_by_id(conn: Connection, version_id: int) -> SentIssue | None:
+    """One stored version, by its id."""
+    row = conn.execute(select(sent_issues).where(sent_issues.c.id == version_id)).first()
+    return _sent_issue(row) if row else None
+
+
+def _versions_of(conn: Connection, newest: Any) -> dict[str, LatestVersion]:
+    """The versions `newest` (a subquery of issue_id and version) names, by issue."""
     rows = conn.execute(
         select(
             sent_issues.c.id,

@@ -28,7 +28,7 @@ from newsletter.store import subscribers as ops
 from newsletter.store.addresses import parse_email
 from newsletter.store.archive import ArchiveMixin
 from newsletter.store.chunks import Chunk, chunk_entries, file_chunks, gc_paused
-from newsletter.store.csvfile import Entry, clean_text
+from newsletter.store.csvfile import Entry, clean_attribute_key, clean_text
 from newsletter.store.engine import (
     WRITE,
     describe_store,
@@ -277,7 +277,7 @@ class Store(SendingMixin, FeedbackMixin, ArchiveMixin):
         """Put an address on a list (creating it if new). SuppressedError if suppressed."""
         address = parse_email(email, new=True)
         clean_name = _clean_name(name) if name else None
-        clean_attributes = {k: _clean(v, k) for k, v in (attributes or {}).items()}
+        clean_attributes = {_key(k): _clean(v, k) for k, v in (attributes or {}).items()}
         with self._write() as conn:
             return ops.add_to_list(
                 conn,
@@ -429,6 +429,13 @@ def check_list_name(name: str) -> str:
 def _clean(value: str, field: str) -> str:
     try:
         return clean_text(value, field)
+    except ValueError as err:
+        raise InputError(str(err)) from err
+
+
+def _key(key: str) -> str:
+    try:
+        return clean_attribute_key(key)
     except ValueError as err:
         raise InputError(str(err)) from err
 

@@ -3,8 +3,8 @@
 The same functions serve `newsletter serve` (/archive/, /archive/{issue}/,
 /feed.xml) and write the static copy (`newsletter archive --out DIR`).
 
-Everything shown comes from the store: each issue's latest version as it was
-sent (`Store.archived_issues`, `Store.sent_issue`), never a digest file and
+Everything shown comes from the store: each issue's latest version that a finished
+send delivered (`Store.archived_issues`, `Store.sent_issue_version`), never a digest file and
 never today's templates, so a web host sharing the store needs no digests/
 folder, an issue sent from a file anywhere appears, and a digest edited after
 sending changes nothing here. An issue's web version is its email HTML exactly
@@ -134,7 +134,7 @@ class Archive:
         key = (issue.version_id, base)
         if key in self._html:
             return self._html[key]
-        kept = self.store.sent_issue(issue_id)
+        kept = self.store.sent_issue_version(issue.version_id)  # the version that went out
         if kept is None:
             return None
         help_link = html.escape(f"{base}{HELP_PATH}", quote=True)

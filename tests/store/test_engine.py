@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from newsletter.config import Config, load_config
 from newsletter.errors import ConfigError, StoreError
 from newsletter.store import Store
-from newsletter.store.engine import display_url, parse_url
+from newsletter.store.engine import _scrub, display_url, parse_url
 from tests.tools import missing
 
 
@@ -161,3 +161,40 @@ def test_db_status_masks_the_password_of_a_good_url(tmp_path: Path) -> None:
     url = parse_url(f"postgresql://editor:{DB_PASSWORD}@db.example.com/news", tmp_path)
     assert _password_parts(display_url(url)) == []
     assert "editor:***@db.example.com" in display_url(url)
+
+
+def test_db_status_masks_a_password_given_as_a_query_option(tmp_path: Path) -> None:
+    """libpq also takes the password from the query (``?password=…``, ``sslpassword=…``):
+    `display_url` masks every option it does not know to be harmless, and a driver error
+    quoting such a value is scrubbed too."""
+    url = parse_url(
+        f"postgresql://editor@db.example.com/news?password={DB_PASSWORD}"
+        f"&sslpassword={DB_PASSWORD}&sslmode=require",
+        tmp_path,
+    )
+    shown = display_url(url)
+    assert _password_parts(shown) == []
+    assert shown == (
+        "postgresql+psycopg://editor@db.example.com/news"
+        "?password=***&sslpassword=***&sslmode=require"
+    )
+    assert _password_parts(_scrub(f"bad value {DB_PASSWORD!r}", url)) == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"postgresql+asyncpg://editor:{DB_PASSWORD}@db.example.com/news",
+        f"postgresql+psycopg2://editor:{DB_PASSWORD}@db.example.com/news",
+        "sqlite+aiosqlite:///store.sqlite3",
+        f"sqlite+pysqlcipher://:{DB_PASSWORD}@/store.sqlite3",
+    ],
+)
+def test_a_driver_this_package_does_not_run_is_a_config_error(raw: str, tmp_path: Path) -> None:
+    """A URL naming another driver (missing, or asynchronous) is one line and exit 4,
+    not an unexpected ModuleNotFoundError (exit 9) when the engine is made."""
+    with pytest.raises(ConfigError) as caught:
+        parse_url(raw, tmp_path, source="$NEWSLETTER_DATABASE_URL")
+    assert "the database driver" in caught.value.message
+    assert caught.value.exit_code == 4
+    assert _password_parts("\n".join(caught.value.lines())) == []

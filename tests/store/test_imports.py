@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.errors import SubscriberFileError
+from newsletter.errors import InputError, SubscriberFileError
 from newsletter.store import CsvRow, Source, Status, Store
 from newsletter.store import chunks as chunks_module
 from newsletter.store.csvfile import Entry, parse_subscriber_csv
@@ -376,3 +376,58 @@ def test_export_then_import_round_trips_every_name_and_attribute_exactly(
     } == stored
     again = sqlite_store.import_entries(rows, list_name, origin="export.csv")
     assert (again.added, again.updated, again.rejected_count) == (0, 0, 0)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.dictionaries(_cells, _cells, min_size=1, max_size=4))
+def test_export_then_import_round_trips_attribute_names_too(
+    sqlite_store: Store, attributes: dict[str, str]
+) -> None:
+    """Attribute names are export's header cells: names made of trigger characters,
+    quotes and commas come back from export → import exactly as `add` stored them
+    (trimmed and lower-cased, as an import's header is)."""
+    list_name = f"keys{next(_lists)}"
+    sqlite_store.add("k@example.com", list_name, attributes=attributes)
+    stored = sqlite_store.get("k@example.com")
+    assert stored is not None
+    out = io.StringIO()
+    sqlite_store.export_csv(list_name, out, status=None)
+    (row,) = parse_subscriber_csv(out.getvalue().encode().splitlines(True), "export.csv")
+    assert isinstance(row, CsvRow) and row.attributes == stored.attributes
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("email", "'email' is a column of its own"),
+        (" Name ", "'name' is a column of its own"),
+        ("k\x1b]0;pwn\x07", "contains a control character (U+001B)"),
+        ("k\u2028x", "contains a control character (U+2028)"),
+        ("  ", "an attribute needs a name"),
+    ],
+)
+def test_add_refuses_an_attribute_name_that_export_could_not_write_back(
+    store: Store, key: str, problem: str
+) -> None:
+    """An attribute named `email` or `name` would be a second such column in the export
+    (which import then refuses), and a control character in a name would reach the
+    terminal through `export`: `add` refuses both, storing nothing."""
+    with pytest.raises(InputError) as caught:
+        store.add("k@example.com", "weekly", attributes={key: "1"})
+    assert problem in caught.value.message
+    assert store.get("k@example.com") is None
+
+
+def test_import_refuses_a_header_name_with_a_control_character(tmp_path: Path) -> None:
+    """A column name becomes an attribute name: an escape sequence in it is refused with
+    the column's position, like one in a value."""
+    path = tmp_path / "list.csv"
+    path.write_bytes(b'email,"k\x1b[31mred"\na@example.com,1\n')
+    with pytest.raises(SubscriberFileError) as caught:
+        list(parse_subscriber_csv(path.read_bytes().splitlines(True), "list.csv"))
+    assert caught.value.message == (
+        "list.csv: column 2's name contains a control character (U+001B); "
+        "expected one line of plain text"
+    )

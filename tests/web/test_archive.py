@@ -16,6 +16,7 @@ from newsletter.digest import Digest, load_digest
 from newsletter.message import IssueMessage, build_issue_message
 from newsletter.render import render_issue
 from newsletter.store.ledger import FINISHED
+from newsletter.web.archive import Archive
 from tests.conftest import REPO
 from tests.web.signing import Signer
 from tests.web.support import SECRET, Site, make_site
@@ -25,14 +26,16 @@ TOKEN = re.compile(r"/unsubscribe/[1-9][0-9]*\.[A-Za-z0-9_-]{43}")
 HOSTILE = 'Fish & Chips <script>alert("x")</script> ]]> “quoted”'
 
 
-def keep_and_send(site: Site, digest: Digest, *, finish: bool = True) -> IssueMessage:
+def keep_and_send(
+    site: Site, digest: Digest, *, finish: bool = True, list_name: str = "weekly"
+) -> IssueMessage:
     """What a send does for the archive: keep the issue as sent, then (if asked) finish."""
-    issue = build_issue_message(render_issue(digest, site.config), site.config, "weekly")
+    issue = build_issue_message(render_issue(digest, site.config), site.config, list_name)
     site.store.keep_sent_issue(issue)
     if finish:
-        site.finish_send(issue.issue_id)
+        site.finish_send(issue.issue_id, list_name, issue.content_hash)
     else:
-        site.open_send(issue.issue_id)
+        site.open_send(issue.issue_id, list_name, issue.content_hash)
     return issue
 
 
@@ -89,10 +92,12 @@ def test_scheduled_send_is_not_published_before_it_goes_out(site: Site) -> None:
     """A send scheduled for later counts only once its delivery time has passed."""
     from datetime import UTC, datetime, timedelta
 
+    kept = site.store.sent_issue("2026-02-06")
+    assert kept is not None
     record = site.store.open_send(
         issue_id="2026-02-06",
         list_name="weekly",
-        content_hash="c" * 64,
+        content_hash=kept.content_hash,
         message_hash="m" * 64,
         transport="sendgrid",
         send_at=datetime.now(UTC) + timedelta(hours=2),
@@ -100,6 +105,27 @@ def test_scheduled_send_is_not_published_before_it_goes_out(site: Site) -> None:
     )
     site.store.finish_send(record.id, FINISHED, note=None)
     assert site.client.get("/archive/2026-02-06/").status_code == 404
+
+
+def test_a_version_no_finished_send_delivered_is_not_shown(site: Site, tmp_path: Path) -> None:
+    """A digest edited after sending, then sent again (forced, or to another list) by a
+    send that has not finished - paused, refused by every server, scheduled - is kept as
+    a new version, but nobody got it: the listing, the page, the feed and the static copy
+    keep showing the version the readers got, until a send of the new one finishes."""
+    sent = load_digest(REPO / "digests" / "2025-09-12.json")
+    edited = sent.model_copy(update={"title": "EDITED AFTER SENDING"})
+    again = keep_and_send(site, edited, finish=False, list_name="editors")
+    assert site.store.sent_issue("2025-09-12").version == 2  # type: ignore[union-attr]
+    page = site.client.get("/archive/2025-09-12/").text
+    assert "EDITED" not in page and sent.title.split(",")[0] in page
+    assert "EDITED" not in site.client.get("/archive/").text
+    assert b"EDITED" not in site.client.get("/feed.xml").content
+    written = Archive(site.config, site.store).write_static(
+        tmp_path / "public", "https://news.example.com"
+    )
+    assert not any("EDITED" in path.read_text(encoding="utf-8") for path in written)
+    site.finish_send("2025-09-12", "editors", again.content_hash)
+    assert "EDITED" in site.client.get("/archive/2025-09-12/").text
 
 
 def test_atom_feed_parses_and_escapes(site: Site) -> None:

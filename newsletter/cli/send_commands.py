@@ -246,12 +246,13 @@ def send(
 ) -> None:
     """Send DIGEST to every active member of a list (resumes an interrupted send)."""
     if dry_run:
-        _dry_run(app, digest, list_name, transport)
-        return
+        sys.exit(_dry_run(app, digest, list_name, transport))
     sys.exit(_exit_code(_send_issue(app, digest, list_name, transport, force=force, at=at)))
 
 
-def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None) -> None:
+def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None) -> int:
+    """What a send would do; exit 1 with a warning where the send itself would warn
+    (a list with nobody to send to and no send of the issue started)."""
     config = app.config
     issue = _prepare(config, path, _check_list(config, list_name))
     with Store.from_config(config) as store:
@@ -264,6 +265,14 @@ def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None)
     )
     if existing:
         click.echo(f"  an earlier send of this issue to {list_name} is {existing.state}")
+    elif not audience:
+        warn(
+            f"{list_name} has no active subscribers: a send would send nothing and record "
+            "nothing (is the right store configured? `newsletter subscribers count` shows "
+            "every list)"
+        )
+        return EXIT_PARTIAL
+    return EXIT_OK
 
 
 @cli.command()

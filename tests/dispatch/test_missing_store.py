@@ -91,7 +91,11 @@ def test_sending_to_an_empty_list_warns_exits_1_and_records_nothing(project: Pro
     """A list with no active subscriber: a warning and exit 1, not "nothing to do" and 0;
     no send is recorded, so the issue still goes out once the list has members."""
     project.subscribe(3, list_name="editors")
-    for args in (["send", str(DIGEST), "--list", "weekly"], ["dispatch", "--date", "2025-09-13"]):
+    for args in (
+        ["send", str(DIGEST), "--list", "weekly"],
+        ["send", str(DIGEST), "--list", "weekly", "--dry-run"],  # says what a send would
+        ["dispatch", "--date", "2025-09-13"],
+    ):
         result = project.run(*args)
         assert result.exit_code == EXIT_PARTIAL, result.output
         assert "warning: weekly has no active subscribers" in result.stderr

@@ -319,9 +319,16 @@ def _dispatch_one(
     issue = issue_id(load_digest(path))  # the digest's own date, not its file name
     with Store.from_config(config) as store:
         existing = store.find_send(issue, list_name)
+        if existing and existing.state == FINISHED:
+            counts = store.send_counts(existing.id)
+            batches = store.ambiguous_batches(existing.id)
     if existing and existing.state == FINISHED:
         click.echo(f"{list_name}: {issue} was already sent; nothing to do")
-        return EXIT_OK
+        # Readers still failed or in doubt are said again, every run, until someone acts.
+        left = _attention(existing, counts, batches, str(path))
+        for line in left:
+            click.secho(f"  attention: {line}", fg="yellow", err=True)
+        return EXIT_PARTIAL if left else EXIT_OK
     if existing and existing.state == CANCELLED:
         # An editor cancelled it on purpose: the cron job must not send it behind their back.
         click.echo(

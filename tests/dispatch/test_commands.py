@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_LOCKED, EXIT_OK
+from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 from newsletter.transports.outbox import read_outbox
 from tests.conftest import REPO
 from tests.dispatch.clirun import DIGEST, Project
@@ -275,3 +275,23 @@ def test_plural_helper() -> None:
     assert plural(0, "request") == "0 requests"
     assert plural(1_000, "batch", "batches") == "1,000 batches"
     assert plural(1, "batch", "batches") == "1 batch"
+
+
+def test_dispatch_of_a_finished_issue_still_names_readers_in_doubt(project: Project) -> None:
+    """A finished send with readers still ambiguous: a later `dispatch` says it was
+    already sent, repeats what needs attention and exits 1, as `send` does, so the cron
+    mail keeps saying so until someone acts."""
+    import sqlite3
+
+    project.subscribe(5)
+    assert project.run("dispatch", "--date", "2025-09-14").exit_code == EXIT_OK
+    database = project.database.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:  # as if one answer had been lost
+        db.execute(
+            "UPDATE deliveries SET state = 'ambiguous' WHERE id = (SELECT min(id) FROM deliveries)"
+        )
+    again = project.run("dispatch", "--date", "2025-09-14")
+    assert again.exit_code == EXIT_PARTIAL, again.output
+    assert "2025-09-12 was already sent; nothing to do" in again.stdout
+    assert "attention: 1 ambiguous" in again.stderr
+    assert "--ambiguous" in again.stderr

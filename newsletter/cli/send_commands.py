@@ -34,7 +34,15 @@ from newsletter.message.links import public_base, unsubscribe_url
 from newsletter.message.mime import mime_bytes
 from newsletter.render import issue_id, render_issue
 from newsletter.secrets import signing_secret
-from newsletter.store.ledger import AMBIGUOUS, CANCELLED, FAILED, FINISHED, PENDING, SendRecord
+from newsletter.store.ledger import (
+    AMBIGUOUS,
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    PENDING,
+    SENDING,
+    SendRecord,
+)
 from newsletter.store.store import Store
 from newsletter.transports import NAMES, Pacer, SendOptions, Transport, open_transport
 from newsletter.wording import plural
@@ -112,8 +120,8 @@ def _attention(
         where = plural(batches, "batch", "batches")
         if record.transport == "outbox":  # the outbox knows who has a file: no guessing
             lines.append(
-                f"{counts[AMBIGUOUS]:,} ambiguous in {where} (the run was interrupted): {retry} "
-                "writes only those who have no message in the outbox yet"
+                f"{counts[AMBIGUOUS]:,} ambiguous in {where} (their batch was interrupted): "
+                f"{retry} writes only those who have no message in the outbox yet"
             )
         else:
             lines.append(
@@ -122,6 +130,12 @@ def _attention(
             )
     if counts.get(PENDING) and record.state != CANCELLED:
         lines.append(f"{counts[PENDING]:,} not sent yet: run the same command again to resume")
+    if counts.get(SENDING):
+        lines.append(
+            f"{counts[SENDING]:,} being sent: if no run is sending now, the last one was "
+            "stopped (killed or crashed); run the same command again to resume (those "
+            "readers then count as ambiguous)"
+        )
     if record.note and record.state != FINISHED:
         lines.append(inert(record.note))  # may quote a provider's answer
     return lines

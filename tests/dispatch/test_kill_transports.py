@@ -78,6 +78,8 @@ def test_outbox_kill_9_and_resume(tmp_path: Path) -> None:
 
     child = project.process("send", str(DIGEST), "--list", "weekly", env={})
     kill_when(child, lambda: written() >= 30)
+    status = project.run("status", str(DIGEST))  # the dead run's batch is not hidden
+    assert "being sent: if no run is sending now, the last one was stopped" in status.stdout
     final = project.run("send", str(DIGEST), "--list", "weekly")
     assert final.exit_code in (EXIT_OK, EXIT_PARTIAL), final.output
     received = [from_mime(raw).to for raw in read_outbox(box)]

@@ -139,3 +139,39 @@ def test_scheduled_send_carries_send_at_and_batch(world: World, server: FakeSend
     transport.cancel_scheduled(batch_id)
     assert server.cancellations == [batch_id]
     assert world.store.cancel_send(report.send.id) == 150
+
+
+def test_cli_readers_stored_before_todays_rules_fail_alone(
+    tmp_path: Path, server: FakeSendGrid
+) -> None:
+    """`newsletter send` through SendGrid at concurrency 4, with addresses stored before
+    today's address rules (written straight into the SQLite store): each such reader is
+    failed alone with the reason, every other reader of their batches is accepted by the
+    server exactly once, nothing is left in doubt, and no traceback is printed."""
+    import sqlite3
+
+    from tests.dispatch.clirun import DIGEST, Project
+
+    project = Project(tmp_path)
+    project.write_config(transport="sendgrid", concurrency=4, sendgrid={"batch_size": 10})
+    emails = project.subscribe(40)
+    bad = {3: "ñoño@example.com", 6: "=?utf-8?q?x?=@example.com", 17: "noat.example.com"}
+    with sqlite3.connect(tmp_path / "store.sqlite3") as db:
+        for row, address in bad.items():
+            db.execute("update subscribers set email = ? where email = ?", (address, emails[row]))
+        # A name that is itself an encoded word hiding a header: sent neutralised, not failed.
+        db.execute("update subscribers set name = ? where email = ?",
+                   ("=?utf-8?q?A=0D=0ABcc:_x@evil.example?=", emails[5]))  # fmt: skip
+    result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "accepted 37 · failed 3" in result.output
+    good = set(emails) - {emails[row] for row in bad}
+    assert Counter(server.accepted_recipients()) == Counter(good)
+    with project.store() as store:
+        record = store.find_send("2025-09-12", "weekly")
+        assert record is not None
+        assert store.send_counts(record.id) == {"accepted": 37, "failed": 3}
+        failed = dict(store.deliveries_in(record.id, "failed", limit=100))
+    assert set(failed) == set(bad.values())
+    assert "SMTPUTF8" in failed["ñoño@example.com"]

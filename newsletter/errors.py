@@ -162,9 +162,19 @@ class DeliveryError(NewsletterError):
 
     exit_code = EXIT_DELIVERY
 
-    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        fields: Sequence[str] = (),
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        # The request fields the provider named as wrong (SendGrid's errors[].field,
+        # e.g. "personalizations.3.to.0.email"): lets a transport fail one reader alone.
+        self.fields = tuple(fields)
 
 
 class AuthenticationError(DeliveryError):

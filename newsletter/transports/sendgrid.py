@@ -20,6 +20,7 @@ import http.client
 import json
 import logging
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -264,6 +265,34 @@ def _sendgrid_messages(body: bytes | str | None) -> str:
     return "; ".join(parts) or "no error details"
 
 
+def _sendgrid_fields(body: bytes | str | None) -> tuple[str, ...]:
+    """The `field` of each error in SendGrid's JSON answer (empty when it names none)."""
+    try:
+        errors = json.loads(body or b"{}").get("errors") or []
+    except (ValueError, AttributeError):
+        return ()
+    return tuple(
+        str(e["field"]) for e in errors if isinstance(e, dict) and isinstance(e.get("field"), str)
+    )
+
+
+_PERSONALIZATION_FIELD = re.compile(r"personalizations\.([0-9]+)\.")
+
+
+def refused_personalizations(fields: Sequence[str], count: int) -> set[int] | None:
+    """The personalizations a 400 blames, when every error names one of the `count`
+    personalizations of the request (``personalizations.3.to.0.email``); None when an
+    error concerns the request as a whole (or names nothing): then nobody can be singled
+    out. SendGrid refuses a Mail Send request whole, so what it refused was not sent."""
+    indices: set[int] = set()
+    for name in fields:
+        found = _PERSONALIZATION_FIELD.match(name + ".")
+        if found is None or int(found.group(1)) >= count:
+            return None
+        indices.add(int(found.group(1)))
+    return indices or None
+
+
 def _retry_after(headers: Any, now: float) -> float:
     """Seconds to wait after a 429: Retry-After, else X-RateLimit-Reset, else 1."""
     headers = headers or {}
@@ -300,7 +329,9 @@ def _classify_http(err: http_errors.HTTPError) -> DeliveryError:
     if status >= 500:
         return TransientDeliveryError(f"SendGrid server error ({status}): {words}", status=status)
     return PermanentDeliveryError(
-        f"SendGrid refused the request ({status}): {words}", status=status
+        f"SendGrid refused the request ({status}): {words}",
+        status=status,
+        fields=_sendgrid_fields(err.body),
     )
 
 
@@ -411,9 +442,33 @@ class SendGridTransport:
             half = len(messages) // 2
             first, second = messages[:half], messages[half:]
             return self._send_built(first, None, options) + self._send_built(second, None, options)
+        except PermanentDeliveryError as err:
+            blamed = refused_personalizations(err.fields, len(messages))
+            if blamed is None or len(blamed) == len(messages):
+                return all_results(messages, Outcome.FAILED, error=err.message)
+            return self._without(messages, blamed, err, options)
         except OUTCOME_ERRORS as err:
             return all_results(messages, outcome_of(err), error=err.message)
         return all_results(messages, Outcome.ACCEPTED, provider_id=message_id)
+
+    def _without(
+        self,
+        messages: Sequence[PersonalMessage],
+        blamed: set[int],
+        refusal: PermanentDeliveryError,
+        options: SendOptions,
+    ) -> list[Result]:
+        """A 400 that names some readers' entries: those fail alone, with SendGrid's words;
+        the rest, never accepted (SendGrid refuses a request whole), are sent again in a
+        request of their own. One reader's bad entry never fails a whole batch."""
+        others = [m for i, m in enumerate(messages) if i not in blamed]
+        sent = iter(self._send_built(others, None, options))
+        return [
+            Result(m.recipient, Outcome.FAILED, error=refusal.message)
+            if i in blamed
+            else next(sent)
+            for i, m in enumerate(messages)
+        ]
 
     # ----------------------------------------------------------------- scheduling
 

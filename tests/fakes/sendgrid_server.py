@@ -1199,6 +1199,7 @@ class FakeSendGrid:
         self._faults: deque[_QueuedFault] = deque()
         self._hook: _Hook | None = None
         self._latency = 0.0
+        self._refused: frozenset[str] = frozenset()  # addresses answered 400, by field
         self._batches: set[str] = set()
         self._scheduled: dict[str, str] = {}
         self._cancellations: list[str] = []
@@ -1344,6 +1345,13 @@ class FakeSendGrid:
         """Delay every request by `seconds` before handling it (0 turns it off)."""
         with self._lock:
             self._latency = max(0.0, seconds)
+
+    def refuse_addresses(self, addresses: Iterable[str]) -> None:
+        """Answer 400 to any Mail Send body with one of `addresses` in a `to`, naming the
+        personalization's field, as SendGrid does for an address its own checks refuse
+        ("Does not contain a valid address."). An empty iterable turns it off."""
+        with self._lock:
+            self._refused = frozenset(a.lower() for a in addresses)
 
     def clear_faults(self) -> None:
         """Forget queued faults, the hook and the latency."""
@@ -1677,7 +1685,21 @@ class FakeSendGrid:
         with self._lock:
             context = _RuleContext(now, frozenset(self._batches), frozenset(self._groups))
         errors += _extra_rule_errors(body, context)
+        errors += self._refused_address_errors(body)
         return _dedupe(errors)
+
+    def _refused_address_errors(self, body: Any) -> list[ApiError]:
+        with self._lock:
+            refused = self._refused
+        if not refused or not isinstance(body, dict):
+            return []
+        return [
+            ApiError("Does not contain a valid address.", f"personalizations.{i}.to.{j}.email")
+            for i, entry in enumerate(body.get("personalizations") or [])
+            if isinstance(entry, dict)
+            for j, to in enumerate(entry.get("to") or [])
+            if isinstance(to, dict) and str(to.get("email", "")).lower() in refused
+        ]
 
     def _reject(
         self, body: Any, errors: Sequence[ApiError], request: _Request, now: float

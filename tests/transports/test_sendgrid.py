@@ -114,6 +114,36 @@ def test_400_is_permanent_with_sendgrids_words(server: FakeSendGrid) -> None:
     assert server.requests_seen == 1
 
 
+def test_a_400_naming_some_readers_fails_them_alone_and_sends_the_rest(
+    server: FakeSendGrid,
+) -> None:
+    """SendGrid refuses a whole request for one reader's bad entry (a 400 whose errors
+    name `personalizations.N…`): those readers fail alone with SendGrid's words, and the
+    others, never accepted, go out in a request of their own, each exactly once."""
+    messages = personal_messages(6)
+    server.refuse_addresses(["reader2@example.com", "reader5@example.com"])
+    results = transport().send(messages, SendOptions())
+    outcome = {r.recipient.email: r.outcome for r in results}
+    assert outcome == {
+        f"reader{n}@example.com": Outcome.FAILED if n in (2, 5) else Outcome.ACCEPTED
+        for n in range(1, 7)
+    }
+    assert "Does not contain a valid address" in str(results[1].error)
+    assert sorted(server.accepted_recipients()) == sorted(
+        f"reader{n}@example.com" for n in (1, 3, 4, 6)
+    )
+    assert server.requests_seen == 2  # the refused request, then the rest once
+
+
+def test_a_400_about_the_request_itself_still_fails_everyone(server: FakeSendGrid) -> None:
+    """An error SendGrid does not tie to one personalization (here the unsubscribe
+    group) concerns every reader alike: the batch fails, nothing is resent."""
+    sender = transport(asm_group_id=999)
+    results = sender.send(personal_messages(3), SendOptions())
+    assert outcomes(results) == {Outcome.FAILED}
+    assert server.requests_seen == 1
+
+
 def test_401_stops_everything(server: FakeSendGrid, monkeypatch: pytest.MonkeyPatch) -> None:
     """A refused key raises AuthenticationError: the send must stop, not go on failing."""
     monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong")

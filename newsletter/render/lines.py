@@ -63,6 +63,7 @@ _TOKENS = re.compile(
 )
 _TAG_SPACE = re.compile(rb"\"[^\"]*\"|'[^']*'|(?P<space>[ \t\r\n\f])")
 _TEXT_SPACE = re.compile(rb"[ \t\f]")
+_LEADING_SPACE = re.compile(rb"[ \t\f]+")
 _INNER_TAG = re.compile(_TAG, re.DOTALL)
 # A character reference ending right at a position (HTML §13.2.5.72): never split.
 _REF_END = re.compile(rb"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);?\Z")
@@ -343,10 +344,11 @@ def break_text_lines(text: str, limit: int = BREAK_AT) -> str:
     runs = _Runs(data, lines, refs=False)
 
     def pick(lo: int, hi: int, end: int, tail: int) -> _Break | None:
-        soft = _soft(candidates, lo, hi)
+        indent = _LEADING_SPACE.match(data, lo, end)
+        soft = _soft(candidates, indent.end() if indent else lo, hi)  # keep the indent
         if soft is not None:
             return _Break(soft, insert=False)
-        later = _next_soft(candidates, hi, end)
+        later = _next_soft(candidates, max(hi, indent.end() if indent else lo), end)
         if (later if later is not None else end) - lo <= MAX_CONTENT_LINE:
             return None if later is None else _Break(later, insert=False)
         hard = runs.last(lo, hi - tail) or runs.first(hi - tail, end)

@@ -136,7 +136,9 @@ def _decode_at(data: bytes, position: int, refs: bool) -> tuple[str, int]:
     if refs and data[position : position + 1] == b"&":
         match = _REF_START.match(data, position)
         if match:
-            return html_lib.unescape(match.group().decode("ascii"))[:1] or "&", match.end() - position
+            return html_lib.unescape(match.group().decode("ascii"))[
+                :1
+            ] or "&", match.end() - position
     end = position + 1
     while end < len(data) and 0x80 <= data[end] < 0xC0:
         end += 1
@@ -281,9 +283,7 @@ def _breaks(data: bytes, limit: int, pick: Picker, inserted: bytes) -> Iterator[
             if chosen is None:
                 break  # no safe point left on this line
             yield chosen
-            start, carry = (
-                (chosen.position, head) if chosen.insert else (chosen.position + 1, 0)
-            )
+            start, carry = (chosen.position, head) if chosen.insert else (chosen.position + 1, 0)
         start, carry = newline + 1, 0
 
 

@@ -143,7 +143,10 @@ def test_long_preheader_is_cut_at_a_word() -> None:
             "hero.alt: too long for one line of the email: 1200 octets",
         ),
         (lambda d: d.update(title="🇰🇿" * 101), "title: too long for one line of the email: 808"),
-        (lambda d: d.update(subject="&" * 200), "subject: too long for one line of the email: 1000"),
+        (
+            lambda d: d.update(subject="&" * 200),
+            "subject: too long for one line of the email: 1000",
+        ),
     ],
 )
 def test_each_rule_reports_its_path(

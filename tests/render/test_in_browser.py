@@ -109,7 +109,11 @@ LAYOUT = """() => {
 }"""
 
 DIFFERENT_PIXELS = """async ([first, second]) => {
-  const load = src => new Promise(done => { const img = new Image(); img.onload = () => done(img); img.src = src; });
+  const load = src => new Promise(done => {
+    const img = new Image();
+    img.onload = () => done(img);
+    img.src = src;
+  });
   const pixels = img => {
     const canvas = document.createElement('canvas');
     [canvas.width, canvas.height] = [img.width, img.height];

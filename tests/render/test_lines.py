@@ -160,22 +160,22 @@ def test_spaceless_digest_has_short_lines_and_the_same_dom() -> None:
 
 def glued(char: str) -> bool:
     """Characters that belong to the grapheme cluster of the one before them."""
-    return unicodedata.category(char) in ("Mn", "Me", "Mc") or char in "\u200d\ufe0f" or (
-        0x1F3FB <= ord(char) <= 0x1F3FF
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or char in "\u200d\ufe0f"
+        or (0x1F3FB <= ord(char) <= 0x1F3FF)
     )
 
 
 clusters = st.sampled_from(
-    ["中", "文", "ก", "ที่", "خ", "👩\u200d👩\u200d👧", "👍🏽", "❤\ufe0f", "🇰🇿", "e\u0301", "1", "&amp;",
-     "&lt;", "&#12354;", "&#x1F600;", "ñ"]
+    ["中", "文", "ก", "ที่", "خ", "👩\u200d👩\u200d👧", "👍🏽", "❤\ufe0f", "🇰🇿", "e\u0301", "1",
+     "&amp;", "&lt;", "&#12354;", "&#x1F600;", "ñ"]
 )  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(clusters, min_size=1, max_size=400), st.integers(40, 120))
-def test_hard_breaks_keep_references_characters_and_clusters(
-    parts: list[str], limit: int
-) -> None:
+def test_hard_breaks_keep_references_characters_and_clusters(parts: list[str], limit: int) -> None:
     """Text without white space is broken only by inserted `<!--\\n-->` comments, each
     between two grapheme clusters (never inside a character reference, a UTF-8 sequence,
     an emoji ZWJ sequence, a flag or before a combining mark), and every line fits."""

@@ -20,6 +20,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SNIPPET = 60
 _NOT_IN_URLS = set('"<>\\^`{|}')
 
+# A value the line breaker cannot split (a quoted attribute value such as a URL or an
+# image's alt text, or the HTML <title>) must fit one body line of at most 998 octets
+# (RFC 5322 §2.1.1; SendGrid's guidance for content) with its attribute name and
+# neighbours: 800 octets as written in the HTML leaves room for those (the <title>
+# line carries ~100 octets of MJML markup around it).
+MAX_UNBREAKABLE_OCTETS = 800
+_HTML_ESCAPES = {"&": 5, '"': 6, "'": 5, "<": 4, ">": 4}  # &amp; &quot; &#39; &lt; &gt;
+
 
 def json_path(loc: Iterable[int | str]) -> str:
     """('items', 3, 'url') -> 'items[3].url'."""
@@ -101,6 +109,27 @@ def plain_text(value: str) -> str:
     return value
 
 
+def html_octets(value: str) -> int:
+    """The length of `value` in UTF-8 octets once escaped for an HTML attribute or text."""
+    return len(value.encode("utf-8")) + sum(
+        _HTML_ESCAPES[char] - 1 for char in value if char in _HTML_ESCAPES
+    )
+
+
+def unbreakable(value: str) -> str:
+    """Refuse a value too long to stay on one body line where it cannot be broken
+    (a quoted attribute value or the <title>): see `MAX_UNBREAKABLE_OCTETS`."""
+    octets = html_octets(value)
+    if octets > MAX_UNBREAKABLE_OCTETS:
+        raise ValueError(
+            f"too long for one line of the email: {octets} octets as written in HTML "
+            f"(UTF-8; & counts 5, as &amp;); expected at most {MAX_UNBREAKABLE_OCTETS}, "
+            "since a body line may hold at most 998 (RFC 5322) and this value cannot be "
+            "broken"
+        )
+    return value
+
+
 def http_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     """A validator accepting only absolute URLs with one of `schemes` and a host."""
     expected = " or ".join(f"{s}://" for s in schemes)
@@ -113,6 +142,6 @@ def http_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
         parts = urlsplit(value)
         if parts.scheme.lower() not in schemes or not parts.hostname:
             raise ValueError(f"expected an absolute {expected} URL, got {snippet(value)}")
-        return value
+        return unbreakable(value)
 
     return check

@@ -27,7 +27,7 @@ from pydantic import (
     field_validator,
 )
 
-from newsletter.validation import http_url, plain_text
+from newsletter.validation import http_url, plain_text, unbreakable
 
 FORMAT_VERSION = 1
 MAX_ITEMS = 30
@@ -83,6 +83,10 @@ ShortLine = Annotated[
     AfterValidator(plain_text),
     AfterValidator(_single_line),
 ]
+# Text that lands where the HTML line breaker cannot split it: an attribute value
+# (alt) or the <title> (the subject, else the title).
+UnbreakableLine = Annotated[Line, AfterValidator(unbreakable)]
+UnbreakableShortLine = Annotated[ShortLine, AfterValidator(unbreakable)]
 Paragraph = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
@@ -110,7 +114,7 @@ class Hero(_Strict):
     """The issue's lead photo."""
 
     image: HttpsUrl | None = Field(default=None, description="Absolute https URL of the photo.")
-    alt: Line | None = Field(
+    alt: UnbreakableLine | None = Field(
         default=None,
         validate_default=True,
         description="What the photo shows, for screen readers; required with `image`.",
@@ -160,12 +164,12 @@ class Item(_Strict):
 class Digest(_Strict):
     """One weekly issue of the foreign-media digest."""
 
-    title: Line
+    title: UnbreakableLine
     date: IsoDate
     intro: Paragraphs
     hero: Hero | None = None
     items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
-    subject: ShortLine | None = Field(default=None, description="Defaults to the title.")
+    subject: UnbreakableShortLine | None = Field(default=None, description="Defaults to the title.")
     preheader: Line | None = Field(
         default=None, description="Inbox preview text; defaults to the start of the intro."
     )

@@ -125,6 +125,28 @@ def test_long_preheader_is_cut_at_a_word() -> None:
         (lambda d: d["items"][0].update(quote=3), "items[0].quote: expected an object"),
         (lambda d: d["items"][0].update(quote={"text": "q", "by": "x"}), "items[0].quote.by: "),
         (lambda d: d["items"][0].update(tags=["x"]), "items[0].tags: unknown field"),
+        (
+            lambda d: d["items"][0].update(url="https://x.test/" + "a" * 1885),
+            "items[0].url: too long for one line of the email: 1900 octets as written in HTML"
+            " (UTF-8; & counts 5, as &amp;); expected at most 800",
+        ),
+        (
+            lambda d: d["items"][0].update(url="https://x.test/?" + "a=1&" * 160),
+            "items[0].url: too long for one line of the email: 1296 octets",
+        ),
+        (
+            lambda d: d.update(hero={"image": "https://x.test/" + "b" * 786, "alt": "a"}),
+            "hero.image: too long for one line of the email: 801 octets",
+        ),
+        (
+            lambda d: d.update(hero={"image": "https://x.test/a.jpg", "alt": "😀" * 300}),
+            "hero.alt: too long for one line of the email: 1200 octets",
+        ),
+        (lambda d: d.update(title="🇰🇿" * 101), "title: too long for one line of the email: 808"),
+        (
+            lambda d: d.update(subject="&" * 200),
+            "subject: too long for one line of the email: 1000",
+        ),
     ],
 )
 def test_each_rule_reports_its_path(
@@ -216,3 +238,11 @@ def test_json_schema_describes_the_format() -> None:
         jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"title": "x"}, schema)
+
+
+def test_values_that_fit_one_body_line_are_accepted(digest_data: dict[str, Any]) -> None:
+    """At the caps: an 800-octet URL (as written in HTML), alt text of 266 Chinese
+    characters (798 octets) and a 300-character ASCII title are valid."""
+    digest_data["items"][0]["url"] = "https://x.test/" + "a" * 785
+    digest_data.update(hero={"image": "https://x.test/a.jpg", "alt": "照" * 266}, title="t" * 300)
+    parse_digest(json.dumps(digest_data), "d.json")

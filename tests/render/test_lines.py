@@ -1,15 +1,19 @@
 """Body lines of at most 998 octets, and a browser sees exactly the same document.
 
-`break_html_lines` turns white space into line feeds only where a browser
-cannot tell the difference; these tests prove it by parsing the HTML before
-and after with lxml and comparing every element, attribute and text (with white
-space collapsed, as CSS's `white-space: normal` does).
+`break_html_lines` turns white space into line feeds, or inserts an empty
+comment holding one, only where a browser cannot tell the difference; these
+tests prove it by parsing the HTML before and after with lxml and comparing
+every element, attribute and text (with white space collapsed, as CSS's
+`white-space: normal` does, and the inserted break comments removed: they are
+not rendered). tests/render/test_in_browser.py compares the pixels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
+import unicodedata
 from typing import Any
 
 import pytest
@@ -22,8 +26,15 @@ from newsletter.digest import load_digest
 from newsletter.render import render_issue
 from newsletter.render.compile import compile_mjml
 from newsletter.render.inline import inline_css
-from newsletter.render.lines import break_html_lines, break_text_lines, longest_line
+from newsletter.render.lines import (
+    HTML_BREAK,
+    MAX_CONTENT_LINE,
+    break_html_lines,
+    break_text_lines,
+    longest_line,
+)
 from tests.conftest import REPO, SAMPLE_DIGESTS
+from tests.delivery_support import spaceless_digest
 
 
 def collapse(text: str | None) -> str:
@@ -44,7 +55,23 @@ def shape(node: Any) -> Any:
 
 
 def dom(document: str) -> Any:
-    return shape(html.document_fromstring(document.encode("utf-8")))
+    """The rendered shape of `document`, without the empty comments `break_html_lines`
+    inserts (a comment is not rendered; its removal joins the text around it)."""
+    root = html.document_fromstring(document.encode("utf-8"))
+    for comment in root.xpath("//comment()"):
+        if comment.text == "\n":
+            comment.drop_tree()
+    return shape(root)
+
+
+def unbroken_html(issue: Any, config: Any) -> str:
+    """MJML's and premailer's output for `issue` before its lines are broken."""
+    from newsletter.render.issue import _context, placeholder
+    from newsletter.render.templating import MJML_TEMPLATE, render_template
+
+    digest = issue.digest
+    context = _context(digest, config, {"unsubscribe_url": placeholder("unsubscribe_url", digest)})
+    return inline_css(compile_mjml(render_template(config.templates_dir, MJML_TEMPLATE, context)))
 
 
 @pytest.mark.parametrize("digest_path", SAMPLE_DIGESTS, ids=lambda p: p.stem)
@@ -55,14 +82,7 @@ def test_sample_emails_have_short_lines_and_the_same_dom(digest_path: Any) -> No
     issue = render_issue(load_digest(digest_path), config)
     assert longest_line(issue.html) <= 800
     assert longest_line(issue.text) <= 800
-    from newsletter.render.issue import _context, placeholder  # the unbroken original
-    from newsletter.render.templating import MJML_TEMPLATE, render_template
-
-    digest = issue.digest
-    context = _context(digest, config, {"unsubscribe_url": placeholder("unsubscribe_url", digest)})
-    original = inline_css(
-        compile_mjml(render_template(config.templates_dir, MJML_TEMPLATE, context))
-    )
+    original = unbroken_html(issue, config)
     assert longest_line(original) > 998  # the fault this fixes
     assert dom(issue.html) == dom(original)
 
@@ -108,7 +128,7 @@ def test_breaking_never_changes_the_dom(document: str) -> None:
     """For generated documents, the broken HTML has the same DOM as the original, and
     every line is within the limit unless no safe point exists on it."""
     broken = break_html_lines(document, limit=80)
-    assert len(broken) == len(document)
+    assert len(broken.replace(HTML_BREAK.decode(), "")) == len(document)
     with contextlib.suppress(etree.ParserError):  # lxml refuses an empty document
         assert dom(broken) == dom(document)
 
@@ -119,3 +139,97 @@ def test_text_lines_are_broken_at_spaces() -> None:
     broken = break_text_lines(text)
     assert longest_line(broken) <= 800
     assert broken.split() == text.split()
+
+
+def test_spaceless_digest_has_short_lines_and_the_same_dom() -> None:
+    """A digest at the format's limits written without spaces (4,500-character Chinese,
+    Japanese, Thai and Arabic paragraphs, emoji, the longest URLs and alt text): no line of
+    the HTML or text part is over 998 octets (before the fix: 13,554 and 13,500), the text
+    keeps every character, and the HTML parses to the same document."""
+    config = load_config(REPO / "config.yaml")
+    issue = render_issue(spaceless_digest(), config)
+    assert longest_line(issue.html) <= MAX_CONTENT_LINE
+    assert longest_line(issue.text) <= MAX_CONTENT_LINE
+    original = unbroken_html(issue, config)
+    assert longest_line(original) > 13_000
+    assert issue.html.count(HTML_BREAK.decode()) > 100  # the breaks are the invisible kind
+    assert dom(issue.html) == dom(original)
+    for paragraph in issue.digest.items[0].summary:
+        assert paragraph in issue.text.replace("\n", "").replace("   ", "")
+
+
+def glued(char: str) -> bool:
+    """Characters that belong to the grapheme cluster of the one before them."""
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or char in "\u200d\ufe0f"
+        or (0x1F3FB <= ord(char) <= 0x1F3FF)
+    )
+
+
+clusters = st.sampled_from(
+    ["中", "文", "ก", "ที่", "خ", "👩\u200d👩\u200d👧", "👍🏽", "❤\ufe0f", "🇰🇿", "e\u0301", "1",
+     "&amp;", "&lt;", "&#12354;", "&#x1F600;", "ñ"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(clusters, min_size=1, max_size=400), st.integers(40, 120))
+def test_hard_breaks_keep_references_characters_and_clusters(parts: list[str], limit: int) -> None:
+    """Text without white space is broken only by inserted `<!--\\n-->` comments, each
+    between two grapheme clusters (never inside a character reference, a UTF-8 sequence,
+    an emoji ZWJ sequence, a flag or before a combining mark), and every line fits."""
+    document = "<html><body>\n<p>" + "".join(parts) + "</p>\n</body></html>"
+    broken = break_html_lines(document, limit=limit)
+    assert longest_line(broken) <= limit
+    pieces = broken.split(HTML_BREAK.decode())
+    assert "".join(pieces) == document
+    start = len("<html><body>\n<p>")
+    boundaries = {start + end for end in itertools.accumulate(len(part) for part in parts)}
+    for position in itertools.accumulate(len(piece) for piece in pieces[:-1]):
+        assert position in boundaries
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(clusters.filter(lambda c: "&" not in c), min_size=1, max_size=600))
+def test_text_hard_breaks_fall_between_grapheme_clusters(parts: list[str]) -> None:
+    """A plain-text line without spaces longer than 998 octets is broken between grapheme
+    clusters into lines of at most 800; one that fits in 998 is left whole (a URL)."""
+    text = "".join(parts)
+    broken = break_text_lines(text)
+    lines = broken.split("\n")
+    assert "".join(lines) == text
+    if len(text.encode("utf-8")) <= MAX_CONTENT_LINE:
+        assert broken == text
+    else:
+        assert longest_line(broken) <= 800
+    boundaries = set(itertools.accumulate(len(part) for part in parts))
+    for position in itertools.accumulate(len(line) for line in lines[:-1]):
+        assert position in boundaries
+    assert not any(glued(line[0]) for line in lines[1:])
+
+
+def test_a_url_line_under_998_octets_is_not_broken() -> None:
+    """A 900-octet URL alone on a line stays whole in the text part (breaking it would
+    break the link); a 1,200-octet one, which SendGrid would refuse, is broken."""
+    url = "https://news.example.com/" + "a" * 875
+    assert break_text_lines(f"Read at X:\n   {url}\n") == f"Read at X:\n   {url}\n"
+    longer = "https://news.example.com/" + "a" * 1175
+    assert longest_line(break_text_lines(longer)) <= 800
+
+
+def test_title_script_and_comments_get_no_inserted_break() -> None:
+    """<title> (whose text is not parsed for comments), <pre>, <script>, <style> and
+    comments (Outlook's conditional comments) are never given an inserted comment."""
+    run = "中" * 400
+    source = (
+        f"<html><head><title>{run}</title><style>/* {run} */</style></head><body>"
+        f"<!--[if mso]><p>{run}</p><![endif]--><pre>{run}</pre><script>//{run}</script>"
+        f"<p>{run}</p></body></html>"
+    )
+    broken = break_html_lines(source, limit=200)
+    for kept in (f"<title>{run}</title>", f"/* {run} */", f"<p>{run}</p><![endif]-->",
+                 f"<pre>{run}</pre>", f"//{run}</script>"):  # fmt: skip
+        assert kept in broken
+    last = broken.rsplit("<script>", 1)[1]  # only the last paragraph's 1,200 octets
+    assert broken.count(HTML_BREAK.decode()) == last.count(HTML_BREAK.decode()) >= 6

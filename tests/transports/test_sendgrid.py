@@ -14,7 +14,12 @@ import pytest
 from newsletter.errors import AuthenticationError, ConfigError
 from newsletter.transports import Outcome, SendOptions, open_transport
 from newsletter.transports.sendgrid import SendGridTransport, build_payload, serialise
-from tests.delivery_support import delivery_config, personal_messages, sample_issue
+from tests.delivery_support import (
+    delivery_config,
+    personal_messages,
+    sample_issue,
+    spaceless_digest,
+)
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.transports.harness import API_KEY, from_sendgrid, sendgrid_server
 
@@ -267,3 +272,26 @@ def test_url_needing_html_escaping_gets_its_own_key(server: FakeSendGrid) -> Non
     (got,) = from_sendgrid(body)
     assert 'href="https://news.example.com/unsubscribe/1.t?a=1&amp;b=2"' in got.html
     assert f"Unsubscribe: {url}" in got.text
+
+
+def test_spaceless_digest_is_accepted_with_short_lines(server: FakeSendGrid) -> None:
+    """A digest of 4,500-character Chinese, Japanese and Thai paragraphs without spaces
+    (and the longest URLs and alt text the format allows) goes through: the fake server
+    refuses content lines over 998 octets, and before the fix the transport itself failed
+    every reader with a line of 13,554 octets."""
+    from newsletter.message import build_issue_message
+    from newsletter.render import render_issue
+    from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
+    from tests.delivery_support import recipients
+
+    config = delivery_config()
+    issue = build_issue_message(render_issue(spaceless_digest(), config), config, "weekly")
+    messages = [issue.personalise(r) for r in recipients(3)]
+    results = transport().send(messages, SendOptions())
+    assert outcomes(results) == {Outcome.ACCEPTED}
+    body = server.accepted[0].body
+    assert body is not None
+    for part in body["content"]:
+        assert longest_line(part["value"]) <= MAX_CONTENT_LINE
+    for message, got in zip(messages, from_sendgrid(body), strict=True):
+        assert message.recipient.unsubscribe_url in got.text

@@ -5,10 +5,11 @@ reports), so what they must never hold is removed before a record reaches any
 handler:
 
 - a subscriber's unsubscribe token: anyone holding it can unsubscribe that reader.
-  Tokens are removed from `/unsubscribe/…` and `/resubscribe/…` paths, from query
+  Tokens are removed from `/unsubscribe/…` and `/resubscribe/…` paths (the whole
+  rest of the path: a mangled link may split the token over segments), from query
   parameters named like secrets (`token`, `key`, `password`, …) and wherever the
-  token's own shape (`<id>.<43 base64url characters>`, see newsletter.tokens)
-  appears in free text;
+  token's own shape (`<id>.<43 base64url characters>`, see newsletter.tokens), or
+  its signature alone, appears in free text;
 - credentials in URLs: `scheme://user:password@host/…` keeps the user and the host
   (`scheme://user:***@host/…`); a password holding an unencoded `@` is hidden whole,
   and so is one that lost its host (`postgresql://user:PASSWORD/db`, where a URL
@@ -30,16 +31,21 @@ from typing import Any, Final
 HIDDEN: Final = "…"
 HIDDEN_PASSWORD: Final = "***"  # noqa: S105 - the mask, not a password
 
-# A token in a link path: everything up to the next separator.
-_TOKEN_PATH = re.compile(r"(/(?:unsubscribe|resubscribe)/)(?=[^/?#\s\"'<>])[^/?#\s\"'<>]+")
+# A token in a link path: the rest of the path, every segment of it. A link mangled on
+# its way (`/unsubscribe/17/<signature>`, a slash appended) still holds the signature.
+_TOKEN_PATH = re.compile(r"(/(?:unsubscribe|resubscribe)/)(?=[^?#\s\"'<>])[^?#\s\"'<>]+")
 # Query parameters whose value is a secret, whatever the path.
 _SECRET_QUERY = re.compile(
     r"([?&;](?:token|access_token|api_key|apikey|key|secret|password|passwd|pwd|signature|sig)=)"
     r"[^&;#\s\"'<>]+",
     re.IGNORECASE,
 )
-# The shape of a token made by newsletter.tokens, anywhere in free text.
-_BARE_TOKEN = re.compile(r"(?<![\w.-])[0-9]{1,25}\.[A-Za-z0-9_-]{43}(?![\w-])")
+# The shape of a token made by newsletter.tokens, anywhere in free text, its dot maybe
+# percent-encoded.
+_BARE_TOKEN = re.compile(r"(?<![\w.-])[0-9]{1,25}(?:\.|%2[Ee])[A-Za-z0-9_-]{43}(?![\w-])")
+# A token's signature on its own (43 base64url characters: an HMAC-SHA256): subscriber
+# ids are small and guessable, so the signature alone is as good as the token.
+_SIGNATURE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 # scheme:// then the rest of the URL up to whitespace or a quote.
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}://)([^\s\"'<>]*)")
 
@@ -80,7 +86,8 @@ def redact(text: str) -> str:
     text = _URL.sub(_url, text)
     text = _TOKEN_PATH.sub(r"\1" + HIDDEN, text)
     text = _SECRET_QUERY.sub(r"\1" + HIDDEN, text)
-    return _BARE_TOKEN.sub(HIDDEN, text)
+    text = _BARE_TOKEN.sub(HIDDEN, text)
+    return _SIGNATURE.sub(HIDDEN, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -30,6 +30,13 @@ TOKEN = "17." + "A" * 40 + "b_-"
         (f"/x?token={TOKEN}&page=2", "/x?token=…&page=2"),
         ("/x?API_KEY=SG.abc;q=1", "/x?API_KEY=…;q=1"),
         (f"lookup failed for {TOKEN}.", "lookup failed for …."),
+        (f"/unsubscribe/{TOKEN.replace('.', '/')} HTTP/1.1", "/unsubscribe/… HTTP/1.1"),
+        (f"/resubscribe/{TOKEN}/x/?q=1", "/resubscribe/…?q=1"),
+        (f"/other/{TOKEN.replace('.', '%2E')}", "/other/…"),
+        (f"/other?x={TOKEN.replace('.', '%2e')}&y=2", "/other?x=…&y=2"),
+        (f"/other/{TOKEN.split('.')[1]}/", "/other/…/"),
+        (f"signature {TOKEN.split('.')[1]}", "signature …"),
+        ("sha256 " + "a" * 64, "sha256 " + "a" * 64),
         ("postgresql://user:PASSWORD@db.example.com/news", "postgresql://user:***@db.example.com/news"),
         ("postgresql://user:p@ss@db/news", "postgresql://user:***@db/news"),
         ("postgresql://user:pa/ss@db:5432/news", "postgresql://user:***@db:5432/news"),
@@ -94,6 +101,9 @@ def test_a_token_assembled_from_arguments_is_hidden() -> None:
     a signature passed apart, a URL built from its parts) is hidden in the line."""
     subscriber, signature = TOKEN.split(".")
     line = formatted("link %s.%s failed", subscriber, signature, name="newsletter.x")
+    assert line == "link 17.… failed"  # the signature alone is hidden as an argument
+    halves = (signature[:20], signature[20:])
+    line = formatted("link %s.%s%s failed", subscriber, *halves, name="newsletter.x")
     assert line == "link … failed"
     assert formatted("%s://%s:%s@%s/db", "postgresql", "u", "pw", "h") == (
         "postgresql://u:***@h/db"
@@ -139,6 +149,13 @@ def test_live_server_logs_hold_no_token(
         monkeypatch.setattr(store, "unsubscribe", locked)
         assert httpx2.post(f"{url}/unsubscribe/{token}").status_code == 503
         assert httpx2.get(f"{url}/healthz?token={token}").status_code == 200
+        # Links mangled on their way: the token split over two segments, a slash added,
+        # its dot percent-encoded in a query. Each still carries the signature.
+        subscriber_id, signature = token.split(".")
+        assert httpx2.get(f"{url}/unsubscribe/{subscriber_id}/{signature}").status_code == 404
+        assert httpx2.get(f"{url}/resubscribe/{token}/x").status_code == 404
+        assert httpx2.get(f"{url}/healthz?u={subscriber_id}%2E{signature}").status_code == 200
+        assert httpx2.get(f"{url}/{signature}").status_code == 404
         monkeypatch.setattr(store, "get_by_id", crash)
         assert httpx2.get(f"{url}/unsubscribe/{token}").status_code == 500
     store.close()
@@ -152,6 +169,7 @@ def test_live_server_logs_hold_no_token(
     assert "store error while answering POST /unsubscribe/…" in app_log
     assert '"POST /unsubscribe/… HTTP/1.1" 503' in log
     assert "RuntimeError: unexpected failure for /unsubscribe/…" in log
+    assert '"GET /unsubscribe/… HTTP/1.1" 404' in log
     assert token not in log and token.split(".")[1] not in log
     assert not leaks(log)
 

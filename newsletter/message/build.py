@@ -126,10 +126,7 @@ class IssueMessage:
 
     def list_unsubscribe(self, recipient: Recipient) -> str:
         """The List-Unsubscribe header value: the https URL, plus mailto when configured."""
-        if self.unsubscribe_mailto:
-            mailto = f"<{mailto_url(self.unsubscribe_mailto)}?subject=unsubscribe>"
-            return f"<{recipient.unsubscribe_url}>, {mailto}"
-        return f"<{recipient.unsubscribe_url}>"
+        return list_unsubscribe_value(recipient.unsubscribe_url, self.unsubscribe_mailto)
 
     @property
     def shared_headers(self) -> tuple[Header, ...]:
@@ -182,13 +179,27 @@ def mailto_url(address: str) -> str:
     return f"mailto:{quote(local, safe=_MAILTO_SAFE)}@{domain}"
 
 
+def list_unsubscribe_value(url: str, mailto: str | None) -> str:
+    """List-Unsubscribe (RFC 2369, RFC 8058): ``<url>``, then ``<mailto:…>`` if configured."""
+    if mailto:
+        return f"<{url}>, <{mailto_url(mailto)}?subject=unsubscribe>"
+    return f"<{url}>"
+
+
 def check_unsubscribe_url(url: str) -> None:
-    """An unsubscribe URL must be https (http only for a local test server) and header-safe."""
+    """An unsubscribe URL must be https (http only for a local test server) and header-safe:
+    printable ASCII (a URI, RFC 3986), as it goes into List-Unsubscribe unencoded."""
+    base = url.rsplit("/", 1)[0]  # errors name the base: the token is a credential
+    if not url.isascii():
+        raise MessageError(
+            f"unsubscribe URL has non-ASCII characters: {base!r}; write the host in its "
+            "punycode form (xn--…) and percent-encode the path"
+        )
     if _HEADER_UNSAFE.search(url):
-        raise MessageError(f"unsubscribe URL contains characters unsafe in headers: {url!r}")
+        raise MessageError(f"unsubscribe URL contains characters unsafe in headers: {base!r}")
     # Every recipient's URL shares the base: parse it once, not a million times.
-    if not _acceptable_base(url.rsplit("/", 1)[0]):
-        raise MessageError(f"unsubscribe URL must be an absolute https URL, got {url!r}")
+    if not _acceptable_base(base):
+        raise MessageError(f"unsubscribe URL must be an absolute https URL, got {base!r}")
 
 
 @lru_cache(maxsize=64)

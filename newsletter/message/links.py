@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from newsletter.config import Config
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, MessageError
+from newsletter.message.build import check_unsubscribe_url, list_unsubscribe_value
+from newsletter.message.headers import token_header
 from newsletter.secrets import Secret
-from newsletter.tokens import make_token
+from newsletter.tokens import MAX_ID, make_token
 
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 
@@ -27,11 +29,29 @@ def unsubscribe_url(config: Config, subscriber_id: int, secret: Secret) -> str:
 
 
 class UnsubscribeLinks:
-    """Builds many recipients' unsubscribe URLs, checking the base URL once."""
+    """Builds many recipients' unsubscribe URLs, checking the base URL once.
+
+    ConfigError (naming publication.public_base_url) when no message could carry
+    its links: every recipient's URL shares the base, so the longest possible one
+    (the largest subscriber id's) is checked as it would go into List-Unsubscribe,
+    before anything is sent or recorded, not found out reader by reader."""
 
     def __init__(self, config: Config, secret: Secret) -> None:
         self.base = public_base(config) + UNSUBSCRIBE_PATH
         self.secret = secret
+        # A stand-in of the longest token's length: a real token is a credential and
+        # must not appear in the error.
+        longest = self.base + "x" * len(make_token(MAX_ID, secret))
+        try:
+            check_unsubscribe_url(longest)
+            value = list_unsubscribe_value(longest, config.delivery.unsubscribe_mailto)
+            token_header("List-Unsubscribe", value)
+        except MessageError as err:
+            raise ConfigError(
+                f"publication.public_base_url: {err.message}",
+                hint="it must be an https URL in ASCII, short enough for one header line "
+                "with an unsubscribe token (see docs/configuration.md)",
+            ) from err
 
     def __call__(self, subscriber_id: int) -> str:
         return self.base + make_token(subscriber_id, self.secret)

@@ -147,6 +147,35 @@ def test_missing_public_url_is_a_config_error(project: Project) -> None:
     assert "public_base_url is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("base", "reason"),
+    [
+        ("http://news.example.com", "must be an absolute https URL"),
+        ("https://nëws.example.com", "non-ASCII"),
+        ("https://news.example.com/ñews", "non-ASCII"),
+        ("https://news.example.com/" + "p" * 900, "RFC 5322 allows at most 998"),
+    ],
+)
+def test_unusable_public_url_is_a_config_error_before_anything_is_recorded(
+    project: Project, base: str, reason: str
+) -> None:
+    """A public base URL no unsubscribe link can be made from (not https, not ASCII, too
+    long for a List-Unsubscribe line) stops the send as a configuration error naming the
+    key, before the send is recorded: it used to fail every reader one by one."""
+    text = project.config.read_text().replace("https://news.example.com", base)
+    project.config.write_text(text, encoding="utf-8")
+    project.subscribe(3)
+    result = project.run("send", str(DIGEST), "--list", "weekly")
+    assert result.exit_code == EXIT_CONFIG, result.output
+    (line, *_) = result.stderr.splitlines()
+    assert line.startswith("publication.public_base_url: ")
+    assert reason in line
+    assert "Traceback" not in result.output
+    with project.store() as store:
+        assert store.sends() == []
+    assert not (project.folder / "outbox").exists()
+
+
 def test_locked_send_exits_with_its_own_code(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -118,6 +118,8 @@ def test_plain_text_is_one_line_without_encoded_words() -> None:
     assert one_line("a\r\n\tb\x00c\u2029d\u202eе") == "a b c dе"
     assert one_line("=?utf-8?q?x?=") == "= ?utf-8?q?x?="
     assert one_line("==??") == "== ??"
+    # Every bidirectional mark, override and isolate, the Arabic letter mark included.
+    assert one_line("a\u061cb\u200fc\u2067d") == "abcd"
 
 
 def test_a_list_description_cannot_break_list_id() -> None:

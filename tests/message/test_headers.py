@@ -208,3 +208,28 @@ def test_an_unfoldable_header_over_998_octets_is_refused() -> None:
     with pytest.raises(MessageError, match="at most 998"):
         token_header("List-Unsubscribe", f"<https://example.com/{'a' * 980}>")
     assert token_header("List-Unsubscribe", "<https://example.com/a>").folded.endswith("/a>")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=40))
+def test_token_check_is_exactly_printable_ascii_words_single_spaced(value: str) -> None:
+    """The fast check token_header uses (string methods, once per reader) accepts exactly
+    what its rule says: printable ASCII words separated by single spaces."""
+    import re
+
+    from newsletter.message.headers import _spaced_tokens
+
+    rule = all(re.fullmatch(r"[\x21-\x7e]+", part) for part in value.split(" "))
+    assert _spaced_tokens(value) == rule
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_ascii_fast_path_matches_the_general_rule(text: str) -> None:
+    """one_line's shortcut for printable ASCII gives what the general cleaning gives."""
+    from newsletter.message import headers
+
+    general = headers._SPACES.sub(
+        " ", "".join(" " if headers._is_break(c) else c for c in text.translate(headers._BIDI))
+    ).strip()
+    while "=?" in general:
+        general = general.replace("=?", "= ?")
+    assert one_line(text, limit=10_000) == general

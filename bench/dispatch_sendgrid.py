@@ -125,8 +125,8 @@ def run() -> Result:
             "transport (1000 recipients per request, 4 in flight) against the "
             "SendGrid-compatible test server on 127.0.0.1 (validating every request), "
             "SQLite store, in a child process. The sender is CPU-bound on one core (the "
-            "test server takes the other), so a busy machine shows in this figure: two "
-            "runs of the same code measured 52–53 s.\n\n"
+            "test server takes the other), so a busy machine shows in this figure: the same "
+            "code measured 52–53 s on one day and 109–128 s on another.\n\n"
             f"Summary: `{send.stdout.strip().splitlines()[0]}`; the server accepted "
             f"{accepted:,} requests of {requests:,}."
         ),

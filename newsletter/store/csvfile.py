@@ -215,20 +215,20 @@ def to_entry(line: int, row: list[str], columns: Columns) -> Entry:
     # isprintable() is a fast, stricter first test; the regex decides.
     if not joined.isprintable() and _CONTROL.search(joined):
         return _control_rejection(row, line, columns)
-    raw_email = unneutralise_cell(row[columns.email].strip())
+    # Most rows hold no apostrophe at all: then no cell can carry a neutralising quote.
+    cell = unneutralise_cell if "'" in joined else str
+    raw_email = cell(row[columns.email].strip())
     try:
         email = deliverable_email(raw_email)
     except InvalidAddressError as err:
         return Rejection(line, f"invalid address {_snippet(raw_email.strip())}: {err}")
-    name = unneutralise_cell(row[columns.name].strip()) if columns.name is not None else None
+    name = cell(row[columns.name].strip()) if columns.name is not None else None
     if name:
         try:
             check_name(name)
         except ValueError as err:
             return Rejection(line, str(err))
-    attributes = {
-        key: value for i, key in columns.attributes if (value := unneutralise_cell(row[i].strip()))
-    }
+    attributes = {key: value for i, key in columns.attributes if (value := cell(row[i].strip()))}
     return CsvRow(line, email, name or None, attributes or None)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from newsletter.config import Config, load_config
 from newsletter.digest import Digest, parse_digest
@@ -19,6 +21,12 @@ from tests.tools import chromium
 pytest_plugins = ["tests.secret_scan", "pytester"]
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests draw the same examples on every run (a seed derived from each test), so
+# CI is deterministic; HYPOTHESIS_PROFILE=explore searches afresh each run, by hand.
+hypothesis_settings.register_profile("deterministic", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 # The tests' own HTTP clients log every URL they request (tokens included) at INFO:
 # that is the test's side of the wire, not the product's output, so they stay quiet.

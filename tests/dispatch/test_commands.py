@@ -153,7 +153,8 @@ def test_missing_public_url_is_a_config_error(project: Project) -> None:
         ("http://news.example.com", "must be an absolute https URL"),
         ("https://nëws.example.com", "non-ASCII"),
         ("https://news.example.com/ñews", "non-ASCII"),
-        ("https://news.example.com/" + "p" * 900, "RFC 5322 allows at most 998"),
+        # Refused by config validation itself now (URLs fit one line of the email).
+        ("https://news.example.com/" + "p" * 900, "too long"),
     ],
 )
 def test_unusable_public_url_is_a_config_error_before_anything_is_recorded(
@@ -167,8 +168,8 @@ def test_unusable_public_url_is_a_config_error_before_anything_is_recorded(
     project.subscribe(3)
     result = project.run("send", str(DIGEST), "--list", "weekly")
     assert result.exit_code == EXIT_CONFIG, result.output
-    (line, *_) = result.stderr.splitlines()
-    assert line.startswith("publication.public_base_url: ")
+    line = next(x for x in result.stderr.splitlines() if "publication.public_base_url" in x)
+    assert "publication.public_base_url: " in line
     assert reason in line
     assert "Traceback" not in result.output
     with project.store() as store:

@@ -23,6 +23,8 @@ HOSTILE = [
     '"><img src=x onerror=alert(1)>',
     "<!--[if mso]><b>mso</b><![endif]--> <![CDATA[x]]> &amp; &lt;",
     "</mjml><mj-style>body{display:none}</mj-style>",
+    "&{<x-evil>}",  # mjml-python copied this raw into the title's aria-label
+    'a" onmouseover="x()" <x-evil>',
 ]
 TEMPLATE_TAGS = {
     "html", "head", "title", "meta", "style", "body", "div", "table", "tbody", "tr", "td",

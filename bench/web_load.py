@@ -66,12 +66,19 @@ def _free_port() -> int:
     return port
 
 
-def prepare(folder: Path) -> Setup:
-    """A config, a store of POSTS + EVENTS readers, and a frozen send of ISSUE to them."""
-    from newsletter.secrets import Secret
-    from newsletter.store.csvfile import CsvRow
-    from newsletter.store.store import Store
+@dataclass(frozen=True)
+class Site:
+    """A served site's files: its config (on a free port, with a webhook key) and store."""
 
+    key: ec.EllipticCurvePrivateKey
+    url: str
+    database: str
+    config: Path
+
+
+def write_site(folder: Path) -> Site:
+    """A config.yaml in `folder` for `newsletter serve` on a free loopback port, signed
+    webhooks verified with a key pair made here, and a SQLite store beside it."""
     key = ec.generate_private_key(ec.SECP256R1())
     url = f"http://127.0.0.1:{_free_port()}"
     database = f"sqlite:///{folder / 'store.sqlite3'}"
@@ -83,6 +90,17 @@ def prepare(folder: Path) -> Setup:
         "webhook": {"sendgrid_public_key": _public_key_b64(key)},
     }
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return Site(key, url, database, config)
+
+
+def prepare(folder: Path) -> Setup:
+    """A config, a store of POSTS + EVENTS readers, and a frozen send of ISSUE to them."""
+    from newsletter.secrets import Secret
+    from newsletter.store.csvfile import CsvRow
+    from newsletter.store.store import Store
+
+    site = write_site(folder)
+    key, url, database, config = site.key, site.url, site.database, site.config
     emails = [f"reader{n:06d}@example.com" for n in range(1, POSTS + EVENTS + 1)]
     secret = Secret("NEWSLETTER_SECRET", SECRET)
     with Store.open(database, create=True) as store:

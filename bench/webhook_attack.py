@@ -20,11 +20,8 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from bench.common import Figure, Result
-from bench.web_load import REPO, Setup, _free_port, _public_key_b64, start_server
+from bench.web_load import Setup, start_server, write_site
 
 CLIENTS = 16
 BODY_MB = 31
@@ -35,19 +32,9 @@ RATIO_LIMIT = 2.0  # idle + the 64 MB byte budget of bodies held at once is abou
 def prepare(folder: Path) -> Setup:
     from newsletter.store.store import Store
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    url = f"http://127.0.0.1:{_free_port()}"
-    database = f"sqlite:///{folder / 'store.sqlite3'}"
-    config = folder / "config.yaml"
-    settings = {
-        "publication": {"public_base_url": url},
-        "paths": {"digests": str(REPO / "digests"), "templates": str(REPO / "templates")},
-        "database": {"url": database},
-        "webhook": {"sendgrid_public_key": _public_key_b64(key)},
-    }
-    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    Store.open(database).close()
-    return Setup(folder, config, url, [], [], key)
+    site = write_site(folder)
+    Store.open(site.database, create=True).close()  # only explicit opens create a store
+    return Setup(folder, site.config, site.url, [], [], site.key)
 
 
 def _kib(pid: int, field: str) -> int:

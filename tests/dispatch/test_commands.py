@@ -193,13 +193,12 @@ def test_locked_send_exits_with_its_own_code(
     assert not (project.folder / "outbox").exists()
 
 
-def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:
-    """A send an editor cancelled is not sent by the next cron dispatch."""
-    project.subscribe(4)
-    with project.store() as store:
-        from tests.delivery_support import sample_issue
+def cancel_a_send_of_the_sample_issue(project: Project) -> None:
+    """Record a send of the sample issue to weekly, then cancel it, as an editor would."""
+    from tests.delivery_support import sample_issue
 
-        issue = sample_issue()
+    issue = sample_issue()
+    with project.store() as store:
         record = store.open_send(
             issue_id=issue.issue_id,
             list_name="weekly",
@@ -208,6 +207,12 @@ def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:
             transport="sendgrid",
         )
         store.cancel_send(record.id)
+
+
+def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:
+    """A send an editor cancelled is not sent by the next cron dispatch."""
+    project.subscribe(4)
+    cancel_a_send_of_the_sample_issue(project)
     result = project.run("dispatch", "--date", "2025-09-14")
     assert result.exit_code == EXIT_OK, result.output
     assert "2025-09-12 was cancelled; not sending it" in result.stdout
@@ -261,18 +266,7 @@ def test_dispatch_knows_an_issue_by_its_date_not_its_file_name(
     text = project.config.read_text().replace(str(REPO / "digests"), str(folder))
     project.config.write_text(text)
     project.subscribe(4)
-    with project.store() as store:
-        from tests.delivery_support import sample_issue
-
-        issue = sample_issue()
-        record = store.open_send(
-            issue_id=issue.issue_id,
-            list_name="weekly",
-            content_hash=issue.content_hash,
-            message_hash=issue.message_hash,
-            transport="sendgrid",
-        )
-        store.cancel_send(record.id)
+    cancel_a_send_of_the_sample_issue(project)
     result = project.run("dispatch", "--date", "2025-09-15")
     assert result.exit_code == EXIT_OK, result.output
     assert "weekly: 2025-09-12 was cancelled; not sending it" in result.stdout

@@ -5,37 +5,51 @@ where one helps, a hint. Lower libraries' errors are translated into these at
 the boundary where they happen (``raise ... from err``); only the CLI prints
 them and turns them into exit codes::
 
-    NewsletterError                 exit_code
-    ├── InputError                  3   a file the user gave is unusable
-    │   ├── DigestFileError             missing, not UTF-8, not JSON
-    │   ├── DigestInvalidError          valid JSON, but not a valid digest
-    │   ├── SubscriberFileError         a subscriber CSV is missing, not UTF-8, not CSV
-    │   ├── AddressError                an email address given is not valid
-    │   ├── UnknownListError            a list name not declared in config.yaml
-    │   ├── SubscriberNotFoundError     no subscriber or membership with that address
-    │   ├── SuppressedError             an address unsubscribed, bounced or complained
-    │   ├── TokenError                  a tampered, foreign or malformed token
-    │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
-    │   └── MalformedEventsError        a webhook body that is not SendGrid's event JSON
-    ├── ConfigError                 4   config.yaml or environment is wrong
-    ├── RenderError                 6   the templates could not produce an email
-    │   └── MessageError                a message would leave incomplete (no text part,
-    │                                   no unsubscribe link, unresolved placeholder)
-    ├── LockedError                 5   another run holds the lock on this send
-    ├── DeliveryError               8   a transport could not deliver
-    │   ├── AuthenticationError         401/403, bad SMTP login: stop everything at once
-    │   ├── PermanentDeliveryError      refused for good (SendGrid 400, SMTP 5xx)
-    │   ├── PayloadTooLargeError        413: split the batch and try the halves
-    │   ├── TransientDeliveryError      429, 5xx, not connected: safe to retry later
-    │   │   └── RateLimitedError        429: wait as the answer says
-    │   ├── AmbiguousDeliveryError      the request left but no answer came back:
-    │   │                               it may have been accepted; never resent blindly
-    │   └── DeliveryHaltedError         the transport cannot go on (outbox disk full):
-    │                                   carries the batch's results; the send pauses
-    ├── StoreError                  7   the subscriber store failed
-    └── InternalError               9   an unexpected failure (a bug, or a library
-                                        failing in a way nobody foresaw); what was
-                                        recorded is consistent, the message says what
+    BaseNewsletterError             exit_code   the root: message, hint, detail, lines()
+    ├── NewsletterError             3   the catch-all: `except NewsletterError` may skip
+    │   │                               one broken digest, row or issue and go on
+    │   ├── InputError              3   a file or option the user gave is unusable
+    │   │   ├── DigestFileError             missing, not UTF-8, not JSON
+    │   │   ├── DigestInvalidError          valid JSON, but not a valid digest
+    │   │   ├── SubscriberFileError         a subscriber CSV is missing, not UTF-8, not CSV
+    │   │   ├── AddressError                an email address given is not valid
+    │   │   ├── UnknownListError            a list name not declared in config.yaml
+    │   │   ├── SubscriberNotFoundError     no subscriber or membership with that address
+    │   │   ├── SuppressedError             an address unsubscribed, bounced or complained
+    │   │   ├── TokenError                  a tampered, foreign or malformed token
+    │   │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
+    │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
+    │   │   └── UnsupportedFeatureError     a send option the transport cannot honour
+    │   │                                   (send_at on the outbox): refused, never ignored
+    │   ├── RenderError             6   the templates could not produce an email
+    │   │   └── MessageError                a message would leave incomplete (no text part,
+    │   │                                   no unsubscribe link, unresolved placeholder)
+    │   ├── LockedError             5   another run holds the lock on this send
+    │   ├── DeliveryError           8   a transport could not deliver
+    │   │   ├── AuthenticationError         401/403, bad SMTP login: stop everything at once
+    │   │   ├── PermanentDeliveryError      refused for good (SendGrid 400, SMTP 5xx)
+    │   │   ├── PayloadTooLargeError        413: split the batch and try the halves
+    │   │   ├── TransientDeliveryError      429, 5xx, not connected: safe to retry later
+    │   │   │   └── RateLimitedError        429: wait as the answer says
+    │   │   ├── AmbiguousDeliveryError      the request left but no answer came back:
+    │   │   │                               it may have been accepted; never resent blindly
+    │   │   └── DeliveryHaltedError         the transport cannot go on (outbox disk full):
+    │   │                                   carries the batch's results; the send pauses
+    │   ├── StoreError              7   the subscriber store failed
+    │   └── InternalError           9   an unexpected failure (a bug, or a library
+    │                                   failing in a way nobody foresaw); what was
+    │                                   recorded is consistent, the message says what
+    └── ConfigError                 4   config.yaml or the environment is wrong
+
+ConfigError stands outside NewsletterError on purpose, as KeyboardInterrupt stands
+outside Exception: a loop that skips one broken item with `except NewsletterError`
+must never skip a wrong configuration, which would fail every item alike. Code
+that *reports* errors (the CLI's `report_errors`, the web's handlers) catches
+BaseNewsletterError.
+
+`detail` carries the provider's own words where a transport translated its
+error (SendGrid's `errors[].message` texts, an SMTP server's reply text), so an
+operator reads them without turning on debugging; None elsewhere.
 
 Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
 2 (command-line usage) are the CLI's own.
@@ -63,19 +77,37 @@ EXIT_DELIVERY = 8
 EXIT_INTERNAL = 9
 
 
-class NewsletterError(Exception):
-    """Base of every error this package raises on purpose."""
+class BaseNewsletterError(Exception):
+    """Root of every error this package raises on purpose: catch it to report errors.
+
+    `message` is one line for the user, `hint` an optional suggested fix, `detail`
+    the provider's own words (SendGrid's error messages, an SMTP reply) when a
+    transport translated the error, else None."""
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.detail = detail
 
     def lines(self) -> list[str]:
         """The message as the user should read it, one entry per line."""
         return [self.message] + ([f"hint: {self.hint}"] if self.hint else [])
+
+
+class NewsletterError(BaseNewsletterError):
+    """The catch-all of every error but configuration errors: what a loop may skip."""
+
+
+class ConfigError(BaseNewsletterError):
+    """config.yaml or a required environment variable is missing or wrong.
+
+    Not a NewsletterError (see the module docstring): nothing that skips one broken
+    item swallows it."""
+
+    exit_code = EXIT_CONFIG
 
 
 class InputError(NewsletterError):
@@ -109,12 +141,6 @@ class DigestInvalidError(InputError):
 
     def lines(self) -> list[str]:
         return [self.message] + [f"  {self.source}: {problem}" for problem in self.problems]
-
-
-class ConfigError(NewsletterError):
-    """config.yaml or a required environment variable is missing or wrong."""
-
-    exit_code = EXIT_CONFIG
 
 
 class RenderError(NewsletterError):
@@ -169,8 +195,9 @@ class DeliveryError(NewsletterError):
         hint: str | None = None,
         status: int | None = None,
         fields: Sequence[str] = (),
+        detail: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, detail=detail)
         self.status = status
         # The request fields the provider named as wrong (SendGrid's errors[].field,
         # e.g. "personalizations.3.to.0.email"): lets a transport fail one reader alone.
@@ -196,8 +223,15 @@ class TransientDeliveryError(DeliveryError):
 class RateLimitedError(TransientDeliveryError):
     """429: the provider asks us to wait `retry_after` seconds."""
 
-    def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        status: int | None = 429,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, detail=detail)
         self.retry_after = retry_after
 
 
@@ -231,6 +265,11 @@ class MalformedEventsError(InputError):
     """A webhook body that is not a JSON array of SendGrid events."""
 
 
+class UnsupportedFeatureError(InputError):
+    """A send option (a SendOptions field such as send_at or batch_id) that the chosen
+    transport cannot honour: refused before anything is sent, never silently ignored."""
+
+
 class InternalError(NewsletterError):
     """Something failed that no rule foresaw (a bug, an untranslated library error).
 
@@ -246,6 +285,6 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 def describe_error(err: BaseException, limit: int = 300) -> str:
     """Any exception as one short printable line: our own message for ours, else the
     class name and its text (control characters and line breaks collapsed)."""
-    text = err.message if isinstance(err, NewsletterError) else f"{type(err).__name__}: {err}"
+    text = err.message if isinstance(err, BaseNewsletterError) else f"{type(err).__name__}: {err}"
     text = _UNPRINTABLE.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"

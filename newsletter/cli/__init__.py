@@ -1,6 +1,6 @@
 """The command line: the only layer that prints and chooses exit codes.
 
-Commands parse arguments, call the library, and turn its NewsletterError into a
+Commands parse arguments, call the library, and turn its errors (BaseNewsletterError) into a
 clear message on stderr with the error's own exit code (see docs/cli.md).
 """
 

@@ -13,7 +13,7 @@ import click
 
 from newsletter.cli.terminal import inert_lines
 from newsletter.config import Config, load_config
-from newsletter.errors import InternalError, NewsletterError, describe_error
+from newsletter.errors import BaseNewsletterError, InternalError, describe_error
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,7 +34,8 @@ class AppContext:
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a NewsletterError into its message on stderr and its exit code; anything
+    """Turn any of our errors (BaseNewsletterError: ConfigError too, which stands outside
+    NewsletterError) into its message on stderr and its exit code; anything
     else (a bug, an untranslated library error) into one line and exit 9, never a
     traceback. What a command recorded before it stopped stays consistent: the
     library commits per step. Messages may quote outside text (a cell, a provider's
@@ -44,7 +45,7 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except NewsletterError as err:
+        except BaseNewsletterError as err:
             for number, line in enumerate(err.lines()):
                 click.secho(inert_lines(line), fg="red" if number == 0 else None, err=True)
             sys.exit(err.exit_code)

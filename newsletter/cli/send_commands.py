@@ -44,7 +44,7 @@ from newsletter.store.ledger import (
     SendRecord,
 )
 from newsletter.store.store import Store
-from newsletter.transports import NAMES, Pacer, SendOptions, Transport, open_transport
+from newsletter.transports import NAMES, Pacer, SendOptions, Transport, open_transport, scheduler_of
 from newsletter.wording import plural
 
 TRANSPORT = click.option(
@@ -229,14 +229,10 @@ def _schedule(
 ) -> tuple[dt.datetime | None, str | None]:
     if at is None:
         return None, None
-    create_batch = getattr(transport, "create_batch", None)
-    if create_batch is None:
-        raise InputError(
-            f"--at needs the sendgrid transport; {transport.name} cannot schedule a send"
-        )
+    scheduler = scheduler_of(transport)
     send_at = parse_at(at, dt.datetime.now(dt.UTC))
     existing = store.find_send(issue.issue_id, list_name)
-    batch_id = existing.batch_id if existing and existing.batch_id else str(create_batch())
+    batch_id = existing.batch_id if existing and existing.batch_id else scheduler.create_batch()
     return send_at, batch_id
 
 
@@ -391,10 +387,7 @@ def cancel(app: AppContext, digest: Path, list_name: str) -> None:
                 "too late to cancel"
             )
         with _transport(config, record.transport) as transport:
-            cancel_scheduled = getattr(transport, "cancel_scheduled", None)
-            if cancel_scheduled is None:
-                raise InputError(f"the {record.transport} transport cannot cancel sends")
-            cancel_scheduled(record.batch_id)
+            scheduler_of(transport, "cancel").cancel_scheduled(record.batch_id)
         requeued = store.cancel_send(record.id)
     click.echo(
         f"{issue} → {list_name}: scheduled send cancelled ({plural(requeued, 'message')} "

@@ -50,7 +50,7 @@ from newsletter.store.ledger import (
 from newsletter.store.store import Store
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
-from newsletter.transports.base import outcome_of
+from newsletter.transports.base import check_options, outcome_of
 from newsletter.wording import plural
 
 _STATE_OF = {
@@ -173,12 +173,15 @@ class Dispatcher:
             progress = Progress(total=sum(counts.values()), done_before=_done(counts))
             if record.state == FINISHED and not counts.get(PENDING):
                 return self._report(record.id, progress, already=True, interrupted=interrupted)
-            # The archive shows what was sent: keep this issue as it goes out (once per version).
-            self.store.keep_sent_issue(issue)
             options = SendOptions(
                 send_at=int(record.send_at.timestamp()) if record.send_at else None,
                 batch_id=record.batch_id,
             )
+            # An option the transport cannot honour stops the send before anyone is claimed
+            # (a send scheduled through SendGrid resumed with another transport).
+            check_options(self.transport, options)
+            # The archive shows what was sent: keep this issue as it goes out (once per version).
+            self.store.keep_sent_issue(issue)
             note = self._run(issue, record, options, progress)
             return self._report(record.id, progress, interrupted=interrupted, note=note)
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError
-from newsletter.transports.base import Outcome, Result, SendOptions, Transport
+from newsletter.transports.base import (
+    Outcome,
+    Result,
+    Scheduler,
+    SendOptions,
+    Transport,
+    check_options,
+    scheduler_of,
+)
 from newsletter.transports.pacing import Pacer
 
 NAMES = ("outbox", "sendgrid", "smtp")
@@ -54,7 +62,10 @@ __all__ = [
     "Outcome",
     "Pacer",
     "Result",
+    "Scheduler",
     "SendOptions",
     "Transport",
+    "check_options",
     "open_transport",
+    "scheduler_of",
 ]

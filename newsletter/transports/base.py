@@ -18,20 +18,30 @@ send pauses with its message.
 
 A message that cannot be built (an exception from `mime_bytes`) is FAILED for
 its reader only, with the reason; the rest of the batch goes on.
+
+Options a transport cannot honour are refused, never ignored: each transport
+declares the SendOptions fields it honours in `supports`, and `send` calls
+`check_options` first, which raises UnsupportedFeatureError (an input error,
+exit 3) for any other field set away from its default, before anything is sent.
+A new SendOptions field is therefore refused by every transport until one
+declares it. Abilities beyond `send` are declared by protocols, not probed with
+getattr: a transport that can schedule and cancel sends is a `Scheduler`
+(`scheduler_of` finds it or says why not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol, runtime_checkable
 
 from newsletter.errors import (
     AmbiguousDeliveryError,
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
+    UnsupportedFeatureError,
 )
 from newsletter.message import PersonalMessage, Recipient
 
@@ -60,11 +70,13 @@ class Result:
 
 @dataclass(frozen=True)
 class SendOptions:
-    """Per-send settings a transport may support; unsupported ones are refused."""
+    """Per-send settings a transport may support; a transport refuses (with
+    UnsupportedFeatureError) every field set away from its default that it does not
+    list in its `supports`."""
 
-    send_at: int | None = None  # epoch seconds (SendGrid scheduling)
+    send_at: int | None = None  # epoch seconds (SendGrid scheduling, at most 72 h ahead)
     batch_id: str | None = None  # SendGrid batch, to cancel a scheduled send
-    preview: bool = False
+    preview: bool = False  # an editors' preview: marked, and sendable again and again
 
 
 class Transport(Protocol):
@@ -75,6 +87,8 @@ class Transport(Protocol):
     # Concurrent `send` calls it can carry: the dispatcher claims no more batches at once
     # (the outbox writes one batch at a time: 1; SMTP and SendGrid: UNLIMITED).
     max_in_flight: int
+    # The SendOptions field names it honours; `send` refuses the others (check_options).
+    supports: frozenset[str]
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """Deliver `messages`; one Result per message, in the same order."""
@@ -83,6 +97,60 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """A transport that can schedule a send for later and cancel it before it leaves
+    (SendGrid: `send_at` with a `batch_id`, cancelled through the batch)."""
+
+    def create_batch(self) -> str:
+        """A new batch id, to pass as SendOptions.batch_id with send_at."""
+        ...
+
+    def cancel_scheduled(self, batch_id: str) -> None:
+        """Cancel every message scheduled under `batch_id` that has not gone out."""
+        ...
+
+
+# What each option asks of a transport, in the words of the refusal.
+_ASKS = {
+    "send_at": "schedule a send (send_at)",
+    "batch_id": "group a send under a batch id (batch_id)",
+    "preview": "send a preview (preview)",
+}
+
+
+def requested_options(options: SendOptions) -> list[str]:
+    """The names of the fields of `options` set away from their defaults, in order."""
+    return [f.name for f in fields(options) if getattr(options, f.name) != f.default]
+
+
+def check_options(transport: Transport, options: SendOptions) -> None:
+    """Refuse options `transport` cannot honour: UnsupportedFeatureError (exit 3)
+    naming the transport and each option, before anything is sent. Every transport's
+    `send` calls this first; the dispatcher calls it before claiming anyone."""
+    refused = [name for name in requested_options(options) if name not in transport.supports]
+    if refused:
+        asks = " or ".join(_ASKS.get(name, f"honour the option {name}") for name in refused)
+        raise UnsupportedFeatureError(
+            f"the {transport.name} transport cannot {asks}",
+            hint="scheduling needs the sendgrid transport" if "send_at" in refused else None,
+        )
+
+
+def scheduler_of(
+    transport: Transport, purpose: Literal["schedule", "cancel"] = "schedule"
+) -> Scheduler:
+    """`transport` as a Scheduler, or UnsupportedFeatureError (exit 3) saying it cannot
+    `purpose`: schedule a send (`--at`) or cancel a scheduled one."""
+    if isinstance(transport, Scheduler):
+        return transport
+    if purpose == "cancel":
+        raise UnsupportedFeatureError(f"the {transport.name} transport cannot cancel sends")
+    raise UnsupportedFeatureError(
+        f"--at needs the sendgrid transport; {transport.name} cannot schedule a send"
+    )
 
 
 def all_results(

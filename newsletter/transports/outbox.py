@@ -39,10 +39,17 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from newsletter.errors import DeliveryError, DeliveryHaltedError
+from newsletter.errors import DeliveryHaltedError
 from newsletter.message import PersonalMessage
 from newsletter.message.mime import mime_bytes
-from newsletter.transports.base import Outcome, Result, SendOptions, all_results, unbuildable
+from newsletter.transports.base import (
+    Outcome,
+    Result,
+    SendOptions,
+    all_results,
+    check_options,
+    unbuildable,
+)
 
 # The system call that writes bytes to a file descriptor (os.write's shape): the
 # seam through which tests put a full disk under the outbox.
@@ -109,6 +116,8 @@ class OutboxTransport:
     # takes seconds, so the ledger's round trips cost nothing in comparison.
     max_batch = 100
     max_in_flight = 1  # one writer: the dispatcher claims one batch at a time
+    # A file cannot wait to be delivered later: send_at and batch_id are refused.
+    supports = frozenset({"preview"})
 
     def __init__(
         self, folder: Path, *, write: Writer = os.write, build: Builder = mime_bytes
@@ -123,9 +132,9 @@ class OutboxTransport:
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """One Result per message. Raises DeliveryHaltedError (with every result) when
-        the outbox cannot be written: a full disk, an unwritable folder."""
-        if options.send_at is not None:
-            raise DeliveryError("the outbox transport cannot schedule a send (--at)")
+        the outbox cannot be written: a full disk, an unwritable folder;
+        UnsupportedFeatureError for send_at or batch_id (check_options)."""
+        check_options(self, options)
         if not messages:
             return []
         issue = messages[0].issue

@@ -52,6 +52,7 @@ from newsletter.transports.base import (
     Result,
     SendOptions,
     all_results,
+    check_options,
     outcome_of,
 )
 from newsletter.transports.pacing import Pacer
@@ -359,6 +360,7 @@ class SendGridTransport:
 
     name = "sendgrid"
     max_in_flight = 1 << 30  # one client per thread: any concurrency (base.UNLIMITED)
+    supports = frozenset({"send_at", "batch_id", "preview"})
 
     def __init__(
         self,
@@ -417,7 +419,9 @@ class SendGridTransport:
         return str(headers.get("X-Message-Id")) if headers.get("X-Message-Id") else None
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
-        """One Result per message, in order; a message that cannot be built fails alone."""
+        """One Result per message, in order; a message that cannot be built fails alone.
+        UnsupportedFeatureError for an option SendGrid has no field for (check_options)."""
+        check_options(self, options)
         if not messages:
             return []
         prepared = prepare_payload(messages, self.settings, options)

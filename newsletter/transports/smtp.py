@@ -44,6 +44,7 @@ from newsletter.transports.base import (
     Result,
     SendOptions,
     all_results,
+    check_options,
     outcome_of,
     unbuildable,
 )
@@ -131,6 +132,8 @@ class SmtpTransport:
     max_batch = 100
     # Each concurrent send() has its own connection: any concurrency the config allows.
     max_in_flight = UNLIMITED
+    # SMTP hands a message over now or never: send_at and batch_id are refused.
+    supports = frozenset({"preview"})
 
     def __init__(
         self,
@@ -312,8 +315,10 @@ class SmtpTransport:
         return Result(message.recipient, Outcome.ACCEPTED, provider_id=message.message_id)
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
-        if options.send_at is not None:
-            raise DeliveryError("the smtp transport cannot schedule a send (--at)")
+        """One Result per message, in order. Raises AuthenticationError when the login is
+        refused before anything was handed over; UnsupportedFeatureError for send_at or
+        batch_id (check_options)."""
+        check_options(self, options)
         session = _Session(self)
         results: list[Result] = []
         try:

@@ -5,7 +5,8 @@ carries up to 1000 personal messages, one recipient per personalization; the
 per-recipient unsubscribe URL travels as a substitution, so the HTML and text
 are sent once per request, not once per recipient.
 
-Every failure is classified here, at one boundary (`classify`):
+Every failure is classified here, at one boundary (`classify`), keeping
+SendGrid's own error words in the error's `detail`:
 400 and other 4xx → permanent; 401/403 → stop everything; 413 → split the
 batch; 429 → wait as told, retry; 5xx and failures before the request left
 (refused, DNS, TLS) → retry with back-off; an answer that never came after the
@@ -266,6 +267,22 @@ def _sendgrid_messages(body: bytes | str | None) -> str:
     return "; ".join(parts) or "no error details"
 
 
+def sendgrid_detail(body: bytes | str | None, limit: int = 500) -> str | None:
+    """SendGrid's own words for an error answer, for DeliveryError.detail: the
+    `errors[].message` texts of its JSON joined by "; " (its 400/401/403/413/429
+    shape, {"errors": [{"message", "field", "help"}]}), else the body's text; at most
+    `limit` characters; None for an empty body."""
+    try:
+        errors = json.loads(body or b"{}").get("errors") or []
+        words = "; ".join(
+            str(e["message"]) for e in errors if isinstance(e, dict) and e.get("message")
+        )
+    except (ValueError, AttributeError):
+        words = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    words = words.strip()
+    return (words if len(words) <= limit else words[: limit - 1] + "…") or None
+
+
 def _sendgrid_fields(body: bytes | str | None) -> tuple[str, ...]:
     """The `field` of each error in SendGrid's JSON answer (empty when it names none)."""
     try:
@@ -316,23 +333,32 @@ def _retry_after(headers: Any, now: float) -> float:
 def _classify_http(err: http_errors.HTTPError) -> DeliveryError:
     status = int(err.status_code)
     words = _sendgrid_messages(err.body)
+    detail = sendgrid_detail(err.body)  # SendGrid's own words, kept apart from ours
     if status in (401, 403):
         return AuthenticationError(
             f"SendGrid refused the API key ({status}): {words}",
             hint=f"check {API_KEY_ENV} and that the key may send mail (Mail Send permission)",
             status=status,
+            detail=detail,
         )
     if status == 413:
-        return PayloadTooLargeError(f"SendGrid: request too large (413): {words}", status=status)
+        return PayloadTooLargeError(
+            f"SendGrid: request too large (413): {words}", status=status, detail=detail
+        )
     if status == 429:
         wait = _retry_after(err.headers, time.time())
-        return RateLimitedError(f"SendGrid rate limit (429), wait {wait:.0f} s", retry_after=wait)
+        return RateLimitedError(
+            f"SendGrid rate limit (429), wait {wait:.0f} s", retry_after=wait, detail=detail
+        )
     if status >= 500:
-        return TransientDeliveryError(f"SendGrid server error ({status}): {words}", status=status)
+        return TransientDeliveryError(
+            f"SendGrid server error ({status}): {words}", status=status, detail=detail
+        )
     return PermanentDeliveryError(
         f"SendGrid refused the request ({status}): {words}",
         status=status,
         fields=_sendgrid_fields(err.body),
+        detail=detail,
     )
 
 

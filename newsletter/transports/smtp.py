@@ -63,10 +63,11 @@ def _reply(code: int, text: bytes | str) -> str:
 
 def _refusal(code: int, text: bytes | str, stage: str) -> DeliveryError:
     """4xx: try again later; 5xx: refused for good."""
-    message = f"SMTP server refused {stage}: {_reply(code, text)}"
+    reply = _reply(code, text)  # the server's own words: the error's detail
+    message = f"SMTP server refused {stage}: {reply}"
     if 400 <= code < 500:
-        return TransientDeliveryError(message, status=code)
-    return PermanentDeliveryError(message, status=code)
+        return TransientDeliveryError(message, status=code, detail=reply)
+    return PermanentDeliveryError(message, status=code, detail=reply)
 
 
 def credentials() -> tuple[str, Secret] | None:
@@ -212,9 +213,11 @@ class SmtpTransport:
     def _connect_error(self, err: BaseException) -> BaseException:
         settings = self.settings
         if isinstance(err, smtplib.SMTPAuthenticationError):
+            reply = _reply(err.smtp_code, err.smtp_error)
             return AuthenticationError(
-                f"SMTP login refused: {_reply(err.smtp_code, err.smtp_error)}",
+                f"SMTP login refused: {reply}",
                 hint=f"check {USERNAME_ENV} and {PASSWORD_ENV}",
+                detail=reply,
             )
         if isinstance(err, smtplib.SMTPNotSupportedError):
             return PermanentDeliveryError(f"SMTP server: {err}")

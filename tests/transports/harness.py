@@ -1,25 +1,39 @@
-"""One harness per transport: start what it talks to, and read back what arrived.
+"""One harness per transport: start what it talks to, read back what arrived, and
+arrange each outcome of the transport contract (newsletter.transports.base).
 
 The contract suite (test_contract.py) runs the same tests against every
-harness, comparing what each recipient would see in their inbox.
+harness, comparing what each recipient would see in their inbox. Each harness
+says how its transport meets each outcome:
+
+- failed: outbox, an unbuildable message; sendgrid, a 400 naming the reader;
+  smtp, 550 at RCPT; memory, `answer(email, FAILED)`.
+- deferred: outbox, a Maildir that cannot be written (a file in the folder's
+  way); sendgrid, 429 and 503 on every attempt; smtp, 421 and 451 at RCPT on
+  every attempt; memory, a batch script answering DEFERRED.
+- ambiguous: sendgrid, the connection cut after the request was read; smtp, the
+  connection dropped after DATA; memory, a batch script answering AMBIGUOUS;
+  the outbox never loses an answer: its ambiguity, a kill mid-batch, is
+  tests/dispatch/test_kill_transports.py.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from newsletter.config import Config
-from newsletter.transports import Transport, open_transport
+from newsletter.message import PersonalMessage, Recipient
+from newsletter.transports import Outcome, Transport, open_transport
 from newsletter.transports.memory import MemoryTransport
 from newsletter.transports.outbox import read_outbox
 from tests.delivery_support import delivery_config
@@ -87,6 +101,9 @@ def from_sendgrid(body: dict[str, Any]) -> list[Delivered]:
 class Harness:
     name: str
     config: Config
+    refusal_words: str  # what a FAILED result's error quotes (the provider's own words)
+    deferrals: tuple[str, ...]  # the ways `defer` can make this transport defer
+    schedules = False  # a Scheduler: honours send_at and batch_id
 
     def transport(self) -> Transport:
         return open_transport(self.config, self.name)
@@ -94,9 +111,34 @@ class Harness:
     def delivered(self) -> list[Delivered]:
         raise NotImplementedError
 
+    def refuse_for_good(self, message: PersonalMessage) -> PersonalMessage:
+        """Arrange for this reader to be refused for good; the message to send."""
+        raise NotImplementedError
+
+    def defer(self, kind: str, messages: list[PersonalMessage]) -> None:
+        """Arrange for the next send of `messages` to be deferred, the `kind` way."""
+        raise NotImplementedError
+
+    def recover(self) -> None:
+        """Undo `defer`: the next send goes through."""
+        raise NotImplementedError
+
+    def lose_answer(self) -> None:
+        """Arrange for the next request to arrive and its answer to be lost."""
+        raise NotImplementedError
+
 
 class OutboxHarness(Harness):
+    """For a file transport, FAILED is a message that cannot be built (no file could
+    hold it), DEFERRED a Maildir that cannot be written now (a full disk, a file in the
+    folder's way): DeliveryHaltedError carries the DEFERRED results, and the same
+    messages are written once when the folder is usable again. It never loses an
+    answer: the one ambiguity, a kill in the middle of a batch, is proven by
+    tests/dispatch/test_kill_transports.py::test_outbox_kill_9_and_resume."""
+
     name = "outbox"
+    refusal_words = "the part before the @ has non-ASCII characters"
+    deferrals = ("unwritable",)
 
     def __init__(self, tmp_path: Path) -> None:
         self.folder = tmp_path / "outbox"
@@ -105,17 +147,47 @@ class OutboxHarness(Harness):
         )
 
     def delivered(self) -> list[Delivered]:
+        if not self.folder.is_dir():
+            return []
         return [
             from_mime(raw)
             for maildir in sorted(self.folder.glob("*"))
             for raw in read_outbox(maildir)
         ]
 
+    def refuse_for_good(self, message: PersonalMessage) -> PersonalMessage:
+        # A non-ASCII local part needs SMTPUTF8, which the message builder refuses.
+        reader = message.recipient
+        unbuildable = Recipient(
+            email="ñoño@example.com",
+            name=reader.name,
+            subscriber_id=reader.subscriber_id,
+            unsubscribe_url=reader.unsubscribe_url,
+        )
+        return message.issue.personalise(unbuildable)
+
+    def defer(self, kind: str, messages: list[PersonalMessage]) -> None:
+        assert kind == "unwritable"
+        if self.folder.is_dir():
+            shutil.rmtree(self.folder)
+        self.folder.write_text("a file where the outbox folder should be")
+
+    def recover(self) -> None:
+        self.folder.unlink()
+
+    def lose_answer(self) -> None:
+        pytest.skip(
+            "the outbox is in-process and never loses an answer; its ambiguity (a kill "
+            "mid-batch) is tests/dispatch/test_kill_transports.py::test_outbox_kill_9_and_resume"
+        )
+
 
 class MemoryHarness(Harness):
     """The in-memory transport, building each message's MIME as the outbox and SMTP do."""
 
     name = "memory"
+    refusal_words = "550 mailbox unavailable (scripted)"
+    deferrals = ("scripted",)
 
     def __init__(self) -> None:
         self.config = delivery_config()
@@ -127,9 +199,25 @@ class MemoryHarness(Harness):
     def delivered(self) -> list[Delivered]:
         return [from_mime(raw) for raw in self.memory.raw]
 
+    def refuse_for_good(self, message: PersonalMessage) -> PersonalMessage:
+        self.memory.answer(message.recipient.email, Outcome.FAILED, self.refusal_words)
+        return message
+
+    def defer(self, kind: str, messages: list[PersonalMessage]) -> None:
+        self.memory.script = lambda call, batch: Outcome.DEFERRED
+
+    def recover(self) -> None:
+        self.memory.script = None
+
+    def lose_answer(self) -> None:
+        self.memory.script = lambda call, batch: Outcome.AMBIGUOUS
+
 
 class SendGridHarness(Harness):
     name = "sendgrid"
+    refusal_words = "Does not contain a valid address."
+    deferrals = ("429", "503")
+    schedules = True
 
     def __init__(self, server: FakeSendGrid) -> None:
         self.server = server
@@ -142,6 +230,21 @@ class SendGridHarness(Harness):
             found += from_sendgrid(request.body)
         return found
 
+    def refuse_for_good(self, message: PersonalMessage) -> PersonalMessage:
+        self.server.refuse_addresses([message.recipient.email])
+        return message
+
+    def defer(self, kind: str, messages: list[PersonalMessage]) -> None:
+        # Every attempt the transport makes is answered so: it gives up and defers.
+        attempts = self.config.delivery.sendgrid.max_attempts
+        self.server.fail_next(attempts, int(kind), retry_after=0 if kind == "429" else None)
+
+    def recover(self) -> None:
+        self.server.clear_faults()
+
+    def lose_answer(self) -> None:
+        self.server.cut_after_accept_next(1)
+
 
 class Collector:
     """An aiosmtpd handler that keeps every message it is given."""
@@ -149,6 +252,7 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
         self.refuse: dict[str, str] = {}  # address -> SMTP reply
+        self.drop_data = 0  # DATA commands to keep, then answer by closing the connection
         self.sessions: set[int] = set()  # one per SMTP connection
         self.quits = 0  # connections the client closed politely
         self.resets = 0  # RSET commands seen
@@ -172,6 +276,10 @@ class Collector:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.sessions.add(id(session))
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+        if self.drop_data:  # the message arrived; its answer is lost with the connection
+            self.drop_data -= 1
+            server.transport.close()
+            return "250 never seen"
         return "250 OK: queued"
 
 
@@ -184,6 +292,12 @@ def free_port() -> int:
 
 class SmtpHarness(Harness):
     name = "smtp"
+    refusal_words = "550 5.1.1 No such user"
+    deferrals = ("421", "451")
+    _REPLIES: ClassVar[dict[str, str]] = {
+        "421": "421 4.3.2 Service shutting down",
+        "451": "451 4.7.1 Try again later",
+    }
 
     def __init__(self, port: int, collector: Collector) -> None:
         self.collector = collector
@@ -192,6 +306,20 @@ class SmtpHarness(Harness):
 
     def delivered(self) -> list[Delivered]:
         return [from_mime(raw, tuple(to)) for to, raw in self.collector.messages]
+
+    def refuse_for_good(self, message: PersonalMessage) -> PersonalMessage:
+        self.collector.refuse[message.recipient.email] = self.refusal_words
+        return message
+
+    def defer(self, kind: str, messages: list[PersonalMessage]) -> None:
+        for message in messages:  # at RCPT, on every attempt: nothing reaches DATA
+            self.collector.refuse[message.recipient.email] = self._REPLIES[kind]
+
+    def recover(self) -> None:
+        self.collector.refuse.clear()
+
+    def lose_answer(self) -> None:
+        self.collector.drop_data = 1
 
 
 @contextmanager

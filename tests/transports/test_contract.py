@@ -1,14 +1,17 @@
-"""The transport contract: every transport delivers the same messages the same way.
+"""The transport contract: every transport delivers the same messages the same way,
+and answers each of the four outcomes and a refused option the same way.
 
 Run against the outbox, SendGrid (the real client against the
 SendGrid-compatible server), SMTP (a real aiosmtpd server), all on loopback, and
 the in-memory transport; also at the concurrency the dispatcher uses them with.
+How each harness arranges an outcome is tabled in harness.py.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.errors import DeliveryHaltedError, UnsupportedFeatureError
 from newsletter.message import PersonalMessage, Recipient
-from newsletter.transports import Outcome, Result, SendOptions, Transport
+from newsletter.transports import Outcome, Result, SendOptions, Transport, scheduler_of
 from tests.delivery_support import PUBLIC, personal_messages, sample_issue
 from tests.transports.harness import (
     Harness,
@@ -163,3 +167,122 @@ def test_concurrent_batches_each_reader_gets_exactly_their_own_message(
         assert f'href="{reader.unsubscribe_url}"' in got.html
         everywhere = got.text + got.html + got.headers["list-unsubscribe"]
         assert set(TOKEN.findall(everywhere)) == {reader.unsubscribe_url.rsplit("/", 1)[1]}
+
+
+def send_collect(transport: Transport, messages: Sequence[PersonalMessage]) -> list[Result]:
+    """One batch's results, whether returned or carried by DeliveryHaltedError (the
+    outbox's way of saying it cannot go on for now)."""
+    try:
+        return transport.send(messages, SendOptions())
+    except DeliveryHaltedError as halted:
+        return halted.results
+
+
+def test_accepted_results_carry_provider_ids(harness: Harness) -> None:
+    """Accepted: one result per message, in order, each with the id the transport
+    gives (SendGrid's X-Message-Id, the Message-ID for outbox and SMTP, mem-N)."""
+    messages = personal_messages(3)
+    transport = harness.transport()
+    results = transport.send(messages, SendOptions())
+    transport.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 3
+    assert all(r.provider_id for r in results), results
+    assert all(r.error is None for r in results)
+
+
+def test_a_reader_refused_for_good_fails_alone_with_the_providers_words(
+    harness: Harness,
+) -> None:
+    """Failed: a reader refused for good (SendGrid 400 naming them, SMTP 550, memory's
+    scripted failure, an unbuildable message in the outbox) is FAILED with the
+    provider's own words and never delivered; the other readers are delivered once."""
+    first, second, third = personal_messages(3)
+    batch = [first, harness.refuse_for_good(second), third]
+    transport = harness.transport()
+    results = transport.send(batch, SendOptions())
+    transport.close()
+    assert [r.recipient for r in results] == [m.recipient for m in batch]
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.FAILED, Outcome.ACCEPTED]
+    assert harness.refusal_words in str(results[1].error)
+    assert sorted(d.to for d in harness.delivered()) == [
+        first.recipient.email,
+        third.recipient.email,
+    ]
+
+
+def test_deferred_is_not_delivered_and_goes_out_once_later(harness: Harness) -> None:
+    """Deferred: each way the transport defers (SendGrid 429 and 503, SMTP 421 and 451
+    on every attempt, memory's scripted deferral, an outbox folder that cannot be
+    written) gives every message DEFERRED with a reason and delivers nothing; sent
+    again once the cause is gone, each is delivered exactly once."""
+    batches = international_batches(len(harness.deferrals), 2)
+    delivered = 0
+    for kind, batch in zip(harness.deferrals, batches, strict=True):
+        harness.defer(kind, batch)
+        transport = harness.transport()
+        results = send_collect(transport, batch)
+        transport.close()
+        assert [r.outcome for r in results] == [Outcome.DEFERRED] * 2, kind
+        assert all(r.error for r in results), kind
+        assert len(harness.delivered()) == delivered, kind
+        harness.recover()
+        transport = harness.transport()
+        again = send_collect(transport, batch)
+        transport.close()
+        assert [r.outcome for r in again] == [Outcome.ACCEPTED] * 2, kind
+        delivered += 2
+        got = Counter(d.to for d in harness.delivered())
+        assert all(got[m.recipient.email] == 1 for m in batch), (kind, got)
+        assert len(harness.delivered()) == delivered, kind
+
+
+def test_a_lost_answer_is_ambiguous_and_never_resent(harness: Harness) -> None:
+    """Ambiguous: the message arrived but its answer was lost (SendGrid's connection
+    cut after the request was read, SMTP's dropped after DATA, memory's scripted
+    ambiguity): AMBIGUOUS with a reason, and the transport does not send it again by
+    itself, so it arrived exactly once. (The outbox cannot lose an answer; its
+    ambiguity, a kill mid-batch, is tests/dispatch/test_kill_transports.py.)"""
+    harness.lose_answer()
+    (message,) = personal_messages(1)
+    transport = harness.transport()
+    results = transport.send([message], SendOptions())
+    transport.close()
+    assert [r.outcome for r in results] == [Outcome.AMBIGUOUS]
+    assert results[0].error
+    assert [d.to for d in harness.delivered()] == [message.recipient.email]
+
+
+def test_options_it_cannot_honour_are_refused_before_anything_is_sent(harness: Harness) -> None:
+    """Refused options: a transport that cannot schedule raises UnsupportedFeatureError
+    (exit 3) for send_at and for batch_id, and scheduler_of says so with the CLI's
+    words; nothing is sent. SendGrid, a Scheduler, accepts send_at with a batch id it
+    created and passes both on. A preview is honoured by every transport."""
+    messages = personal_messages(2)
+    transport = harness.transport()
+    send_at = int(time.time()) + 3600  # SendGrid takes at most 72 h ahead
+    assert {r.outcome for r in transport.send(messages, SendOptions(preview=True))} == {
+        Outcome.ACCEPTED
+    }
+    previews = len(harness.delivered())
+    if harness.schedules:
+        batch_id = scheduler_of(transport).create_batch()
+        results = transport.send(messages, SendOptions(send_at=send_at, batch_id=batch_id))
+        assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+        assert isinstance(harness, SendGridHarness)
+        body = harness.server.accepted[-1].body
+        assert body is not None
+        assert (body["send_at"], body["batch_id"]) == (send_at, batch_id)
+    else:
+        for options in (SendOptions(send_at=send_at), SendOptions(batch_id="b1")):
+            with pytest.raises(UnsupportedFeatureError, match=f"the {harness.name} transport"):
+                transport.send(messages, options)
+        with pytest.raises(UnsupportedFeatureError) as schedule:
+            scheduler_of(transport)
+        assert schedule.value.message == (
+            f"--at needs the sendgrid transport; {harness.name} cannot schedule a send"
+        )
+        with pytest.raises(UnsupportedFeatureError) as cancel:
+            scheduler_of(transport, "cancel")
+        assert cancel.value.message == f"the {harness.name} transport cannot cancel sends"
+        assert len(harness.delivered()) == previews
+    transport.close()

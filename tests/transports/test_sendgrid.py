@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.errors import AuthenticationError, ConfigError
+from newsletter.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from newsletter.transports import Outcome, SendOptions, open_transport
 from newsletter.transports.sendgrid import SendGridTransport, build_payload, serialise
 from tests.delivery_support import (
@@ -295,3 +300,27 @@ def test_spaceless_digest_is_accepted_with_short_lines(server: FakeSendGrid) -> 
         assert longest_line(part["value"]) <= MAX_CONTENT_LINE
     for message, got in zip(messages, from_sendgrid(body), strict=True):
         assert message.recipient.unsubscribe_url in got.text
+
+
+def test_a_400_keeps_sendgrids_own_words_in_detail(server: FakeSendGrid) -> None:
+    """The boundary keeps SendGrid's errors[].message text as the error's `detail`
+    (apart from our sentence around it), with its status and the field it names."""
+    server.refuse_addresses(["reader1@example.com"])
+    sender = transport()
+    payload = build_payload(personal_messages(1), sender.settings, SendOptions())
+    with pytest.raises(PermanentDeliveryError) as refused:
+        sender.request("post", "mail/send", request_body=payload)
+    assert refused.value.status == 400
+    assert refused.value.detail == "Does not contain a valid address."
+    assert refused.value.fields == ("personalizations.0.to.0.email",)
+    assert refused.value.message.startswith("SendGrid refused the request (400): ")
+
+
+def test_a_5xx_keeps_sendgrids_own_words_in_detail(server: FakeSendGrid) -> None:
+    """A 503 is transient, and its `detail` is SendGrid's own message."""
+    server.fail_next(1, 503)
+    sender = transport()
+    payload = build_payload(personal_messages(1), sender.settings, SendOptions())
+    with pytest.raises(TransientDeliveryError) as deferred:
+        sender.request("post", "mail/send", request_body=payload)
+    assert (deferred.value.status, deferred.value.detail) == (503, "service unavailable")

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsletter.errors import AuthenticationError
+from newsletter.errors import AuthenticationError, PermanentDeliveryError
 from newsletter.message import Recipient
+from newsletter.message.mime import mime_bytes
 from newsletter.transports import Outcome, SendOptions, open_transport
 from newsletter.transports import smtp as smtp_module
 from tests.delivery_support import delivery_config, personal_messages
@@ -301,3 +302,39 @@ def test_250_readers_through_the_dispatcher_at_the_default_concurrency(tmp_path:
     with project.store() as store:
         record = store.find_send("2025-09-12", "weekly")
         assert record is not None and store.send_counts(record.id) == {"accepted": 250}
+
+
+class RefusingData(Collector):
+    """Refuses every message at DATA for good, as a spam filter does."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        return "554 5.7.1 Message rejected as spam"
+
+
+@pytest.mark.parametrize(
+    ("handler", "reply"),
+    [
+        (Collector(), "550 5.1.1 No such user"),
+        (RefusingData(), "554 5.7.1 Message rejected as spam"),
+    ],
+)
+def test_a_5xx_keeps_the_servers_reply_in_detail(handler: Collector, reply: str) -> None:
+    """A 5xx at RCPT or at DATA is a PermanentDeliveryError whose `detail` is the
+    server's own reply, code and text, apart from our sentence around it. (One message
+    through the transport's per-message step, where the error is raised before it
+    becomes a FAILED result.)"""
+    if reply.startswith("550"):  # refused at RCPT; RefusingData refuses at DATA
+        handler.refuse["reader1@example.com"] = reply
+    (message,) = personal_messages(1)
+    with smtp_server(handler=handler) as (port, _, _):
+        transport = smtp_transport(port)
+        session = smtp_module._Session(transport)
+        try:
+            with pytest.raises(PermanentDeliveryError) as refused:
+                transport._send_one(session, message, mime_bytes(message))
+        finally:
+            session.release()
+            transport.close()
+    assert refused.value.detail == reply
+    assert refused.value.status == int(reply[:3])
+    assert refused.value.message.endswith(reply)

@@ -42,13 +42,13 @@ from starlette.routing import Match, Route, Router
 
 from newsletter.config import Config
 from newsletter.errors import StoreError
+from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store.store import Store
 from newsletter.web.archive import Archive
 from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
-from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import Answer, SendGridWebhook
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.feedback.suppressions import Puller
 from newsletter.store.models import Status
 from newsletter.store.store import Store
-from newsletter.suppressions import Puller
 from newsletter.transports.sendgrid import SendGridTransport
 from tests.dispatch.clirun import Project
 from tests.fakes.sendgrid_server import FakeSendGrid, response_validator

@@ -30,13 +30,12 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from newsletter.errors import MalformedEventsError, SignatureError, StoreError
 from newsletter.feedback import (
     MAX_AGE_SECONDS,
     Buffer,
     EventBatch,
+    PublicKey,
     SignedHeaders,
     check_headers,
     read_events,
@@ -90,7 +89,7 @@ class SendGridWebhook:
     def __init__(
         self,
         store: Store,
-        key: ec.EllipticCurvePublicKey | None,
+        key: PublicKey | None,
         *,
         max_age: int = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,

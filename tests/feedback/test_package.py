@@ -15,6 +15,8 @@ FEEDBACK = PACKAGE / "feedback"
 # Libraries the feedback code must not reach itself: the CLI's, the web's, SendGrid's
 # client (only newsletter/transports/sendgrid.py imports it) and the database's.
 FOREIGN = ("click", "rich", "starlette", "uvicorn", "sendgrid", "python_http_client", "sqlalchemy")
+CRYPTOGRAPHY_HOME = FEEDBACK / "signature.py"
+TYPE_ALIASES = {"Buffer", "PublicKey", "PullOutcome"}  # names of types: no docstring of their own
 
 
 def imported(path: Path) -> Iterator[str]:
@@ -70,5 +72,17 @@ def test_every_public_name_is_documented_and_exported() -> None:
     functions or classes carry a docstring (shapes, units and errors live there)."""
     for name in newsletter.feedback.__all__:
         value = getattr(newsletter.feedback, name)
-        if callable(value) and not name.isupper() and name not in {"Buffer", "PullOutcome"}:
+        if callable(value) and not name.isupper() and name not in TYPE_ALIASES:
             assert value.__doc__, f"newsletter.feedback.{name} has no docstring"
+
+
+def test_cryptography_is_imported_by_the_signature_module_only() -> None:
+    """The ECDSA library is reached only by newsletter/feedback/signature.py; the web names
+    the key's type through `newsletter.feedback.PublicKey`."""
+    importers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        for name in imported(path)
+        if name.split(".")[0] == "cryptography"
+    }
+    assert importers == {str(CRYPTOGRAPHY_HOME.relative_to(PACKAGE))}

@@ -14,7 +14,6 @@ import click
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.progress import Reporter
 from newsletter.cli.terminal import inert
-from newsletter.cli.web_commands import pull_before_dispatch
 from newsletter.config import Config
 from newsletter.digest import load_digest
 from newsletter.dispatch.due import due_digest
@@ -28,6 +27,7 @@ from newsletter.errors import (
     NewsletterError,
     UnknownListError,
 )
+from newsletter.feedback import Pulled, PullFailed, PullOutcome, pull_before_dispatch
 from newsletter.files import write_atomic
 from newsletter.message import IssueMessage, Recipient, build_issue_message
 from newsletter.message.links import public_base, unsubscribe_url
@@ -311,11 +311,23 @@ def dispatch(
         raise ConfigError("no list has `weekly: true` in config.yaml; nothing to dispatch")
     today = on_date.date() if on_date else dt.date.today()
     # Issue 6 (web): with SendGrid, copy its suppression lists into the store first.
-    pull_before_dispatch(config, transport)
+    _print_pull_outcome(pull_before_dispatch(config, transport))
     worst = EXIT_OK
     for name in lists:
         worst = max(worst, _dispatch_one(app, name, today, transport, at))
     sys.exit(worst)
+
+
+def _print_pull_outcome(outcome: PullOutcome) -> None:
+    """Report the pull `dispatch` made first (newsletter.feedback.pull_before_dispatch)."""
+    if isinstance(outcome, PullFailed):
+        warn(outcome.warning)
+        warn(outcome.hint)
+    elif isinstance(outcome, Pulled):
+        click.echo(
+            "SendGrid suppressions pulled: "
+            f"{plural(outcome.report.suppressed, 'address', 'addresses')} newly suppressed"
+        )
 
 
 def _dispatch_one(

@@ -17,7 +17,7 @@ import unicodedata
 # format character (the bidirectional marks, overrides and isolates that reorder what
 # is shown, "Trojan Source", CVE-2021-42574; zero-width characters; U+FEFF; tag
 # characters), lone surrogates, and the Unicode line and paragraph separators. The
-# same Unicode categories provider text is cleaned of on arrival (provider_text.py).
+# same Unicode categories provider text is cleaned of on arrival (newsletter/feedback/text.py).
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 

@@ -10,9 +10,9 @@ import click
 from newsletter.archive_backfill import BackfillReport, backfill
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.config import Config
-from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, DeliveryError
+from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
+from newsletter.feedback import PullReport, pull_suppressions
 from newsletter.store.store import Store
-from newsletter.suppressions import Puller, PullReport
 from newsletter.wording import plural
 
 
@@ -125,25 +125,6 @@ def _print_pull(report: PullReport) -> None:
         )
 
 
-def pull_suppressions(config: Config) -> PullReport:
-    """Read SendGrid's lists into the store (needs SENDGRID_API_KEY)."""
-    from newsletter.transports.sendgrid import SendGridTransport
-
-    settings = config.delivery.sendgrid
-    transport = SendGridTransport(settings, retry_base_seconds=config.delivery.retry_base_seconds)
-    try:
-        with Store.from_config(config) as store:
-            puller = Puller(
-                transport,
-                store,
-                attempts=settings.max_attempts,
-                retry_base_seconds=config.delivery.retry_base_seconds,
-            )
-            return puller.pull(settings.asm_group_id)
-    finally:
-        transport.close()
-
-
 @suppressions.command("pull")
 @pass_app
 @report_errors
@@ -155,22 +136,3 @@ def pull(app: AppContext) -> None:
         "newly suppressed"
     )
     _print_pull(report)
-
-
-def pull_before_dispatch(config: Config, transport: str | None) -> None:
-    """`dispatch` with SendGrid: pull its suppressions first, so nobody who unsubscribed
-    through SendGrid is counted in the audience. A failure only warns: SendGrid itself
-    still refuses to mail its suppressed addresses, and a key limited to Mail Send is
-    a sound setup."""
-    if (transport or config.delivery.transport) != "sendgrid":
-        return
-    try:
-        report = pull_suppressions(config)
-    except DeliveryError as err:
-        warn(f"could not pull SendGrid's suppressions ({err.message}); sending anyway")
-        warn("give the API key read access to Suppressions to keep the store in step")
-        return
-    click.echo(
-        f"SendGrid suppressions pulled: {plural(report.suppressed, 'address', 'addresses')} "
-        "newly suppressed"
-    )

@@ -24,7 +24,6 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -42,13 +41,13 @@ from starlette.routing import Match, Route, Router
 
 from newsletter.config import Config
 from newsletter.errors import StoreError
+from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, PublicKey, load_public_key
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store.store import Store
 from newsletter.web.archive import Archive
 from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
-from newsletter.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import Answer, SendGridWebhook
 
@@ -80,7 +79,7 @@ class Handlers:
         config: Config,
         store: Store,
         secret: Secret,
-        key: ec.EllipticCurvePublicKey | None,
+        key: PublicKey | None,
         clock: Callable[[], float],
         bodies: BodyLimits,
     ) -> None:

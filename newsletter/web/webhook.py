@@ -1,9 +1,12 @@
 """SendGrid's Event Webhook: verify, parse, de-duplicate, apply; answer with a status.
 
-Synchronous and free of HTTP: the app hands over the two signature headers
-first (`admit`), and only if they pass does it read the body and hand that over
-(`receive`). Order matters: nothing is read before the key, the headers and their
-age have been checked; nothing is parsed, let alone stored, before the signature.
+The HTTP side of provider feedback: what each check and each event means lives in
+newsletter.feedback (signature, parsing, classification), what is stored in the store;
+this module orders the steps and picks each answer's status. Synchronous and free of
+the web framework: the app hands over the two signature headers first (`admit`), and
+only if they pass does it read the body and hand that over (`receive`). Order matters:
+nothing is read before the key, the headers and their age have been checked; nothing is
+parsed, let alone stored, before the signature.
 
 | request | answer | body | store |
 |---|---|---|---|
@@ -27,24 +30,24 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from newsletter.errors import MalformedEventsError, SignatureError, StoreError
-from newsletter.redaction import redacting_logger
-from newsletter.store.feedback import EventsReport, ProviderEvent
-from newsletter.store.models import Source
-from newsletter.store.store import Store
-from newsletter.web.events import Event, Verdict, classify, delivery_update, parse_events
-from newsletter.web.signature import (
+from newsletter.feedback import (
     MAX_AGE_SECONDS,
     Buffer,
+    EventBatch,
+    PublicKey,
     SignedHeaders,
     check_headers,
+    read_events,
+    reason_summary,
     verify_body,
 )
+from newsletter.redaction import redacting_logger
+from newsletter.store.feedback import EventsReport
+from newsletter.store.models import Source
+from newsletter.store.store import Store
 
 log = redacting_logger("newsletter.web")
-MAX_LOGGED_REASONS = 5
 
 
 @dataclass(frozen=True)
@@ -55,55 +58,28 @@ class Answer:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def to_provider_event(event: Event, verdict: Verdict | None = None) -> ProviderEvent:
-    """What one SendGrid event changes in the store (see newsletter.web.events)."""
-    return ProviderEvent(
-        event_id=event.sg_event_id,
-        event=event.event,
-        suppression=(verdict or classify(event)).suppression,
-        delivery=delivery_update(event),
-    )
-
-
-@dataclass(frozen=True)
-class Noted:
-    """Events of one request that suppress nobody but are reported to the operator."""
-
-    message_faults: list[Event]
-    unclassified: list[Event]
-
-
-def _reasons(events: list[Event]) -> str:
-    counts: dict[str, int] = {}
-    for event in events:
-        label = " ".join(f"{event.event} {event.kind or ''} {event.reason or '-'}".split())
-        counts[label] = counts.get(label, 0) + 1
-    shown = sorted(counts.items(), key=lambda item: -item[1])[:MAX_LOGGED_REASONS]
-    return "; ".join(f"{label!r} ×{count}" for label, count in shown)
-
-
-def _log_noted(noted: Noted) -> None:
-    if noted.message_faults:
+def _log_noted(batch: EventBatch) -> None:
+    if batch.message_faults:
         log.warning(
             "SendGrid dropped %d messages for a fault of the message (nobody suppressed): %s",
-            len(noted.message_faults),
-            _reasons(noted.message_faults),
+            len(batch.message_faults),
+            reason_summary(batch.message_faults),
         )
-    if noted.unclassified:
+    if batch.unclassified:
         log.warning(
             "SendGrid events with a reason we do not classify (nobody suppressed): %s",
-            _reasons(noted.unclassified),
+            reason_summary(batch.unclassified),
         )
 
 
-def _report(report: EventsReport, noted: Noted) -> dict[str, Any]:
+def _report(report: EventsReport, batch: EventBatch) -> dict[str, Any]:
     return {
         "received": report.received,
         "duplicates": report.duplicates,
         "suppressed": report.suppressions.suppressed,
         "deliveries_updated": report.deliveries_updated,
-        "message_faults": len(noted.message_faults),
-        "unclassified": len(noted.unclassified),
+        "message_faults": len(batch.message_faults),
+        "unclassified": len(batch.unclassified),
     }
 
 
@@ -113,7 +89,7 @@ class SendGridWebhook:
     def __init__(
         self,
         store: Store,
-        key: ec.EllipticCurvePublicKey | None,
+        key: PublicKey | None,
         *,
         max_age: int = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -143,26 +119,21 @@ class SendGridWebhook:
             return Answer(503, {"error": "webhook.sendgrid_public_key is not configured"})
         try:
             verify_body(self.key, headers, body)
-            parsed = [(event, classify(event)) for event in parse_events(body)]
-            events = [to_provider_event(event, verdict) for event, verdict in parsed]
+            batch = read_events(body)
         except SignatureError as err:
             return Answer(403, {"error": err.message})
         except MalformedEventsError as err:
             return Answer(400, {"error": err.message})
-        noted = Noted(
-            [event for event, verdict in parsed if verdict.message_fault],
-            [event for event, verdict in parsed if verdict.unclassified],
-        )
         try:
             with self.writes:
-                report = self.store.apply_provider_events(events, source=Source.WEBHOOK)
+                report = self.store.apply_provider_events(batch.changes, source=Source.WEBHOOK)
         except StoreError as err:
             # The operator must hear why (SendGrid only retries for 24 hours); the log's
             # redaction hides any password the store's message names.
             log.error("sendgrid webhook: events not applied, SendGrid will retry: %s", err)
             return Answer(503, {"error": "the store is unavailable; retry later"})
-        _log_noted(noted)
-        return Answer(200, _report(report, noted))
+        _log_noted(batch)
+        return Answer(200, _report(report, batch))
 
     def handle(self, body: Buffer, signature: str | None, timestamp: str | None) -> Answer:
         """`admit`, then `receive`: one request whose body is already in memory."""

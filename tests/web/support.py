@@ -25,8 +25,8 @@ from newsletter.web.app import create_app
 from newsletter.web.bodies import BodyLimits
 from newsletter.web.server import uvicorn_config
 from tests.delivery_support import delivery_config
+from tests.feedback.signing import Signer
 from tests.transports.harness import free_port
-from tests.web.signing import Signer
 
 SECRET = "web-tests-secret-0123456789abcdefghijkl"  # noqa: S105 - a test secret
 OTHER_SECRET = "another-newsletter-secret-0123456789abc"  # noqa: S105

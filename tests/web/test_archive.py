@@ -18,7 +18,7 @@ from newsletter.render import render_issue
 from newsletter.store.ledger import FINISHED
 from newsletter.web.archive import Archive
 from tests.conftest import REPO
-from tests.web.signing import Signer
+from tests.feedback.signing import Signer
 from tests.web.support import SECRET, Site, make_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"

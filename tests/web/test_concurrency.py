@@ -17,8 +17,8 @@ from newsletter.store.models import Status
 from newsletter.store.store import Store
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import make_world
+from tests.feedback.signing import Signer
 from tests.transports.harness import free_port
-from tests.web.signing import Signer
 from tests.web.support import SECRET, local_site_config, sendgrid_event, served, subscribe
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.store.store import Store
 from newsletter.web.app import allowed_hosts
-from tests.web.signing import Signer
+from tests.feedback.signing import Signer
 from tests.web.support import Site, make_site, web_config
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from newsletter.secrets import Secret
 from newsletter.tokens import UNSUBSCRIBE, _signature
+from tests.feedback.signing import Signer
 from tests.web.asgi import call, run
-from tests.web.signing import Signer
 from tests.web.support import NOW, SECRET, Site, make_site, sendgrid_event
 
 SIGNER = Signer.new()

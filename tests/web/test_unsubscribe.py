@@ -11,7 +11,7 @@ from newsletter.errors import StoreError
 from newsletter.secrets import Secret
 from newsletter.store.models import Source, Status
 from newsletter.tokens import make_token
-from tests.web.signing import Signer
+from tests.feedback.signing import Signer
 from tests.web.support import OTHER_SECRET, Site, make_site
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.errors import StoreError
 from newsletter.web.bodies import BodyLimits
-from tests.web.signing import Signer
+from tests.feedback.signing import Signer
 from tests.web.support import ISSUE, NOW, Site, make_site, sendgrid_event
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.web.bodies import BodyLimits
+from tests.feedback.signing import Signer
 from tests.web.asgi import call, run
-from tests.web.signing import Signer
 from tests.web.support import NOW, Site, make_site, sendgrid_event
 
 PATH = "/webhooks/sendgrid"

@@ -29,7 +29,7 @@ MAX_REASON: Final = 500  # SMTP replies are a line or three; SendGrid's drop rea
 MAX_ADDRESS: Final = 320  # longer than any valid address (RFC 5321 allows 254)
 
 _SPACES = re.compile(r"[ \t]*[\t\n\r\x0b\x0c\x85\u2028\u2029]+[ \t]*")  # with the indent
-# Categories Cc, Cf (as of Unicode 15) and Cs; tests/web/test_provider_text.py checks the
+# Categories Cc, Cf (as of Unicode 15) and Cs; tests/feedback/test_text.py checks the
 # list against the running Python's unicodedata.
 _INERT = re.compile(
     "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"

@@ -32,9 +32,11 @@ MAX_AGE_SECONDS = 300
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 MAX_SIGNATURE_CHARS = 200  # base64 of a DER ECDSA P-256 signature is at most 96 characters
 Buffer = bytes | bytearray
+# The verification key's type, named here so callers need not import `cryptography`.
+PublicKey = ec.EllipticCurvePublicKey
 
 
-def load_public_key(text: str) -> ec.EllipticCurvePublicKey:
+def load_public_key(text: str) -> PublicKey:
     """The verification key as SendGrid shows it (base64 DER) or as PEM."""
     try:
         if "BEGIN PUBLIC KEY" in text:
@@ -84,7 +86,7 @@ def check_headers(
     return SignedHeaders(timestamp, der)
 
 
-def verify_body(key: ec.EllipticCurvePublicKey, headers: SignedHeaders, body: Buffer) -> None:
+def verify_body(key: PublicKey, headers: SignedHeaders, body: Buffer) -> None:
     """Raise SignatureError unless `headers` sign `body` under `key`. The SHA-256 of
     timestamp + body is computed piecewise: the body is never copied to be verified."""
     digest = hashlib.sha256(headers.timestamp.encode("ascii"))
@@ -96,7 +98,7 @@ def verify_body(key: ec.EllipticCurvePublicKey, headers: SignedHeaders, body: Bu
 
 
 def verify(
-    key: ec.EllipticCurvePublicKey,
+    key: PublicKey,
     body: Buffer,
     signature: str | None,
     timestamp: str | None,

@@ -1,7 +1,8 @@
 """SendGrid Event Webhook payloads: parsed, checked, and turned into what to do.
 
-Pure: no I/O. The web endpoint verifies the signature first, then hands the
-raw body here; the store applies the resulting actions.
+Pure: no I/O. The web endpoint verifies the signature first (newsletter.feedback.signature),
+then hands the raw body to `read_events`; the store applies the resulting changes
+(`Store.apply_provider_events`).
 
 What each event means for us (reasons are matched whole, ignoring case and
 spacing, never as substrings: "Invalid SMTPAPI header" is not "Invalid"):
@@ -25,7 +26,7 @@ reference ("dropped") and its glossary entry "Drops": the address-level ones
 name the suppression list the address is on; the others are about the message
 or the account and say nothing about the reader.
 
-Every text taken from an event is made inert (newsletter.provider_text): no
+Every text taken from an event is made inert (newsletter.feedback.text): no
 control characters, capped lengths. Numbers must be integers: a float that is
 not a whole number, NaN, Infinity or `1e400` is a malformed event (400), never a
 server error; so is JSON nested deeper than Python's parser allows.
@@ -42,8 +43,8 @@ from math import isfinite
 from typing import Any, Final, NoReturn
 
 from newsletter.errors import MalformedEventsError
-from newsletter.provider_text import MAX_ADDRESS, MAX_REASON, provider_text
-from newsletter.store.feedback import DeliveryEvent, Suppression
+from newsletter.feedback.text import MAX_ADDRESS, MAX_REASON, provider_text
+from newsletter.store.feedback import DeliveryEvent, ProviderEvent, Suppression
 from newsletter.store.models import Status
 
 MAX_EVENTS = 20_000  # SendGrid posts batches of at most a few thousand
@@ -51,6 +52,7 @@ MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribe
 DELIVERY_EVENTS = {"delivered", "deferred", "bounce", "dropped"}
 MAX_NAME = 64  # event names, issue ids, list names: ours are far shorter
 MAX_EVENT_ID = 1000  # the store keeps longer ids as a digest (store.feedback.event_key)
+MAX_LISTED_REASONS = 5  # distinct reasons named in one operator summary
 
 # SendGrid's drop reasons that name a suppression list the address is on.
 ADDRESS_DROPS: Final[Mapping[str, Status]] = {
@@ -230,3 +232,46 @@ def delivery_update(event: Event) -> DeliveryEvent | None:
         detail=event.reason,
         at=_when(event.timestamp),
     )
+
+
+def to_provider_event(event: Event, verdict: Verdict | None = None) -> ProviderEvent:
+    """What one SendGrid event changes in the store: its id (applied once), the suppression
+    `classify` asks for and the delivery-record update `delivery_update` carries."""
+    return ProviderEvent(
+        event_id=event.sg_event_id,
+        event=event.event,
+        suppression=(verdict or classify(event)).suppression,
+        delivery=delivery_update(event),
+    )
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """One webhook body, read: what each event changes in the store, in the order sent, and
+    the events that suppress nobody but an operator should hear of."""
+
+    changes: list[ProviderEvent]
+    message_faults: list[Event]  # dropped for a fault of the message (see `MESSAGE_DROPS`)
+    unclassified: list[Event]  # a drop reason or bounce type we do not know
+
+
+def read_events(body: bytes | bytearray) -> EventBatch:
+    """Parse and classify a (verified) webhook body. MalformedEventsError as `parse_events`."""
+    parsed = [(event, classify(event)) for event in parse_events(body)]
+    return EventBatch(
+        changes=[to_provider_event(event, verdict) for event, verdict in parsed],
+        message_faults=[event for event, verdict in parsed if verdict.message_fault],
+        unclassified=[event for event, verdict in parsed if verdict.unclassified],
+    )
+
+
+def reason_summary(events: list[Event], limit: int = MAX_LISTED_REASONS) -> str:
+    """The commonest `event type reason` labels among `events`, for one log line, e.g.
+    `'dropped Spam Content' ×3; 'bounce blocked 421 try later' ×1`: at most `limit`
+    labels, commonest first; every text in it is already inert."""
+    counts: dict[str, int] = {}
+    for event in events:
+        label = " ".join(f"{event.event} {event.kind or ''} {event.reason or '-'}".split())
+        counts[label] = counts.get(label, 0) + 1
+    shown = sorted(counts.items(), key=lambda item: -item[1])[:limit]
+    return "; ".join(f"{label!r} ×{count}" for label, count in shown)

@@ -6,12 +6,16 @@ unsubscribe (ASM) group. Readers who unsubscribe through SendGrid's own links
 land only there, so `newsletter suppressions pull` (and `dispatch`, before it
 sends) copies them into the store, where they stop every transport, not just
 SendGrid. It only ever suppresses: nobody is resubscribed by a pull. Addresses
-and reasons are provider text, stored inert (newsletter.provider_text).
+and reasons are provider text, stored inert (newsletter.feedback.text).
 
 Lists are read page by page (`limit`/`offset`, at most 500 a page), each page
 recorded in its own transaction. `end_time` is fixed at the start of the pull,
 so entries SendGrid adds meanwhile cannot shift the pages under us. The group
 endpoint is not paged in SendGrid's API description, so it is read in one call.
+
+`pull_suppressions(config)` runs a whole pull with the configured SendGrid settings;
+`pull_before_dispatch(config, transport)` is the pull `dispatch` makes first, answered as
+a `PullOutcome` (skipped, pulled or failed) for the caller to report: nothing here prints.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from newsletter.errors import PermanentDeliveryError
-from newsletter.provider_text import MAX_ADDRESS, provider_text
+from newsletter.config import Config
+from newsletter.errors import DeliveryError, PermanentDeliveryError
+from newsletter.feedback.text import MAX_ADDRESS, provider_text
 from newsletter.store.feedback import Suppression, SuppressReport
 from newsletter.store.models import Source, Status
 from newsletter.store.store import Store
@@ -86,6 +91,8 @@ class ListPulled:
 
 @dataclass(frozen=True)
 class PullReport:
+    """What a whole pull read and recorded, list by list in the order read."""
+
     lists: tuple[ListPulled, ...]
 
     @property
@@ -173,3 +180,84 @@ class Puller:
         if asm_group_id is not None:
             pulled.append(self.pull_group(asm_group_id))
         return PullReport(tuple(pulled))
+
+
+def pull_suppressions(config: Config) -> PullReport:
+    """Read SendGrid's lists (and the configured unsubscribe group's) into the store named by
+    `config`, with `delivery.sendgrid`'s API host, attempts and retry pacing.
+
+    Needs SENDGRID_API_KEY with read access to Suppressions (ConfigError without a key).
+    Raises DeliveryError subclasses when SendGrid refuses or keeps failing (after
+    `delivery.sendgrid.max_attempts` tries of each request), StoreError when the store does;
+    pages recorded before a failure stay recorded (they only ever suppress)."""
+    # sendgrid-python is imported only by this transport, and only when a pull runs.
+    from newsletter.transports.sendgrid import SendGridTransport
+
+    settings = config.delivery.sendgrid
+    transport = SendGridTransport(settings, retry_base_seconds=config.delivery.retry_base_seconds)
+    try:
+        with Store.from_config(config) as store:
+            puller = Puller(
+                transport,
+                store,
+                attempts=settings.max_attempts,
+                retry_base_seconds=config.delivery.retry_base_seconds,
+            )
+            return puller.pull(settings.asm_group_id)
+    finally:
+        transport.close()
+
+
+@dataclass(frozen=True)
+class PullSkipped:
+    """No pull was made: the dispatch does not go through SendGrid."""
+
+    transport: str  # the transport the dispatch uses
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """SendGrid's lists were read into the store before the audience was frozen."""
+
+    report: PullReport
+
+
+PULL_FAILED_HINT: Final = "give the API key read access to Suppressions to keep the store in step"
+
+
+@dataclass(frozen=True)
+class PullFailed:
+    """SendGrid's lists could not be read; the dispatch goes ahead. `error` is the
+    DeliveryError that stopped the pull (`error.message` carries SendGrid's words)."""
+
+    error: DeliveryError
+
+    @property
+    def warning(self) -> str:
+        """The one-line warning for the operator: what failed, and that sending goes on."""
+        return f"could not pull SendGrid's suppressions ({self.error.message}); sending anyway"
+
+    @property
+    def hint(self) -> str:
+        """How to make the next pull work."""
+        return PULL_FAILED_HINT
+
+
+PullOutcome = PullSkipped | Pulled | PullFailed
+
+
+def pull_before_dispatch(config: Config, transport: str | None) -> PullOutcome:
+    """The pull `dispatch` makes before freezing its audience when it sends through SendGrid
+    (`transport`, else `delivery.transport`), so nobody who unsubscribed through SendGrid's
+    own links is counted in it.
+
+    A DeliveryError only makes the outcome `PullFailed`: SendGrid itself still refuses to
+    mail its suppressed addresses, and a key limited to Mail Send is a sound setup. Other
+    errors (ConfigError: no API key; StoreError) are raised as they are."""
+    chosen = transport or config.delivery.transport
+    if chosen != "sendgrid":
+        return PullSkipped(chosen)
+    try:
+        return Pulled(pull_suppressions(config))
+    except DeliveryError as err:
+        return PullFailed(err)

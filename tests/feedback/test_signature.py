@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from newsletter.errors import ConfigError, SignatureError
-from newsletter.web.signature import load_public_key, verify
-from tests.web.signing import Signer
+from newsletter.feedback.signature import load_public_key, verify
+from tests.feedback.signing import Signer
 
 NOW = 1_800_000_000
 BODY = b'[{"email":"a@example.com","event":"delivered","sg_event_id":"e1","timestamp":1}]'

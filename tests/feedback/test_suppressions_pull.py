@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.config import load_config
+from newsletter.errors import ConfigError, DeliveryError
+from newsletter.feedback import Pulled, PullFailed, PullSkipped, pull_before_dispatch
+from newsletter.feedback.suppressions import Puller
 from newsletter.store.models import Status
 from newsletter.store.store import Store
-from newsletter.suppressions import Puller
 from newsletter.transports.sendgrid import SendGridTransport
 from tests.dispatch.clirun import Project
-from tests.fakes.sendgrid_server import FakeSendGrid, response_validator
+from tests.fakes.sendgrid_server import FakeSendGrid, Fault, response_validator
 from tests.transports.harness import sendgrid_server
 
 GROUP = 4242
@@ -183,3 +186,75 @@ def test_pulled_reasons_are_stored_inert(sendgrid: FakeSendGrid, tmp_path: Path)
     assert len(found.status_reason) == 500
     assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in found.status_reason)
     store.close()
+
+
+# ----------------------------------------------------------- the pull a dispatch makes first
+
+
+def test_pull_before_dispatch_is_skipped_without_sendgrid(
+    sendgrid: FakeSendGrid, project: Project
+) -> None:
+    """With the outbox transport (configured, or chosen over a SendGrid config) the outcome
+    is PullSkipped naming that transport, and SendGrid is never asked anything."""
+    project.subscribe(1)
+    sendgrid.add_global_unsubscribe("reader0000001@example.com")
+    assert pull_before_dispatch(load_config(project.config), "outbox") == PullSkipped("outbox")
+    project.write_config()  # the outbox transport
+    assert pull_before_dispatch(load_config(project.config), None) == PullSkipped("outbox")
+    assert sendgrid.log == []
+    with project.store() as store:
+        assert store.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+
+
+def test_pull_before_dispatch_pulls_with_sendgrid(sendgrid: FakeSendGrid, project: Project) -> None:
+    """With SendGrid (configured, or chosen over an outbox config) the outcome is Pulled,
+    carrying the report of what was recorded, and the store holds the suppression."""
+    project.subscribe(2)
+    sendgrid.add_global_unsubscribe("reader0000002@example.com")
+    outcome = pull_before_dispatch(load_config(project.config), None)
+    assert isinstance(outcome, Pulled)
+    assert (outcome.report.rows, outcome.report.suppressed) == (1, 1)
+    assert [pulled.name for pulled in outcome.report.lists] == [
+        "bounces",
+        "spam reports",
+        "global unsubscribes",
+        "invalid emails",
+        f"unsubscribe group {GROUP}",
+    ]
+    project.write_config()  # the outbox transport, overridden by the caller's choice
+    again = pull_before_dispatch(load_config(project.config), "sendgrid")
+    assert isinstance(again, Pulled) and again.report.suppressed == 0
+    with project.store() as store:
+        assert store.get("reader0000002@example.com").status == Status.UNSUBSCRIBED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_pull_before_dispatch_failure_is_an_outcome_not_an_error(
+    sendgrid: FakeSendGrid, project: Project, status: int
+) -> None:
+    """SendGrid refusing the key (401/403) or failing on every attempt (500) makes the
+    outcome PullFailed, carrying the DeliveryError; its warning is the line `dispatch`
+    prints, naming the error's own words, and nothing is suppressed."""
+    project.subscribe(1)
+    sendgrid.add_global_unsubscribe("reader0000001@example.com")
+    sendgrid.inject(Fault.http(status), times=100, path="/v3/suppression/")
+    outcome = pull_before_dispatch(load_config(project.config), None)
+    assert isinstance(outcome, PullFailed)
+    assert isinstance(outcome.error, DeliveryError)
+    assert outcome.warning == (
+        f"could not pull SendGrid's suppressions ({outcome.error.message}); sending anyway"
+    )
+    assert outcome.hint == "give the API key read access to Suppressions to keep the store in step"
+    with project.store() as store:
+        assert store.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+
+
+def test_pull_before_dispatch_without_an_api_key_is_a_config_error(
+    sendgrid: FakeSendGrid, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No SENDGRID_API_KEY is not a failed pull to send past but a configuration error,
+    raised as before the move (dispatch then stops with the configuration exit code)."""
+    monkeypatch.delenv("SENDGRID_API_KEY")
+    with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
+        pull_before_dispatch(load_config(project.config), None)
+    assert sendgrid.log == []

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from newsletter.provider_text import provider_text
+from newsletter.feedback.text import provider_text
 
 
 @pytest.mark.parametrize(

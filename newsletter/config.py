@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from newsletter.errors import ConfigError
-from newsletter.store.addresses import undeliverable_reason
+from newsletter.addresses import undeliverable_reason
 from newsletter.validation import describe_errors, http_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"

@@ -13,8 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from newsletter.store.addresses import InvalidAddressError, normalise_email, parse_email
-    from newsletter.store.csvfile import CsvRow, parse_subscriber_csv, read_subscriber_csv
+    from newsletter.addresses import InvalidAddressError, normalise_email, parse_email
+    from newsletter.csvio.csvfile import CsvRow, parse_subscriber_csv, read_subscriber_csv
     from newsletter.store.models import (
         SUPPRESSED,
         HistoryEntry,

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.store.addresses import InvalidAddressError, normalise_email
+from newsletter.addresses import InvalidAddressError, normalise_email
 from newsletter.store.models import Source, Status
 from newsletter.store.schema import UtcDateTime, deliveries, sends, webhook_events
 from newsletter.store.schema import status_history as history

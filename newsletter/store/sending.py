@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 from newsletter.errors import InputError, LockedError
 from newsletter.store import ledger
 from newsletter.store import subscribers as subscriber_ops
-from newsletter.store.addresses import parse_email
+from newsletter.addresses import parse_email
 from newsletter.store.ledger import Batch, LockHolder, Outcomes, SendRecord
 from newsletter.store.models import Source, Status, Subscriber
 from newsletter.store.schema import deliveries

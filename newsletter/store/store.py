@@ -25,10 +25,10 @@ from newsletter.errors import InputError, StoreError, SubscriberNotFoundError
 from newsletter.secrets import Secret
 from newsletter.store import imports, lists, migrate
 from newsletter.store import subscribers as ops
-from newsletter.store.addresses import parse_email
+from newsletter.addresses import parse_email
 from newsletter.store.archive import ArchiveMixin
-from newsletter.store.chunks import Chunk, chunk_entries, file_chunks, gc_paused
-from newsletter.store.csvfile import Entry, clean_attribute_key, clean_text
+from newsletter.csvio.chunks import Chunk, chunk_entries, file_chunks, gc_paused
+from newsletter.csvio.csvfile import Entry, clean_attribute_key, clean_text
 from newsletter.store.engine import (
     WRITE,
     describe_store,
@@ -46,7 +46,7 @@ from newsletter.store.models import (
     Subscriber,
     SubscriberDetails,
 )
-from newsletter.store.names import check_name
+from newsletter.names import check_name
 from newsletter.store.sending import SendingMixin
 from newsletter.store.subscribers import AddOutcome, StatusChange
 from newsletter.tokens import make_token, read_token

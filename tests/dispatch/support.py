@@ -12,7 +12,7 @@ from newsletter.config import Config
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
 from newsletter.message import IssueMessage
 from newsletter.secrets import signing_secret
-from newsletter.store.csvfile import CsvRow
+from newsletter.csvio.csvfile import CsvRow
 from newsletter.store.store import Store
 from newsletter.transports import Pacer, Transport, open_transport
 from tests.delivery_support import delivery_config, sample_issue

@@ -14,7 +14,7 @@ import pytest
 from newsletter.config import load_config
 from newsletter.errors import AddressError, ConfigError, InputError
 from newsletter.store import Store
-from newsletter.store.addresses import ascii_email, deliverable_email, normalise_email
+from newsletter.addresses import ascii_email, deliverable_email, normalise_email
 from tests.store.conftest import write_csv
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from newsletter.errors import InputError, SubscriberFileError
 from newsletter.store import CsvRow, Source, Status, Store
-from newsletter.store import chunks as chunks_module
-from newsletter.store.csvfile import Entry, parse_subscriber_csv
+from newsletter.csvio import chunks as chunks_module
+from newsletter.csvio.csvfile import Entry, parse_subscriber_csv
 from tests.store.conftest import write_csv
 
 WEEKLY = "email,name,country\nann@example.com,Ann,KZ\nbob@example.org,Bob,GB\ncid@example.com,,FR\n"

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from newsletter.config import Config, Webhook
 from newsletter.secrets import Secret
-from newsletter.store.csvfile import CsvRow
+from newsletter.csvio.csvfile import CsvRow
 from newsletter.store.ledger import FINISHED
 from newsletter.store.store import Store
 from newsletter.tokens import make_token

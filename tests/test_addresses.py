@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsletter.errors import AddressError
-from newsletter.store.addresses import InvalidAddressError, normalise_email, parse_email
-from newsletter.store.jsontext import dump_flat_json, dump_json
+from newsletter.addresses import InvalidAddressError, normalise_email, parse_email
+from newsletter.jsontext import dump_flat_json, dump_json
 
 LOCAL_CHARS = "abcXYZ019._%+-'!#é "
 DOMAIN_CHARS = "abcXYZ019.-_é"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import SubscriberFileError
-from newsletter.store.csvfile import CsvRow, Entry, parse_subscriber_csv, read_subscriber_csv
-from newsletter.store.models import Rejection
+from newsletter.csvio.csvfile import CsvRow, Entry, parse_subscriber_csv, read_subscriber_csv
+from newsletter.csvio.csvfile import Rejection
 
 
 def parse(text: str | bytes) -> list[Entry]:

@@ -150,7 +150,7 @@ class Puller:
                 Suppression(provider_text(row["email"], MAX_ADDRESS), spec.status, spec.reason(row))
                 for row in rows
             ]
-            report += self.store.suppress(entries, source=Source.API)
+            report += self.store.feedback.suppress(entries, source=Source.API)
         return ListPulled(spec.name, total, report)
 
     def pull_group(self, group_id: int) -> ListPulled:
@@ -163,7 +163,7 @@ class Puller:
             for e in emails
             if e and not isinstance(e, dict | list)
         ]
-        report = self.store.suppress(entries, source=Source.API)
+        report = self.store.feedback.suppress(entries, source=Source.API)
         return ListPulled(f"unsubscribe group {group_id}", len(entries), report)
 
     def pull(self, asm_group_id: int | None) -> PullReport:

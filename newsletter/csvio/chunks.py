@@ -25,17 +25,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from newsletter.errors import SubscriberFileError
 from newsletter.csvio.csvfile import (
     Columns,
     Entry,
     RawRow,
+    Rejection,
     SubscriberCsv,
     open_subscriber_csv,
     to_entry,
 )
+from newsletter.errors import SubscriberFileError
 from newsletter.jsontext import dump_flat_json
-from newsletter.csvio.csvfile import Rejection
 
 # (email, name, attributes as JSON text, line): one staging-table row.
 StagedRow = tuple[str, str | None, str | None, int]

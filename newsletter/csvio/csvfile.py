@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from newsletter.errors import SubscriberFileError
 from newsletter.addresses import InvalidAddressError, deliverable_email
+from newsletter.errors import SubscriberFileError
 from newsletter.names import check_name
 from newsletter.wording import plural
 

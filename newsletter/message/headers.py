@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from newsletter.errors import MessageError
 from newsletter.addresses import InvalidAddressError, ascii_email
+from newsletter.errors import MessageError
 from newsletter.names import MAX_NAME
 
 MAX_LINE = 78  # RFC 5322 §2.1.1: lines SHOULD be at most 78 characters

@@ -48,7 +48,7 @@ class Links:
             subscriber_id = read_token(token, self.secret)
         except TokenError:
             return None
-        return self.store.get_by_id(subscriber_id)
+        return self.store.subscribers.get_by_id(subscriber_id)
 
     def unsubscribe(self, token: str) -> LinkOutcome | None:
         """Stop all mail to the subscriber at once (committed on return); idempotent."""
@@ -56,7 +56,9 @@ class Links:
         if subscriber is None:
             return None
         with self.writes:
-            self.store.unsubscribe(subscriber.email, reason=WEB_REASON, source=Source.WEB)
+            self.store.subscribers.unsubscribe(
+                subscriber.email, reason=WEB_REASON, source=Source.WEB
+            )
         return LinkOutcome(subscriber, done=True)
 
     def resubscribe(self, token: str) -> LinkOutcome | None:
@@ -71,7 +73,7 @@ class Links:
             return LinkOutcome(subscriber, done=False)
         try:
             with self.writes:
-                self.store.resubscribe(
+                self.store.subscribers.resubscribe(
                     subscriber.email, reason=RESUBSCRIBE_REASON, source=Source.WEB
                 )
         except SubscriberNotFoundError:

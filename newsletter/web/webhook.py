@@ -155,7 +155,7 @@ class SendGridWebhook:
         )
         try:
             with self.writes:
-                report = self.store.apply_provider_events(events, source=Source.WEBHOOK)
+                report = self.store.feedback.apply_provider_events(events, source=Source.WEBHOOK)
         except StoreError as err:
             # The operator must hear why (SendGrid only retries for 24 hours); the log's
             # redaction hides any password the store's message names.

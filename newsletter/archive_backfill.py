@@ -26,8 +26,7 @@ from newsletter.config import Config
 from newsletter.digest import Digest, load_digest
 from newsletter.errors import NewsletterError
 from newsletter.render import render_issue
-from newsletter.store.snapshots import IssueSnapshot, UnkeptIssue
-from newsletter.store.store import Store
+from newsletter.store import IssueSnapshot, Store, UnkeptIssue
 
 NO_MATCH = "no digest file matches what was sent (missing, or edited since)"
 

@@ -24,9 +24,7 @@ from typing import Any, Protocol
 
 from newsletter.errors import PermanentDeliveryError
 from newsletter.provider_text import MAX_ADDRESS, provider_text
-from newsletter.store.feedback import Suppression, SuppressReport
-from newsletter.store.models import Source, Status
-from newsletter.store.store import Store
+from newsletter.store import Source, Status, Store, Suppression, SuppressReport
 from newsletter.transports.retry import with_retries
 
 PAGE_SIZE = 500  # the API's maximum `limit`

@@ -11,7 +11,7 @@ from newsletter.archive_backfill import BackfillReport, backfill
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.config import Config
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, DeliveryError
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.suppressions import Puller, PullReport
 from newsletter.wording import plural
 

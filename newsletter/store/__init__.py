@@ -24,6 +24,7 @@ from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import ArchivedVersion, IssueRepository, PublishedIssue
 from newsletter.store.ledger import Batch, Claimed, Outcomes, SendRecord
 from newsletter.store.lock import STALE_LOCK_AFTER, LockHolder
+from newsletter.store.migrate import HEAD as SCHEMA_HEAD
 from newsletter.store.migrate import SchemaState
 from newsletter.store.models import (
     SUPPRESSED,
@@ -49,6 +50,7 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",

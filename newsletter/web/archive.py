@@ -26,7 +26,7 @@ from newsletter.config import Config
 from newsletter.digest import parse_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.pages import Pages
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from newsletter.errors import SubscriberNotFoundError, TokenError
 from newsletter.secrets import Secret
-from newsletter.store.models import Source, Status, Subscriber
-from newsletter.store.store import Store
+from newsletter.store import Source, Status, Store, Subscriber
 from newsletter.tokens import read_token
 
 WEB_REASON = "unsubscribe link"

@@ -31,9 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from newsletter.errors import MalformedEventsError, SignatureError, StoreError
 from newsletter.redaction import redacting_logger
-from newsletter.store.feedback import EventsReport, ProviderEvent
-from newsletter.store.models import Source
-from newsletter.store.store import Store
+from newsletter.store import EventsReport, ProviderEvent, Source, Store
 from newsletter.web.events import Event, Verdict, classify, delivery_update, parse_events
 from newsletter.web.signature import (
     MAX_AGE_SECONDS,

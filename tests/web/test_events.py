@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from newsletter.errors import MalformedEventsError
-from newsletter.store.feedback import DeliveryEvent, Suppression
-from newsletter.store.models import Status
+from newsletter.store import DeliveryEvent, Status, Suppression
 from newsletter.web.events import classify, delivery_update, parse_events, suppression
 
 

@@ -11,7 +11,7 @@ import pytest
 from newsletter.errors import StoreError
 from newsletter.redaction import RedactingFilter, redact, redacting_logger
 from newsletter.secrets import Secret
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.server import log_config
 from tests.web.conftest import CLIENT_LOGGERS, leaks
 from tests.web.support import SECRET, local_site_config, served, subscribe
@@ -137,7 +137,7 @@ def test_live_server_logs_hold_no_token(
     config, port = local_site_config()
     store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     (email,) = subscribe(store, 1)
-    token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
+    token = store.subscribers.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
 
     def locked(*_: object, **__: object) -> None:
         raise StoreError(f"database is locked (while unsubscribing via /unsubscribe/{token})")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.store.models import Status
-from newsletter.store.store import Store
+from newsletter.store import Status, Store
 from newsletter.suppressions import Puller
 from newsletter.transports.sendgrid import SendGridTransport
 from tests.dispatch.clirun import Project
@@ -53,7 +52,7 @@ def test_pull_pages_through_every_list(sendgrid: FakeSendGrid, project: Project)
     assert [r.status for r in bounce_calls] == [200, 200, 200]
     assert "bounces: 1,200 at SendGrid, 1,200 newly suppressed" in result.output
     with project.store() as store:
-        assert [store.get(e).status for e in emails] == [  # type: ignore[union-attr]
+        assert [store.subscribers.get(e).status for e in emails] == [  # type: ignore[union-attr]
             Status.COMPLAINED,
             Status.UNSUBSCRIBED,
             Status.BOUNCED,
@@ -61,11 +60,11 @@ def test_pull_pages_through_every_list(sendgrid: FakeSendGrid, project: Project)
             Status.SUBSCRIBED,
             Status.SUBSCRIBED,
         ]
-        assert store.status_counts()[Status.BOUNCED] == 1_201
-        third = store.get(emails[2])
+        assert store.subscribers.status_counts()[Status.BOUNCED] == 1_201
+        third = store.subscribers.get(emails[2])
         assert third is not None
         assert third.status_reason == "SendGrid invalid email: Mail domain mentioned is invalid"
-        assert store.details(emails[0]).history[-1].source == "api"
+        assert store.subscribers.details(emails[0]).history[-1].source == "api"
 
 
 def test_pull_repeats_harmlessly_and_keeps_sendgrid_listed_addresses_suppressed(
@@ -78,12 +77,12 @@ def test_pull_repeats_harmlessly_and_keeps_sendgrid_listed_addresses_suppressed(
     assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     assert "0 addresses newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
-        store.resubscribe("reader0000001@example.com", reason="asked by phone")
+        store.subscribers.resubscribe("reader0000001@example.com", reason="asked by phone")
     assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
-        found = store.get("reader0000001@example.com")
+        found = store.subscribers.get("reader0000001@example.com")
         assert found is not None and found.status == Status.UNSUBSCRIBED
-        assert store.get("reader0000002@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+        assert store.subscribers.get("reader0000002@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
 def test_requests_match_the_official_spec(
@@ -177,7 +176,7 @@ def test_pulled_reasons_are_stored_inert(sendgrid: FakeSendGrid, tmp_path: Path)
 
     transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))
     Puller(transport, store).pull(None)
-    found = store.get("evil@example.com")
+    found = store.subscribers.get("evil@example.com")
     assert found is not None and found.status_reason is not None
     assert found.status_reason.startswith("SendGrid bounce list: 550 [2J]0;ownedgone x550")
     assert len(found.status_reason) == 500

@@ -16,9 +16,12 @@ from tests.store.conftest import write_csv
 
 def test_add_creates_a_subscriber_and_is_idempotent(store: Store) -> None:
     """add puts a new address on a list once; adding again says it is already there."""
-    assert store.subscribers.add(
-        " New@Example.com", "weekly", name="New", attributes={"country": "KZ"}
-    ) == AddOutcome.ADDED
+    assert (
+        store.subscribers.add(
+            " New@Example.com", "weekly", name="New", attributes={"country": "KZ"}
+        )
+        == AddOutcome.ADDED
+    )
     assert store.subscribers.add("new@example.com", "weekly") == AddOutcome.ALREADY_MEMBER
     found = store.subscribers.get("new@example.com")
     assert found is not None

@@ -95,7 +95,7 @@ def write_site(folder: Path) -> Site:
 
 def prepare(folder: Path) -> Setup:
     """A config, a store of POSTS + EVENTS readers, and a frozen send of ISSUE to them."""
-    from newsletter.csvio.csvfile import CsvRow
+    from newsletter.csvio import CsvRow
     from newsletter.secrets import Secret
     from newsletter.store import Store
 

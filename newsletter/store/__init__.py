@@ -11,7 +11,7 @@ never from its modules.
 
 from __future__ import annotations
 
-from newsletter.csvio.csvfile import Rejection
+from newsletter.csvio import Rejection
 from newsletter.store.database import Database
 from newsletter.store.feedback import (
     DeliveryEvent,

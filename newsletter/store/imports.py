@@ -51,8 +51,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
-from newsletter.csvio import Rejection
-from newsletter.csvio.chunks import Chunk, StagedRow
+from newsletter.csvio import Chunk, Rejection, StagedRow
 from newsletter.store.models import ImportReport, Source, Status
 from newsletter.store.schema import EMAIL_LENGTH, Id, Json, UtcDateTime, memberships
 from newsletter.store.schema import status_history as history

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from newsletter.csvio.csvfile import Rejection
+from newsletter.csvio import Rejection
 from newsletter.states import DeliveryState
 
 

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
-from newsletter.csvio.csvfile import CsvRow
+from newsletter.csvio import CsvRow
 from newsletter.store import Store
 from tests.conftest import REPO
 from tests.dispatch.support import SECRET

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from newsletter.config import Config
-from newsletter.csvio.csvfile import CsvRow
+from newsletter.csvio import CsvRow
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
 from newsletter.message import IssueMessage
 from newsletter.secrets import signing_secret

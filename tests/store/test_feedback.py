@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from newsletter.csvio.csvfile import CsvRow
+from newsletter.csvio import CsvRow
 from newsletter.store import Store
 from newsletter.store.feedback import DeliveryEvent, ProviderEvent, Suppression, event_key
 from newsletter.store.models import Source, Status

@@ -13,9 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.csvio import CsvRow
+from newsletter.csvio import CsvRow, Entry, parse_subscriber_csv
 from newsletter.csvio import chunks as chunks_module
-from newsletter.csvio.csvfile import Entry, parse_subscriber_csv
 from newsletter.errors import InputError, SubscriberFileError
 from newsletter.store import Source, Status, Store
 from tests.store.conftest import write_csv

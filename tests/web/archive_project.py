@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
 from newsletter.config import Config, load_config
-from newsletter.csvio.csvfile import CsvRow
+from newsletter.csvio import CsvRow
 from newsletter.store import Store
 from tests.conftest import REPO
 from tests.web.support import SECRET

@@ -16,7 +16,7 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from newsletter.config import Config, Webhook
-from newsletter.csvio.csvfile import CsvRow
+from newsletter.csvio import CsvRow
 from newsletter.secrets import Secret
 from newsletter.states import SendState
 from newsletter.store import Store

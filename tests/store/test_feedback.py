@@ -11,12 +11,11 @@ from newsletter.store import Store
 from newsletter.store.feedback import DeliveryEvent, ProviderEvent, Suppression, event_key
 from newsletter.store.models import Source, Status
 from newsletter.store.schema import webhook_events
-from tests.store.conftest import postgres_admin, store, store_url  # noqa: F401  (fixtures)
 
 AT = datetime(2025, 9, 12, 9, 0, tzinfo=UTC)
 
 
-def subscribe(store: Store, count: int) -> list[str]:  # noqa: F811 - the fixture's name
+def subscribe(store: Store, count: int) -> list[str]:
     emails = [f"reader{n:05d}@example.com" for n in range(1, count + 1)]
     store.subscribers.import_entries(
         [CsvRow(n, e, None, None) for n, e in enumerate(emails, 2)], "weekly", origin="test"
@@ -24,13 +23,13 @@ def subscribe(store: Store, count: int) -> list[str]:  # noqa: F811 - the fixtur
     return emails
 
 
-def status_of(store: Store, email: str) -> Status:  # noqa: F811
+def status_of(store: Store, email: str) -> Status:
     found = store.subscribers.get(email)
     assert found is not None
     return found.status
 
 
-def test_suppress_many_only_ever_suppresses(store: Store) -> None:  # noqa: F811
+def test_suppress_many_only_ever_suppresses(store: Store) -> None:
     """Subscribed and unknown addresses become suppressed; suppressed ones keep their status."""
     subscribe(store, 3)
     store.subscribers.unsubscribe("reader00002@example.com", reason="asked", source=Source.CLI)
@@ -58,7 +57,7 @@ def test_suppress_many_only_ever_suppresses(store: Store) -> None:  # noqa: F811
     )
 
 
-def test_thousands_of_suppressions_in_one_call(store: Store) -> None:  # noqa: F811
+def test_thousands_of_suppressions_in_one_call(store: Store) -> None:
     """A batch far over the chunk size is applied whole (chunked IN lists and inserts)."""
     emails = subscribe(store, 1_200)
     entries = [Suppression(e, Status.BOUNCED, "b") for e in emails]
@@ -78,7 +77,7 @@ def event(n: int, event_id: str, **changes: object) -> ProviderEvent:
     return ProviderEvent(**{**values, **changes})  # type: ignore[arg-type]
 
 
-def test_events_apply_once_even_across_calls(store: Store) -> None:  # noqa: F811
+def test_events_apply_once_even_across_calls(store: Store) -> None:
     """Event ids are remembered: the second delivery of the same events applies nothing."""
     subscribe(store, 2)
     store.sends.open_send(
@@ -103,7 +102,7 @@ def test_long_event_ids_are_stored_as_digests() -> None:
     assert event_key("short") == "short"
 
 
-def test_old_event_ids_are_pruned(store: Store) -> None:  # noqa: F811
+def test_old_event_ids_are_pruned(store: Store) -> None:
     """Ids older than the retention window are deleted when the next request comes."""
     with store.database.write() as conn:
         conn.execute(
@@ -118,7 +117,7 @@ def test_old_event_ids_are_pruned(store: Store) -> None:  # noqa: F811
     assert ids == {"fresh"}
 
 
-def test_published_issues_are_finished_sends_newest_first(store: Store) -> None:  # noqa: F811
+def test_published_issues_are_finished_sends_newest_first(store: Store) -> None:
     """The archive's query: finished sends only, one row per issue, newest issue first."""
     subscribe(store, 1)
     for issue, lists in (("2025-09-05", ("weekly", "editors")), ("2025-09-12", ("weekly",))):

@@ -146,7 +146,7 @@ def test_live_server_logs_hold_no_token(
         raise RuntimeError(f"unexpected failure for /unsubscribe/{token}")
 
     with served(config, store, port, log_level="info") as url:
-        monkeypatch.setattr(store, "unsubscribe", locked)
+        monkeypatch.setattr(store.subscribers, "unsubscribe", locked)
         assert httpx2.post(f"{url}/unsubscribe/{token}").status_code == 503
         assert httpx2.get(f"{url}/healthz?token={token}").status_code == 200
         # Links mangled on their way: the token split over two segments, a slash added,
@@ -156,7 +156,7 @@ def test_live_server_logs_hold_no_token(
         assert httpx2.get(f"{url}/resubscribe/{token}/x").status_code == 404
         assert httpx2.get(f"{url}/healthz?u={subscriber_id}%2E{signature}").status_code == 200
         assert httpx2.get(f"{url}/{signature}").status_code == 404
-        monkeypatch.setattr(store, "get_by_id", crash)
+        monkeypatch.setattr(store.subscribers, "get_by_id", crash)
         assert httpx2.get(f"{url}/unsubscribe/{token}").status_code == 500
     store.close()
     out, err = capfd.readouterr()

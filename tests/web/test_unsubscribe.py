@@ -147,7 +147,7 @@ def test_store_failure_is_a_503_page_not_a_traceback(
     def broken(*_: object, **__: object) -> None:
         raise StoreError("database is locked")
 
-    monkeypatch.setattr(site.store, "unsubscribe", broken)
+    monkeypatch.setattr(site.store.subscribers, "unsubscribe", broken)
     answer = site.client.post(f"/unsubscribe/{site.token('reader00001@example.com')}")
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "60"

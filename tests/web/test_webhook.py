@@ -224,7 +224,7 @@ def test_store_failure_is_503_nothing_applied_and_logged(
     def down(*_: object, **__: object) -> None:
         raise StoreError("connection to postgresql://news:S3cret@db/news failed")
 
-    monkeypatch.setattr(site.store, "apply_provider_events", down)
+    monkeypatch.setattr(site.store.feedback, "apply_provider_events", down)
     answer = site.post_events([ours(1, "spamreport", "s1")])
     assert answer.status_code == 503
     assert answer.json() == {"error": "the store is unavailable; retry later"}

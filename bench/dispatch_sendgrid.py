@@ -32,7 +32,7 @@ WHEN = "2026-01-01 00:00:00.000000"
 
 def fill_store(folder: Path, count: int) -> str:
     """A migrated SQLite store with `count` subscribed members of the weekly list."""
-    from newsletter.store.store import Store
+    from newsletter.store import Store
 
     url = f"sqlite:///{folder / 'store.sqlite3'}"
     Store.open(url, create=True).close()  # creates and migrates the schema

@@ -95,9 +95,9 @@ def write_site(folder: Path) -> Site:
 
 def prepare(folder: Path) -> Setup:
     """A config, a store of POSTS + EVENTS readers, and a frozen send of ISSUE to them."""
+    from newsletter.csvio import CsvRow
     from newsletter.secrets import Secret
-    from newsletter.store.csvfile import CsvRow
-    from newsletter.store.store import Store
+    from newsletter.store import Store
 
     site = write_site(folder)
     key, url, database, config = site.key, site.url, site.database, site.config
@@ -105,15 +105,15 @@ def prepare(folder: Path) -> Setup:
     secret = Secret("NEWSLETTER_SECRET", SECRET)
     with Store.open(database, create=True) as store:
         rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
-        store.import_entries(rows, "weekly", origin="bench")
-        store.open_send(
+        store.subscribers.import_entries(rows, "weekly", origin="bench")
+        store.sends.open_send(
             issue_id=ISSUE,
             list_name="weekly",
             content_hash="c" * 64,
             message_hash="m" * 64,
             transport="sendgrid",
         )
-        tokens = [store.token_for(email, secret) for email in emails[:POSTS]]
+        tokens = [store.subscribers.token_for(email, secret) for email in emails[:POSTS]]
     return Setup(folder, config, url, emails, tokens, key)
 
 
@@ -206,14 +206,13 @@ def _post_webhook(setup: Setup, body: bytes) -> tuple[float, int, dict[str, Any]
 
 
 def _lost_unsubscribes(setup: Setup) -> int:
-    from newsletter.store.models import Status
-    from newsletter.store.store import Store
+    from newsletter.store import Status, Store
 
     with Store.open(f"sqlite:///{setup.folder / 'store.sqlite3'}", create=True) as store:
         return sum(
             1
             for email in setup.emails[:POSTS]
-            if store.get(email).status != Status.UNSUBSCRIBED  # type: ignore[union-attr]
+            if store.subscribers.get(email).status != Status.UNSUBSCRIBED  # type: ignore[union-attr]
         )
 
 

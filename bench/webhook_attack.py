@@ -30,7 +30,7 @@ RATIO_LIMIT = 2.0  # idle + the 64 MB byte budget of bodies held at once is abou
 
 
 def prepare(folder: Path) -> Setup:
-    from newsletter.store.store import Store
+    from newsletter.store import Store
 
     site = write_site(folder)
     Store.open(site.database, create=True).close()  # only explicit opens create a store

@@ -26,8 +26,7 @@ from newsletter.config import Config
 from newsletter.digest import Digest, load_digest
 from newsletter.errors import NewsletterError
 from newsletter.render import render_issue
-from newsletter.store.snapshots import IssueSnapshot, UnkeptIssue
-from newsletter.store.store import Store
+from newsletter.store import IssueSnapshot, Store, UnkeptIssue
 
 NO_MATCH = "no digest file matches what was sent (missing, or edited since)"
 
@@ -89,7 +88,7 @@ def backfill(store: Store, config: Config, extra: Iterable[Path] = ()) -> Backfi
     """Keep every issue the ledger sent but the store has no version of, from the digest
     files in `config.digests_dir` and in `extra` (files or folders) whose content hash
     matches a send's. Nothing to do (the usual case) costs one query."""
-    pending = store.unkept_issues()
+    pending = store.issues.unkept_issues()
     if not pending:
         return BackfillReport()
     candidates = _Candidates([config.digests_dir, *extra])
@@ -121,7 +120,7 @@ def _keep(
         message_hash=rendered.message_hash(),
     )
     exact = snapshot.message_hash in issue.message_hashes
-    store.keep_recovered_issue(
+    store.issues.keep_recovered_issue(
         snapshot,
         origin="recovered" if exact else "re-rendered",
         first_sent_at=issue.first_started_at,

@@ -24,8 +24,8 @@ from pydantic import (
     ValidationError,
 )
 
+from newsletter.addresses import undeliverable_reason
 from newsletter.errors import ConfigError
-from newsletter.store.addresses import undeliverable_reason
 from newsletter.validation import describe_errors, http_url
 
 CONFIG_ENV = "NEWSLETTER_CONFIG"

@@ -34,16 +34,8 @@ from newsletter.message.links import public_base, unsubscribe_url
 from newsletter.message.mime import mime_bytes
 from newsletter.render import issue_id, render_issue
 from newsletter.secrets import signing_secret
-from newsletter.store.ledger import (
-    AMBIGUOUS,
-    CANCELLED,
-    FAILED,
-    FINISHED,
-    PENDING,
-    SENDING,
-    SendRecord,
-)
-from newsletter.store.store import Store
+from newsletter.states import DeliveryState, SendState
+from newsletter.store import SendRecord, Store
 from newsletter.transports import NAMES, Pacer, SendOptions, Transport, open_transport, scheduler_of
 from newsletter.wording import plural
 
@@ -94,7 +86,13 @@ def _settings(config: Config, transport: Transport) -> SendSettings:
 
 
 def _counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
-    order = ("accepted", "failed", "ambiguous", "pending", "sending")
+    order = (
+        DeliveryState.ACCEPTED,
+        DeliveryState.FAILED,
+        DeliveryState.AMBIGUOUS,
+        DeliveryState.PENDING,
+        DeliveryState.SENDING,
+    )
     parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
     if removed:
         parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")
@@ -110,33 +108,35 @@ def _attention(
     named; without one, the file in digests/ named by the issue's date is suggested."""
     digest = digest or f"digests/{record.issue_id}.json"
     lines = []
-    if counts.get(FAILED):
+    failed, ambiguous = counts.get(DeliveryState.FAILED), counts.get(DeliveryState.AMBIGUOUS)
+    pending, sending = counts.get(DeliveryState.PENDING), counts.get(DeliveryState.SENDING)
+    if failed:
         lines.append(
-            f"{counts[FAILED]:,} failed: see `newsletter status {record.issue_id}`; after fixing, "
+            f"{failed:,} failed: see `newsletter status {record.issue_id}`; after fixing, "
             f"`newsletter retry {digest} --list {record.list_name}`"
         )
-    if counts.get(AMBIGUOUS):
+    if ambiguous:
         retry = f"`newsletter retry {digest} --list {record.list_name} --ambiguous`"
         where = plural(batches, "batch", "batches")
         if record.transport == "outbox":  # the outbox knows who has a file: no guessing
             lines.append(
-                f"{counts[AMBIGUOUS]:,} ambiguous in {where} (their batch was interrupted): "
+                f"{ambiguous:,} ambiguous in {where} (their batch was interrupted): "
                 f"{retry} writes only those who have no message in the outbox yet"
             )
         else:
             lines.append(
-                f"{counts[AMBIGUOUS]:,} ambiguous in {where}: the provider may or may not have "
+                f"{ambiguous:,} ambiguous in {where}: the provider may or may not have "
                 f"them; check its activity feed, then {retry} to resend"
             )
-    if counts.get(PENDING) and record.state != CANCELLED:
-        lines.append(f"{counts[PENDING]:,} not sent yet: run the same command again to resume")
-    if counts.get(SENDING):
+    if pending and record.state != SendState.CANCELLED:
+        lines.append(f"{pending:,} not sent yet: run the same command again to resume")
+    if sending:
         lines.append(
-            f"{counts[SENDING]:,} being sent: if no run is sending now, the last one was "
+            f"{sending:,} being sent: if no run is sending now, the last one was "
             "stopped (killed or crashed); run the same command again to resume (those "
             "readers then count as ambiguous)"
         )
-    if record.note and record.state != FINISHED:
+    if record.note and record.state != SendState.FINISHED:
         lines.append(inert(record.note))  # may quote a provider's answer
     return lines
 
@@ -195,9 +195,9 @@ def _send_issue(
     chosen = transport_name or config.delivery.transport
     with Store.from_config(config) as store, _transport(config, chosen) as transport:
         send_at, batch_id = _schedule(store, transport, issue, list_name, at)
-        if store.find_send(issue.issue_id, list_name) is None and not store.has_active_members(
-            list_name
-        ):
+        if store.sends.find_send(
+            issue.issue_id, list_name
+        ) is None and not store.subscribers.has_active_members(list_name):
             warn(
                 f"{list_name} has no active subscribers: {issue.issue_id} was not sent and "
                 "nothing was recorded (is the right store configured? `newsletter subscribers "
@@ -231,7 +231,7 @@ def _schedule(
         return None, None
     scheduler = scheduler_of(transport)
     send_at = parse_at(at, dt.datetime.now(dt.UTC))
-    existing = store.find_send(issue.issue_id, list_name)
+    existing = store.sends.find_send(issue.issue_id, list_name)
     batch_id = existing.batch_id if existing and existing.batch_id else scheduler.create_batch()
     return send_at, batch_id
 
@@ -266,8 +266,8 @@ def _dry_run(app: AppContext, path: Path, list_name: str, transport: str | None)
     config = app.config
     issue = _prepare(config, path, _check_list(config, list_name))
     with Store.from_config(config) as store:
-        audience = sum(len(batch) for batch in store.iter_active_members(list_name))
-        existing = store.find_send(issue.issue_id, list_name)
+        audience = sum(len(batch) for batch in store.subscribers.iter_active_members(list_name))
+        existing = store.sends.find_send(issue.issue_id, list_name)
     click.echo(
         f"dry run: would send “{inert(issue.subject)}” ({issue.issue_id}) to "
         f"{plural(audience, 'active member')} of {list_name} "
@@ -340,18 +340,18 @@ def _dispatch_one(
         return EXIT_OK
     issue = issue_id(load_digest(path))  # the digest's own date, not its file name
     with Store.from_config(config) as store:
-        existing = store.find_send(issue, list_name)
-        if existing and existing.state == FINISHED:
-            counts = store.send_counts(existing.id)
-            batches = store.ambiguous_batches(existing.id)
-    if existing and existing.state == FINISHED:
+        existing = store.sends.find_send(issue, list_name)
+        if existing and existing.state == SendState.FINISHED:
+            counts = store.sends.send_counts(existing.id)
+            batches = store.sends.ambiguous_batches(existing.id)
+    if existing and existing.state == SendState.FINISHED:
         click.echo(f"{list_name}: {issue} was already sent; nothing to do")
         # Readers still failed or in doubt are said again, every run, until someone acts.
         left = _attention(existing, counts, batches, str(path))
         for line in left:
             click.secho(f"  attention: {line}", fg="yellow", err=True)
         return EXIT_PARTIAL if left else EXIT_OK
-    if existing and existing.state == CANCELLED:
+    if existing and existing.state == SendState.CANCELLED:
         # An editor cancelled it on purpose: the cron job must not send it behind their back.
         click.echo(
             f"{list_name}: {issue} was cancelled; not sending it "
@@ -373,9 +373,11 @@ def retry(
 ) -> None:
     """Resend to recipients whose delivery failed (with --ambiguous, also unknown ones)."""
     with Store.from_config(app.config) as store:
-        if store.find_send(issue_id(load_digest(digest)), list_name) is None:
+        if store.sends.find_send(issue_id(load_digest(digest)), list_name) is None:
             raise InputError(f"{digest} was never sent to {list_name}; nothing to retry")
-    states = (FAILED, AMBIGUOUS) if ambiguous else (FAILED,)
+    states = (
+        (DeliveryState.FAILED, DeliveryState.AMBIGUOUS) if ambiguous else (DeliveryState.FAILED,)
+    )
     report = _send_issue(app, digest, list_name, transport, retry_states=states)
     sys.exit(_exit_code(report))
 
@@ -390,7 +392,7 @@ def cancel(app: AppContext, digest: Path, list_name: str) -> None:
     config = app.config
     issue = issue_id(load_digest(digest))
     with Store.from_config(config) as store:
-        record = store.find_send(issue, _check_list(config, list_name))
+        record = store.sends.find_send(issue, _check_list(config, list_name))
         if record is None or record.batch_id is None or record.send_at is None:
             raise InputError(f"{issue} has no scheduled send to {list_name} to cancel")
         if record.send_at <= dt.datetime.now(dt.UTC):
@@ -400,7 +402,7 @@ def cancel(app: AppContext, digest: Path, list_name: str) -> None:
             )
         with _transport(config, record.transport) as transport:
             scheduler_of(transport, "cancel").cancel_scheduled(record.batch_id)
-        requeued = store.cancel_send(record.id)
+        requeued = store.sends.cancel_send(record.id)
     click.echo(
         f"{issue} → {list_name}: scheduled send cancelled ({plural(requeued, 'message')} "
         "will not go out); `newsletter send` sends it again later"
@@ -419,7 +421,7 @@ def status(app: AppContext, digest: str | None) -> None:
     wanted = _issue_named(digest) if digest else None
     digest_file = digest if digest and digest != wanted else None
     with Store.from_config(app.config) as store:
-        records = store.sends(wanted)
+        records = store.sends.sends(wanted)
         if not records:
             if wanted:
                 raise InputError(
@@ -429,7 +431,7 @@ def status(app: AppContext, digest: str | None) -> None:
             click.echo("no sends recorded")
             return
         for record in records:
-            counts = store.send_counts(record.id)
+            counts = store.sends.send_counts(record.id)
             finished = (
                 f", finished {record.finished_at:%Y-%m-%d %H:%M} UTC" if record.finished_at else ""
             )
@@ -437,12 +439,12 @@ def status(app: AppContext, digest: str | None) -> None:
                 f"{record.issue_id} → {record.list_name} ({record.transport}): {record.state}, "
                 f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
             )
-            via = store.send_overlaps(record.id)
+            via = store.sends.send_overlaps(record.id)
             click.echo(f"  {_counts_line(counts, record.removed, via)}")
-            batches = store.ambiguous_batches(record.id)
+            batches = store.sends.ambiguous_batches(record.id)
             for line in _attention(record, counts, batches, digest_file):
                 click.echo(f"  attention: {line}")
-            for email, error in store.deliveries_in(record.id, FAILED, limit=5):
+            for email, error in store.sends.deliveries_in(record.id, DeliveryState.FAILED, limit=5):
                 click.echo(f"  failed: {inert(email)}: {inert(error)}")
 
 
@@ -484,7 +486,9 @@ def preview(
     with Store.from_config(config) as store:
         addresses = list(to) or [str(a) for a in config.delivery.preview_recipients]
         if not addresses and "editors" in config.lists:
-            addresses = [s.email for batch in store.iter_active_members("editors") for s in batch]
+            addresses = [
+                s.email for batch in store.subscribers.iter_active_members("editors") for s in batch
+            ]
         if not addresses:
             raise InputError(
                 "nobody to preview to: give --to, set delivery.preview_recipients, "
@@ -492,7 +496,7 @@ def preview(
             )
         recipients = []
         for address in addresses:
-            subscriber = store.ensure_subscriber(address)
+            subscriber = store.subscribers.ensure_subscriber(address)
             recipients.append(
                 Recipient(
                     email=subscriber.email,

@@ -71,7 +71,7 @@ def import_(app: AppContext, file: Path, list_name: str) -> None:
     complained addresses are never resubscribed (counted as suppressed)."""
     _declared(app.config, list_name)
     with _store(app, create=True) as store:
-        report = store.import_csv(file, list_name)
+        report = store.subscribers.import_csv(file, list_name)
     _print_report(report, str(file), show_removed=False)
 
 
@@ -89,7 +89,7 @@ def sync(app: AppContext, list_name: str | None, dry_run: bool) -> None:
     names = [_declared(config, list_name)] if list_name else list(config.lists)
     files = {name: config.resolve(config.lists[name].file) for name in names}
     with _store(app, create=not dry_run) as store:  # a dry run changes nothing, nor creates
-        reports = store.sync_files(files, dry_run=dry_run)
+        reports = store.subscribers.sync_files(files, dry_run=dry_run)
     if dry_run:
         click.echo("dry run: nothing was changed; a sync would do this:")
     for report in reports:
@@ -139,7 +139,7 @@ def add(
     """Add one address to a list (refused if it unsubscribed, bounced or complained)."""
     _declared(app.config, list_name)
     with _store(app) as store:
-        outcome = store.add(email, list_name, name=name, attributes=_pairs(attributes))
+        outcome = store.subscribers.add(email, list_name, name=name, attributes=_pairs(attributes))
     if outcome is AddOutcome.ADDED:
         click.echo(f"added {inert(email.strip())} to {list_name}")
     else:
@@ -165,7 +165,7 @@ def remove(app: AppContext, email: str, list_name: str) -> None:
     """Take one address off a list (its status and other lists are untouched)."""
     _declared(app.config, list_name)
     with _store(app) as store:
-        store.remove(email, list_name)
+        store.subscribers.remove(email, list_name)
     click.echo(f"removed {inert(email.strip())} from {list_name}")
 
 
@@ -180,7 +180,7 @@ def unsubscribe(app: AppContext, email: str, reason: str | None) -> None:
     An address not yet in the store is stored as unsubscribed, so that no later
     import or sync subscribes it."""
     with _store(app) as store:
-        change = store.unsubscribe(email, reason=reason)
+        change = store.subscribers.unsubscribe(email, reason=reason)
     click.echo(_describe_change(change, "unsubscribed from every list"))
 
 
@@ -192,7 +192,7 @@ def unsubscribe(app: AppContext, email: str, reason: str | None) -> None:
 def resubscribe(app: AppContext, email: str, reason: str | None) -> None:
     """Lift an unsubscribe, bounce or complaint: the only way back to `subscribed`."""
     with _store(app) as store:
-        change = store.resubscribe(email, reason=reason)
+        change = store.subscribers.resubscribe(email, reason=reason)
     click.echo(_describe_change(change, "resubscribed"))
 
 
@@ -212,7 +212,7 @@ def _describe_change(change: StatusChange, done: str) -> str:
 def show(app: AppContext, email: str) -> None:
     """Show one address: status, lists, attributes and status history."""
     with _store(app) as store:
-        found = store.details(email)
+        found = store.subscribers.details(email)
     for line in _details_lines(found):
         click.echo(line)
 
@@ -249,7 +249,7 @@ def list_(app: AppContext, list_name: str, status: str | None) -> None:
     _declared(app.config, list_name)
     wanted = Status(status) if status else None
     with _store(app) as store:
-        for batch in store.iter_members(list_name, status=wanted):
+        for batch in store.subscribers.iter_members(list_name, status=wanted):
             for person in batch:
                 click.echo(f"{inert(person.email)}\t{person.status}\t{inert(person.name or '')}")
 
@@ -270,7 +270,7 @@ def export(app: AppContext, list_name: str, status: str) -> None:
     _declared(app.config, list_name)
     wanted = None if status == "all" else Status(status)
     with _store(app) as store:
-        store.export_csv(list_name, sys.stdout, status=wanted)
+        store.subscribers.export_csv(list_name, sys.stdout, status=wanted)
 
 
 @subscribers.command()
@@ -279,8 +279,8 @@ def export(app: AppContext, list_name: str, status: str) -> None:
 def count(app: AppContext) -> None:
     """Count members of every list, and every subscriber, by status."""
     with _store(app) as store:
-        by_list = {found.list_name: found for found in store.list_counts()}
-        totals = store.status_counts()
+        by_list = {found.list_name: found for found in store.subscribers.list_counts()}
+        totals = store.subscribers.status_counts()
     names = list(dict.fromkeys([*app.config.lists, *by_list]))
     width = max([len("list"), *map(len, names)])
     click.echo(
@@ -308,7 +308,7 @@ def token(app: AppContext, email: str) -> None:
     """Print the signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
     secret = signing_secret()
     with _store(app) as store:
-        click.echo(store.token_for(email, secret))
+        click.echo(store.subscribers.token_for(email, secret))
 
 
 @cli.group()

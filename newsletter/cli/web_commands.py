@@ -12,7 +12,7 @@ from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.config import Config
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError
 from newsletter.feedback import PullReport, pull_suppressions
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.wording import plural
 
 

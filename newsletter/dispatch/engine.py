@@ -35,29 +35,18 @@ from newsletter.errors import (
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.links import UnsubscribeLinks
 from newsletter.secrets import Secret
-from newsletter.store.ledger import (
-    ACCEPTED,
-    AMBIGUOUS,
-    FAILED,
-    FINISHED,
-    PAUSED,
-    PENDING,
-    Batch,
-    Claimed,
-    Outcomes,
-    SendRecord,
-)
-from newsletter.store.store import Store
+from newsletter.states import DeliveryState, SendState
+from newsletter.store import Batch, Claimed, Outcomes, SendRecord, Store
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
 from newsletter.transports.base import check_options, outcome_of
 from newsletter.wording import plural
 
 _STATE_OF = {
-    Delivered.ACCEPTED: ACCEPTED,
-    Delivered.FAILED: FAILED,
-    Delivered.AMBIGUOUS: AMBIGUOUS,
-    Delivered.DEFERRED: PENDING,
+    Delivered.ACCEPTED: DeliveryState.ACCEPTED,
+    Delivered.FAILED: DeliveryState.FAILED,
+    Delivered.AMBIGUOUS: DeliveryState.AMBIGUOUS,
+    Delivered.DEFERRED: DeliveryState.PENDING,
 }
 
 
@@ -123,9 +112,11 @@ class SendReport:
     @property
     def needs_attention(self) -> bool:
         c = self.counts
-        return bool(c.get(FAILED) or c.get(AMBIGUOUS) or c.get(PENDING)) or (
-            self.send.state != FINISHED
-        )
+        return bool(
+            c.get(DeliveryState.FAILED)
+            or c.get(DeliveryState.AMBIGUOUS)
+            or c.get(DeliveryState.PENDING)
+        ) or (self.send.state != SendState.FINISHED)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -155,8 +146,8 @@ class Dispatcher:
 
     def send(self, request: SendRequest) -> SendReport:
         issue = request.issue
-        with self.store.send_lock(issue.issue_id, request.list_name):
-            record = self.store.open_send(
+        with self.store.sends.send_lock(issue.issue_id, request.list_name):
+            record = self.store.sends.open_send(
                 issue_id=issue.issue_id,
                 list_name=request.list_name,
                 content_hash=issue.content_hash,
@@ -166,12 +157,12 @@ class Dispatcher:
                 send_at=request.send_at,
                 batch_id=request.batch_id,
             )
-            interrupted = self.store.mark_interrupted(record.id)
+            interrupted = self.store.sends.mark_interrupted(record.id)
             if request.retry_states:
-                self.store.requeue(record.id, request.retry_states)
-            counts = self.store.send_counts(record.id)
+                self.store.sends.requeue(record.id, request.retry_states)
+            counts = self.store.sends.send_counts(record.id)
             progress = Progress(total=sum(counts.values()), done_before=_done(counts))
-            if record.state == FINISHED and not counts.get(PENDING):
+            if record.state == SendState.FINISHED and not counts.get(DeliveryState.PENDING):
                 return self._report(record.id, progress, already=True, interrupted=interrupted)
             options = SendOptions(
                 send_at=int(record.send_at.timestamp()) if record.send_at else None,
@@ -181,7 +172,7 @@ class Dispatcher:
             # (a send scheduled through SendGrid resumed with another transport).
             check_options(self.transport, options)
             # The archive shows what was sent: keep this issue as it goes out (once per version).
-            self.store.keep_sent_issue(issue)
+            self.store.issues.keep_sent_issue(issue)
             note = self._run(issue, record, options, progress)
             return self._report(record.id, progress, interrupted=interrupted, note=note)
 
@@ -196,23 +187,23 @@ class Dispatcher:
                 time.sleep(self.settings.pass_wait_seconds * round_number)
             pause = self._one_pass(issue, record, options, progress)
             if pause:
-                self.store.finish_send(record.id, PAUSED, note=pause)
+                self.store.sends.finish_send(record.id, SendState.PAUSED, note=pause)
                 return pause
-            if not self.store.send_counts(record.id).get(PENDING):
-                self.store.finish_send(record.id, FINISHED, note=None)
+            if not self.store.sends.send_counts(record.id).get(DeliveryState.PENDING):
+                self.store.sends.finish_send(record.id, SendState.FINISHED, note=None)
                 return None
         note = (
             "some recipients could not be sent to yet (the provider kept refusing "
             "for now); run the same command again to resume"
         )
-        self.store.finish_send(record.id, PAUSED, note=note)
+        self.store.sends.finish_send(record.id, SendState.PAUSED, note=note)
         return note
 
     def _one_pass(
         self, issue: IssueMessage, record: SendRecord, options: SendOptions, progress: Progress
     ) -> str | None:
         cursor = 0
-        number = self.store.last_batch_number(record.id)
+        number = self.store.sends.last_batch_number(record.id)
         in_flight: dict[Future[Handled], Batch] = {}
         streak = 0
         unbuilt = 0  # batches in a row of which no message could be built
@@ -225,7 +216,7 @@ class Dispatcher:
             while True:
                 while stop is None and len(in_flight) < limit:
                     number += 1
-                    batch = self.store.claim_batch(
+                    batch = self.store.sends.claim_batch(
                         record.id, cursor, self.settings.batch_size, number
                     )
                     if batch is None:
@@ -240,7 +231,7 @@ class Dispatcher:
                 for future in done:
                     batch = in_flight.pop(future)
                     handled = _handled(batch, future, self.transport.name)
-                    self.store.record_outcomes(record.id, batch.number, handled.outcomes)
+                    self.store.sends.record_outcomes(record.id, batch.number, handled.outcomes)
                     streak = streak + 1 if _all_deferred(handled.outcomes) else 0
                     unbuilt = unbuilt + 1 if handled.none_built else 0
                     _count(progress, handled)
@@ -250,7 +241,7 @@ class Dispatcher:
                     if stop is None:
                         stop = self._pause_reason(streak, unbuilt, handled)
         if fatal is not None:
-            self.store.finish_send(record.id, PAUSED, note=stop)
+            self.store.sends.finish_send(record.id, SendState.PAUSED, note=stop)
             raise fatal
         return stop
 
@@ -295,7 +286,7 @@ class Dispatcher:
                 ready.append((claimed, issue.personalise(self._recipient(claimed))))
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
-                handled.add(FAILED, None, reason, [claimed])
+                handled.add(DeliveryState.FAILED, None, reason, [claimed])
                 handled.build_error = reason
         handled.none_built = not ready
         self._hand_over(ready, options, handled)
@@ -317,7 +308,7 @@ class Dispatcher:
             return
         claimed = [c for c, _ in ready]
         if handled.fatal is not None:  # an earlier half stopped the send: keep these for later
-            handled.add(PENDING, None, "not sent: " + handled.fatal.message, claimed)
+            handled.add(DeliveryState.PENDING, None, "not sent: " + handled.fatal.message, claimed)
             return
         handled.requests += 1
         try:
@@ -325,10 +316,15 @@ class Dispatcher:
             _check_answer(ready, results)
         except AuthenticationError as err:  # refused before anything was accepted
             handled.fatal = err
-            handled.add(PENDING, None, "not sent: " + err.message, claimed)
+            handled.add(DeliveryState.PENDING, None, "not sent: " + err.message, claimed)
         except MessageError as err:
             if len(ready) == 1:
-                handled.add(FAILED, None, f"message could not be built: {err.message}", claimed)
+                handled.add(
+                    DeliveryState.FAILED,
+                    None,
+                    f"message could not be built: {err.message}",
+                    claimed,
+                )
                 return
             half = len(ready) // 2
             self._hand_over(ready[:half], options, handled)
@@ -345,7 +341,7 @@ class Dispatcher:
                 "these messages may or may not have been sent"
             )
             handled.fatal = _unexpected(self.transport.name, err, len(ready))
-            handled.add(AMBIGUOUS, None, reason, claimed)
+            handled.add(DeliveryState.AMBIGUOUS, None, reason, claimed)
         else:
             for (reader, _), result in zip(ready, results, strict=True):
                 state = _STATE_OF[result.outcome]
@@ -360,35 +356,39 @@ class Dispatcher:
         interrupted: int = 0,
         note: str | None = None,
     ) -> SendReport:
-        record = self.store.get_send(send_id)
+        record = self.store.sends.get_send(send_id)
         return SendReport(
             send=record,
-            counts=self.store.send_counts(send_id),
-            ambiguous_batches=self.store.ambiguous_batches(send_id),
+            counts=self.store.sends.send_counts(send_id),
+            ambiguous_batches=self.store.sends.ambiguous_batches(send_id),
             progress=progress,
             already_finished=already,
             interrupted_now=interrupted,
             note=note or record.note,
-            already_sent_via=self.store.send_overlaps(send_id),
+            already_sent_via=self.store.sends.send_overlaps(send_id),
         )
 
 
 def _done(counts: dict[str, int]) -> int:
-    return sum(v for k, v in counts.items() if k in (ACCEPTED, FAILED, AMBIGUOUS))
+    return sum(
+        v
+        for k, v in counts.items()
+        if k in (DeliveryState.ACCEPTED, DeliveryState.FAILED, DeliveryState.AMBIGUOUS)
+    )
 
 
 def _all_deferred(outcomes: Outcomes) -> bool:
-    return bool(outcomes) and all(state == PENDING for state, _, _ in outcomes)
+    return bool(outcomes) and all(state == DeliveryState.PENDING for state, _, _ in outcomes)
 
 
 def _count(progress: Progress, handled: Handled) -> None:
     progress.requests += handled.requests
     for (state, _, _), ids in handled.outcomes.items():
-        if state == ACCEPTED:
+        if state == DeliveryState.ACCEPTED:
             progress.accepted += len(ids)
-        elif state == FAILED:
+        elif state == DeliveryState.FAILED:
             progress.failed += len(ids)
-        elif state == AMBIGUOUS:
+        elif state == DeliveryState.AMBIGUOUS:
             progress.ambiguous += len(ids)
         else:
             progress.deferred += len(ids)
@@ -420,7 +420,10 @@ def _handled(batch: Batch, future: Future[Handled], transport: str) -> Handled:
     except Exception as err:
         handled = Handled(requests=1, fatal=_unexpected(transport, err, len(batch.claimed)))
         handled.add(
-            AMBIGUOUS, None, f"stopped by an unexpected error: {describe_error(err)}", batch.claimed
+            DeliveryState.AMBIGUOUS,
+            None,
+            f"stopped by an unexpected error: {describe_error(err)}",
+            batch.claimed,
         )
         return handled
 

@@ -44,8 +44,7 @@ from typing import Any, Final, NoReturn
 
 from newsletter.errors import MalformedEventsError
 from newsletter.feedback.text import MAX_ADDRESS, MAX_REASON, provider_text
-from newsletter.store.feedback import DeliveryEvent, ProviderEvent, Suppression
-from newsletter.store.models import Status
+from newsletter.store import DeliveryEvent, ProviderEvent, Status, Suppression
 
 MAX_EVENTS = 20_000  # SendGrid posts batches of at most a few thousand
 MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribers

@@ -29,9 +29,7 @@ from typing import Any, Final, Protocol
 from newsletter.config import Config
 from newsletter.errors import DeliveryError, PermanentDeliveryError
 from newsletter.feedback.text import MAX_ADDRESS, provider_text
-from newsletter.store.feedback import Suppression, SuppressReport
-from newsletter.store.models import Source, Status
-from newsletter.store.store import Store
+from newsletter.store import Source, Status, Store, Suppression, SuppressReport
 from newsletter.transports.retry import with_retries
 
 PAGE_SIZE = 500  # the API's maximum `limit`
@@ -157,7 +155,7 @@ class Puller:
                 Suppression(provider_text(row["email"], MAX_ADDRESS), spec.status, spec.reason(row))
                 for row in rows
             ]
-            report += self.store.suppress(entries, source=Source.API)
+            report += self.store.feedback.suppress(entries, source=Source.API)
         return ListPulled(spec.name, total, report)
 
     def pull_group(self, group_id: int) -> ListPulled:
@@ -170,7 +168,7 @@ class Puller:
             for e in emails
             if e and not isinstance(e, dict | list)
         ]
-        report = self.store.suppress(entries, source=Source.API)
+        report = self.store.feedback.suppress(entries, source=Source.API)
         return ListPulled(f"unsubscribe group {group_id}", len(entries), report)
 
     def pull(self, asm_group_id: int | None) -> PullReport:

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from newsletter.addresses import InvalidAddressError, ascii_email
 from newsletter.errors import MessageError
-from newsletter.store.addresses import InvalidAddressError, ascii_email
-from newsletter.store.names import MAX_NAME
+from newsletter.names import MAX_NAME
 
 MAX_LINE = 78  # RFC 5322 §2.1.1: lines SHOULD be at most 78 characters
 MAX_HARD_LINE = 998  # RFC 5322 §2.1.1: lines MUST be at most 998 characters

@@ -1,80 +1,92 @@
-"""The store of record: subscribers, lists, statuses and (for dispatch) sends.
+"""The store of record: subscribers and lists, sends and the ledger, provider feedback, issues.
 
-Open it with ``Store.from_config(config)`` or ``Store.open(url)``; see
-docs/subscribers.md. SQLite by default, PostgreSQL through the same code.
+Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
+repositories are ``store.subscribers``, ``store.sends``, ``store.feedback`` and
+``store.issues`` (see `newsletter.store.store`). SQLite by default, PostgreSQL
+through the same code; see docs/subscribers.md and docs/dispatch.md.
 
-Names are loaded on first use (PEP 562): the CSV reader process imports
-modules of this package and must not pay for SQLAlchemy and Alembic.
+This is the store's public face: code outside the package imports from here,
+never from its modules.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from newsletter.csvio import Rejection
+from newsletter.store.database import Database
+from newsletter.store.feedback import (
+    DeliveryEvent,
+    EventsReport,
+    ProviderEvent,
+    Suppression,
+    SuppressReport,
+)
+from newsletter.store.feedback_repository import FeedbackRepository
+from newsletter.store.issue_repository import ArchivedVersion, IssueRepository, PublishedIssue
+from newsletter.store.ledger import Batch, Claimed, Outcomes, SendRecord
+from newsletter.store.lock import STALE_LOCK_AFTER, LockHolder
+from newsletter.store.migrate import HEAD as SCHEMA_HEAD
+from newsletter.store.migrate import SchemaState
+from newsletter.store.models import (
+    SUPPRESSED,
+    HistoryEntry,
+    ImportReport,
+    ListCount,
+    Membership,
+    Source,
+    Status,
+    Subscriber,
+    SubscriberDetails,
+)
+from newsletter.store.send_repository import SendRepository
+from newsletter.store.snapshots import (
+    IssueSnapshot,
+    LatestVersion,
+    SendableIssue,
+    SentIssue,
+    UnkeptIssue,
+)
+from newsletter.store.store import Store
+from newsletter.store.subscriber_repository import SubscriberRepository, check_list_name
+from newsletter.store.subscribers import AddOutcome, StatusChange
 
-if TYPE_CHECKING:
-    from newsletter.store.addresses import InvalidAddressError, normalise_email, parse_email
-    from newsletter.store.csvfile import CsvRow, parse_subscriber_csv, read_subscriber_csv
-    from newsletter.store.models import (
-        SUPPRESSED,
-        HistoryEntry,
-        ImportReport,
-        ListCount,
-        Membership,
-        Rejection,
-        Source,
-        Status,
-        Subscriber,
-        SubscriberDetails,
-    )
-    from newsletter.store.store import Store, check_list_name
-    from newsletter.store.subscribers import AddOutcome, StatusChange
-
-_HOMES = {
-    "addresses": ("InvalidAddressError", "normalise_email", "parse_email"),
-    "csvfile": ("CsvRow", "parse_subscriber_csv", "read_subscriber_csv"),
-    "models": (
-        "SUPPRESSED",
-        "HistoryEntry",
-        "ImportReport",
-        "ListCount",
-        "Membership",
-        "Rejection",
-        "Source",
-        "Status",
-        "Subscriber",
-        "SubscriberDetails",
-    ),
-    "store": ("Store", "check_list_name"),
-    "subscribers": ("AddOutcome", "StatusChange"),
-}
-_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [
+    "SCHEMA_HEAD",
+    "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
-    "CsvRow",
+    "ArchivedVersion",
+    "Batch",
+    "Claimed",
+    "Database",
+    "DeliveryEvent",
+    "EventsReport",
+    "FeedbackRepository",
     "HistoryEntry",
     "ImportReport",
-    "InvalidAddressError",
+    "IssueRepository",
+    "IssueSnapshot",
+    "LatestVersion",
     "ListCount",
+    "LockHolder",
     "Membership",
+    "Outcomes",
+    "ProviderEvent",
+    "PublishedIssue",
     "Rejection",
+    "SchemaState",
+    "SendRecord",
+    "SendRepository",
+    "SendableIssue",
+    "SentIssue",
     "Source",
     "Status",
     "StatusChange",
     "Store",
     "Subscriber",
     "SubscriberDetails",
+    "SubscriberRepository",
+    "SuppressReport",
+    "Suppression",
+    "UnkeptIssue",
     "check_list_name",
-    "normalise_email",
-    "parse_email",
-    "parse_subscriber_csv",
-    "read_subscriber_csv",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from newsletter.errors import ConfigError, StoreError
-from newsletter.store.jsontext import dump_json
+from newsletter.jsontext import dump_json
 
 BUSY_TIMEOUT_MS = 10_000
 # Page cache per SQLite connection (negative = KiB): big enough that a large import

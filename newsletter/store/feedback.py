@@ -1,7 +1,7 @@
 """What the provider tells us back: suppressions, delivery events, seen webhook events.
 
-Functions on an open connection, each called inside one transaction by the
-`FeedbackMixin` methods of `Store`. Everything is set-based (a few statements
+Functions on an open connection, each called inside one transaction by
+`FeedbackRepository` (`store.feedback`). Everything is set-based (a few statements
 per batch, not a few per address), because one SendGrid webhook request may
 carry ten thousand events and must be answered within seconds.
 
@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.store.addresses import InvalidAddressError, normalise_email
+from newsletter.addresses import InvalidAddressError, normalise_email
 from newsletter.store.models import Source, Status
 from newsletter.store.schema import UtcDateTime, deliveries, sends, webhook_events
 from newsletter.store.schema import status_history as history
@@ -370,44 +369,3 @@ def delivery_event(conn: Connection, issue_id: str, list_name: str, subscriber_i
             deliveries.c.subscriber_id == subscriber_id,
         )
     ).first()
-
-
-# --------------------------------------------------------------------------- the mixin
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class FeedbackMixin:
-    """Provider-feedback methods of `Store`; relies on its `_read` and `_write` transactions."""
-
-    def _read(self) -> AbstractContextManager[Connection]:  # provided by Store
-        raise NotImplementedError
-
-    def _write(self, *, dry_run: bool = False) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def suppress(self, entries: Iterable[Suppression], *, source: Source) -> SuppressReport:
-        """Record suppressions in one transaction; never resubscribes anyone."""
-        with self._write() as conn:
-            return suppress_many(conn, entries, source=source, now=_now())
-
-    def apply_provider_events(
-        self, events: Sequence[ProviderEvent], *, source: Source = Source.WEBHOOK
-    ) -> EventsReport:
-        """Apply a webhook request in one transaction, committed before it returns."""
-        with self._write() as conn:
-            return apply_events(conn, events, source=source, now=_now())
-
-    def provider_event(
-        self, issue_id: str, list_name: str, subscriber_id: int
-    ) -> tuple[str | None, datetime | None, str | None] | None:
-        """(event, when, detail) last reported for a delivery; None if no such delivery."""
-        with self._read() as conn:
-            row = delivery_event(conn, issue_id, list_name, subscriber_id)
-        return (
-            None
-            if row is None
-            else (row.provider_event, row.provider_event_at, row.provider_detail)
-        )

@@ -51,8 +51,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
-from newsletter.store.chunks import Chunk, StagedRow
-from newsletter.store.models import ImportReport, Rejection, Source, Status
+from newsletter.csvio import Chunk, Rejection, StagedRow
+from newsletter.store.models import ImportReport, Source, Status
 from newsletter.store.schema import EMAIL_LENGTH, Id, Json, UtcDateTime, memberships
 from newsletter.store.schema import status_history as history
 from newsletter.store.schema import subscribers as subs

@@ -1,7 +1,7 @@
-"""The dispatch ledger: sends, the frozen audience, delivery states, the run lock.
+"""The dispatch ledger: sends, the frozen audience, delivery states.
 
 Functions on an open connection, each called inside one transaction by
-`Store`. The rules that make a send exactly-once live here:
+`SendRepository`. The rules that make a send exactly-once live here:
 
 - the audience is frozen once, when the send is created: one `pending`
   delivery per member who is subscribed at that moment;
@@ -16,35 +16,21 @@ Functions on an open connection, each called inside one transaction by
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
-from newsletter.errors import LockedError
+from newsletter.states import DeliveryState, SendState
 from newsletter.store.schema import (
     deliveries,
-    locks,
     memberships,
     send_overlaps,
     sends,
     subscribers,
 )
-
-PENDING, SENDING, ACCEPTED, FAILED, AMBIGUOUS = (
-    "pending",
-    "sending",
-    "accepted",
-    "failed",
-    "ambiguous",
-)
-RUNNING, PAUSED, FINISHED, CANCELLED = "running", "paused", "finished", "cancelled"
 
 
 @dataclass(frozen=True)
@@ -57,7 +43,7 @@ class SendRecord:
     content_hash: str
     message_hash: str | None
     transport: str
-    state: str
+    state: SendState
     started_at: datetime
     finished_at: datetime | None
     batch_id: str | None
@@ -85,7 +71,8 @@ Outcomes = dict[tuple[str, str | None, str | None], list[int]]
 
 
 def _record(row: Any) -> SendRecord:
-    return SendRecord(**{column: getattr(row, column) for column in SendRecord.__annotations__})
+    values = {column: getattr(row, column) for column in SendRecord.__annotations__}
+    return SendRecord(**{**values, "state": SendState(values["state"])})
 
 
 def find_send(conn: Connection, issue_id: str, list_name: str) -> SendRecord | None:
@@ -127,7 +114,7 @@ def create_send(
             content_hash=content_hash,
             message_hash=message_hash,
             transport=transport,
-            state=RUNNING,
+            state=SendState.RUNNING,
             started_at=now,
             send_at=send_at,
             batch_id=batch_id,
@@ -186,7 +173,7 @@ def freeze_audience(
     audience = members.add_columns(
         subscribers.c.email,
         literal(send_id, deliveries.c.send_id.type),
-        literal(PENDING, deliveries.c.state.type),
+        literal(DeliveryState.PENDING, deliveries.c.state.type),
         literal(0, deliveries.c.attempts.type),
         literal(now, deliveries.c.updated_at.type),
     ).order_by(subscribers.c.id)
@@ -230,9 +217,9 @@ def mark_interrupted(conn: Connection, send_id: int, now: datetime) -> int:
     """`sending` left by a run that died: the provider may have them. → ambiguous."""
     result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.send_id == send_id, deliveries.c.state == SENDING)
+        .where(deliveries.c.send_id == send_id, deliveries.c.state == DeliveryState.SENDING)
         .values(
-            state=AMBIGUOUS,
+            state=DeliveryState.AMBIGUOUS,
             updated_at=now,
             last_error="the run sending this batch was interrupted before the answer came",
         )
@@ -245,7 +232,7 @@ def requeue(conn: Connection, send_id: int, states: Iterable[str], now: datetime
     result = conn.execute(
         update(deliveries)
         .where(deliveries.c.send_id == send_id, deliveries.c.state.in_(list(states)))
-        .values(state=PENDING, updated_at=now)
+        .values(state=DeliveryState.PENDING, updated_at=now)
     )
     return int(result.rowcount or 0)
 
@@ -279,7 +266,7 @@ def claim_batch(
         .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
         .where(
             deliveries.c.send_id == send_id,
-            deliveries.c.state == PENDING,
+            deliveries.c.state == DeliveryState.PENDING,
             deliveries.c.id > after_id,
         )
         .order_by(deliveries.c.id)
@@ -306,11 +293,16 @@ def claim_batch(
             update(deliveries)
             .where(
                 deliveries.c.send_id == send_id,
-                deliveries.c.state == PENDING,
+                deliveries.c.state == DeliveryState.PENDING,
                 deliveries.c.id > after_id,
                 deliveries.c.id <= rows[-1][0],
             )
-            .values(state=SENDING, attempts=deliveries.c.attempts + 1, batch=number, updated_at=now)
+            .values(
+                state=DeliveryState.SENDING,
+                attempts=deliveries.c.attempts + 1,
+                batch=number,
+                updated_at=now,
+            )
         )
     return Batch(number=number, claimed=claimed, last_id=rows[-1][0])
 
@@ -329,7 +321,7 @@ def record_outcomes(
         )
         conn.execute(
             update(deliveries)
-            .where(which, deliveries.c.state == SENDING)
+            .where(which, deliveries.c.state == DeliveryState.SENDING)
             .values(
                 state=state,
                 provider_message_id=provider_id,
@@ -352,7 +344,7 @@ def ambiguous_batches(conn: Connection, send_id: int) -> int:
     return int(
         conn.execute(
             select(func.count(func.distinct(deliveries.c.batch))).where(
-                deliveries.c.send_id == send_id, deliveries.c.state == AMBIGUOUS
+                deliveries.c.send_id == send_id, deliveries.c.state == DeliveryState.AMBIGUOUS
             )
         ).scalar_one()
     )
@@ -367,83 +359,3 @@ def deliveries_in(conn: Connection, send_id: int, state: str, limit: int) -> lis
         .limit(limit)
     )
     return [(row.email, row.last_error or "") for row in rows]
-
-
-# --------------------------------------------------------------------------- the lock
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    holder: str
-    host: str
-    pid: int
-
-
-def this_process(tag: str) -> LockHolder:
-    """A holder identity unique to this acquisition: two runs in one process differ too."""
-    host = socket.gethostname()
-    unique = uuid.uuid4().hex[:8]
-    return LockHolder(holder=f"{tag}@{host}:{os.getpid()}:{unique}", host=host, pid=os.getpid())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _insert_ignore(conn: Connection) -> Any:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(locks)
-
-
-def acquire_lock(
-    conn: Connection, name: str, me: LockHolder, now: datetime, stale_after: timedelta
-) -> None:
-    """Take the named lock or raise LockedError. A lock whose holder died on this host,
-    or whose heartbeat is older than `stale_after`, is taken over."""
-    values = {
-        "name": name,
-        "holder": me.holder,
-        "host": me.host,
-        "pid": me.pid,
-        "acquired_at": now,
-        "heartbeat_at": now,
-    }
-    inserted = conn.execute(_insert_ignore(conn).values(**values).on_conflict_do_nothing())
-    if inserted.rowcount == 1:
-        return
-    held = conn.execute(select(locks).where(locks.c.name == name)).one()
-    dead = held.host == me.host and not _alive(held.pid)
-    stale = held.heartbeat_at < now - stale_after
-    if held.holder != me.holder and not (dead or stale):
-        raise LockedError(
-            f"another run is already sending ({held.holder}, since "
-            f"{held.acquired_at:%Y-%m-%d %H:%M} UTC, last seen {held.heartbeat_at:%H:%M:%S} UTC)",
-            hint="wait for it to finish; `newsletter status` shows its progress",
-        )
-    taken = conn.execute(
-        update(locks)
-        .where(and_(locks.c.name == name, locks.c.holder == held.holder))
-        .values(**values)
-    )
-    if taken.rowcount != 1:
-        raise LockedError(f"another run took the lock {name!r} at the same moment")
-
-
-def heartbeat(conn: Connection, name: str, me: LockHolder, now: datetime) -> bool:
-    """Refresh our lock; False if it is no longer ours (taken over as stale)."""
-    result = conn.execute(
-        update(locks)
-        .where(locks.c.name == name, locks.c.holder == me.holder)
-        .values(heartbeat_at=now)
-    )
-    return result.rowcount == 1
-
-
-def release_lock(conn: Connection, name: str, me: LockHolder) -> None:
-    conn.execute(delete(locks).where(locks.c.name == name, locks.c.holder == me.holder))

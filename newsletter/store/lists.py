@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, Select, func, select
 
-from newsletter.store.csvfile import neutralise_cell
+from newsletter.csvio import neutralise_cell
 from newsletter.store.models import ListCount, Status, Subscriber
 from newsletter.store.schema import memberships
 from newsletter.store.schema import subscribers as subs

@@ -7,6 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from newsletter.csvio import Rejection
+from newsletter.states import DeliveryState
+
 
 class Status(StrEnum):
     """A subscriber's one global status; only `subscribed` receives mail."""
@@ -30,7 +33,7 @@ class Source(StrEnum):
 
 STATUSES = tuple(status.value for status in Status)
 SUPPRESSED = frozenset({Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED})
-DELIVERY_STATES = ("pending", "sending", "accepted", "failed", "ambiguous")
+DELIVERY_STATES = tuple(state.value for state in DeliveryState)
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,6 @@ class SubscriberDetails:
     subscriber: Subscriber
     memberships: tuple[Membership, ...]
     history: tuple[HistoryEntry, ...]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A CSV row that was not imported: its physical line in the file and why."""
-
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.store.ledger import FINISHED
+from newsletter.states import SendState
 from newsletter.store.schema import sends, sent_issues
 
 
@@ -184,7 +184,7 @@ def published_versions(
         select(sends.c.issue_id, sends.c.content_hash)
         .where(
             sends.c.issue_id.in_(issue_ids),
-            sends.c.state == FINISHED,
+            sends.c.state == SendState.FINISHED,
             sends.c.finished_at.is_not(None),
             or_(sends.c.send_at.is_(None), sends.c.send_at <= now),
         )
@@ -257,7 +257,7 @@ def unkept(conn: Connection) -> list[UnkeptIssue]:
     kept = select(sent_issues.c.issue_id).distinct()
     rows = conn.execute(
         select(sends.c.issue_id, sends.c.content_hash, sends.c.message_hash, sends.c.started_at)
-        .where(sends.c.state == FINISHED, sends.c.issue_id.not_in(kept))
+        .where(sends.c.state == SendState.FINISHED, sends.c.issue_id.not_in(kept))
         .order_by(sends.c.issue_id, sends.c.started_at.desc())
     ).all()
     found: dict[str, UnkeptIssue] = {}

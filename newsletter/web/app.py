@@ -44,7 +44,7 @@ from newsletter.errors import StoreError
 from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, PublicKey, load_public_key
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.archive import Archive
 from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email

@@ -26,7 +26,7 @@ from newsletter.config import Config
 from newsletter.digest import parse_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.pages import Pages
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -86,13 +86,15 @@ class Archive:
         if missing:
             if len(self._listings) + len(missing) > CACHE_SIZE * 16:
                 self._listings.clear()
-            for version_id, text in self.store.sent_issue_digests(missing).items():
+            for version_id, text in self.store.issues.sent_issue_digests(missing).items():
                 self._listings[version_id] = _listing(text)
         return {i: self._listings.get(i) for i in version_ids}
 
     def issues(self) -> list[ArchivedIssue]:
         """Sent issues, newest first, as their latest kept version says."""
-        archived = [a for a in self.store.archived_issues() if ISSUE_ID.fullmatch(a.issue_id)]
+        archived = [
+            a for a in self.store.issues.archived_issues() if ISSUE_ID.fullmatch(a.issue_id)
+        ]
         listings = self._listings_of([a.version.id for a in archived])
         found = []
         for entry in archived:
@@ -134,7 +136,7 @@ class Archive:
         key = (issue.version_id, base)
         if key in self._html:
             return self._html[key]
-        kept = self.store.sent_issue_version(issue.version_id)  # the version that went out
+        kept = self.store.issues.sent_issue_version(issue.version_id)  # the version that went out
         if kept is None:
             return None
         help_link = html.escape(f"{base}{HELP_PATH}", quote=True)

@@ -16,7 +16,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from newsletter.config import Config
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.app import create_app
 
 REDACT = "newsletter.redaction.RedactingFilter"

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from newsletter.errors import SubscriberNotFoundError, TokenError
 from newsletter.secrets import Secret
-from newsletter.store.models import Source, Status, Subscriber
-from newsletter.store.store import Store
+from newsletter.store import Source, Status, Store, Subscriber
 from newsletter.tokens import read_token
 
 WEB_REASON = "unsubscribe link"
@@ -48,7 +47,7 @@ class Links:
             subscriber_id = read_token(token, self.secret)
         except TokenError:
             return None
-        return self.store.get_by_id(subscriber_id)
+        return self.store.subscribers.get_by_id(subscriber_id)
 
     def unsubscribe(self, token: str) -> LinkOutcome | None:
         """Stop all mail to the subscriber at once (committed on return); idempotent."""
@@ -56,7 +55,9 @@ class Links:
         if subscriber is None:
             return None
         with self.writes:
-            self.store.unsubscribe(subscriber.email, reason=WEB_REASON, source=Source.WEB)
+            self.store.subscribers.unsubscribe(
+                subscriber.email, reason=WEB_REASON, source=Source.WEB
+            )
         return LinkOutcome(subscriber, done=True)
 
     def resubscribe(self, token: str) -> LinkOutcome | None:
@@ -71,7 +72,7 @@ class Links:
             return LinkOutcome(subscriber, done=False)
         try:
             with self.writes:
-                self.store.resubscribe(
+                self.store.subscribers.resubscribe(
                     subscriber.email, reason=RESUBSCRIBE_REASON, source=Source.WEB
                 )
         except SubscriberNotFoundError:

@@ -43,9 +43,7 @@ from newsletter.feedback import (
     verify_body,
 )
 from newsletter.redaction import redacting_logger
-from newsletter.store.feedback import EventsReport
-from newsletter.store.models import Source
-from newsletter.store.store import Store
+from newsletter.store import EventsReport, Source, Store
 
 log = redacting_logger("newsletter.web")
 
@@ -126,7 +124,9 @@ class SendGridWebhook:
             return Answer(400, {"error": err.message})
         try:
             with self.writes:
-                report = self.store.apply_provider_events(batch.changes, source=Source.WEBHOOK)
+                report = self.store.feedback.apply_provider_events(
+                    batch.changes, source=Source.WEBHOOK
+                )
         except StoreError as err:
             # The operator must hear why (SendGrid only retries for 24 hours); the log's
             # redaction hides any password the store's message names.

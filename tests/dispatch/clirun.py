@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
-from newsletter.store.csvfile import CsvRow
-from newsletter.store.store import Store
+from newsletter.csvio import CsvRow
+from newsletter.store import Store
 from tests.conftest import REPO
 from tests.dispatch.support import SECRET
 
@@ -52,7 +52,7 @@ class Project:
         emails = [f"reader{n:07d}@example.com" for n in range(1, count + 1)]
         with Store.open(self.database, create=True) as store:
             rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
-            store.import_entries(rows, list_name, origin="test")
+            store.subscribers.import_entries(rows, list_name, origin="test")
         return emails
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Result:

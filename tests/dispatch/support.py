@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from newsletter.config import Config
+from newsletter.csvio import CsvRow
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
 from newsletter.message import IssueMessage
 from newsletter.secrets import signing_secret
-from newsletter.store.csvfile import CsvRow
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.transports import Pacer, Transport, open_transport
 from tests.delivery_support import delivery_config, sample_issue
 
@@ -34,7 +34,7 @@ class World:
     def subscribe(self, count: int, start: int = 1, list_name: str = "weekly") -> list[str]:
         emails = self.emails(count, start)
         rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
-        self.store.import_entries(rows, list_name, origin="test")
+        self.store.subscribers.import_entries(rows, list_name, origin="test")
         return emails
 
     def transport(self, name: str = "outbox", **_: Any) -> Transport:

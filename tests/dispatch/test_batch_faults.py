@@ -87,11 +87,11 @@ class BadLinkFor:
 
 def states(world: World) -> dict[str, str]:
     """Every reader's delivery state in the ledger, by address."""
-    record = world.store.find_send(world.issue.issue_id, "weekly")
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
     assert record is not None
     found = {}
     for state in ("pending", "sending", "accepted", "failed", "ambiguous"):
-        for email, _ in world.store.deliveries_in(record.id, state, limit=10_000):
+        for email, _ in world.store.sends.deliveries_in(record.id, state, limit=10_000):
             found[email] = state
     return found
 
@@ -100,7 +100,7 @@ def test_message_that_cannot_be_built_fails_for_that_reader_only(any_world: Worl
     """personalise raising for one reader: that reader is failed with the reason, the
     rest of the batch and every other batch are sent, the send finishes."""
     emails = any_world.subscribe(250)
-    bad_id = any_world.store.ensure_subscriber(BAD).id
+    bad_id = any_world.store.subscribers.ensure_subscriber(BAD).id
     transport = MemoryTransport(max_batch=100)
     dispatcher = any_world.dispatcher(transport)
     dispatcher.links = BadLinkFor(dispatcher.links, bad_id)  # type: ignore[assignment]
@@ -108,7 +108,7 @@ def test_message_that_cannot_be_built_fails_for_that_reader_only(any_world: Worl
     assert report.counts == {"accepted": 249, "failed": 1}
     assert report.send.state == "finished"
     assert sorted(transport.recipients()) == sorted(set(emails) - {BAD})
-    [(email, error)] = any_world.store.deliveries_in(report.send.id, "failed")
+    [(email, error)] = any_world.store.sends.deliveries_in(report.send.id, "failed")
     assert email == BAD
     assert error.startswith("message could not be built: unsubscribe URL contains characters")
 
@@ -123,7 +123,7 @@ def test_transport_refusing_to_build_a_batch_isolates_the_reader(world: World) -
     assert states(world)[BAD] == "failed"
     assert set(Counter(transport.recipients()).values()) == {1}
     assert BAD not in transport.recipients()
-    reason = world.store.deliveries_in(report.send.id, "failed")[0][1]
+    reason = world.store.sends.deliveries_in(report.send.id, "failed")[0][1]
     assert reason == f"message could not be built: cannot encode the address {BAD}"
 
 
@@ -148,11 +148,15 @@ def test_crash_mid_batch_is_ambiguous_for_that_batch_only(world: World) -> None:
     with pytest.raises(InternalError, match="ValueError: write failed half-way") as raised:
         world.send(CrashesMidBatch(max_batch=100, bad=in_second_batch), concurrency=1)
     assert isinstance(raised.value.__cause__, ValueError)
-    record = world.store.find_send(world.issue.issue_id, "weekly")
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
     assert record is not None
     assert record.state == "paused"
-    assert world.store.send_counts(record.id) == {"accepted": 100, "ambiguous": 100, "pending": 100}
-    error = world.store.deliveries_in(record.id, "ambiguous", limit=1)[0][1]
+    assert world.store.sends.send_counts(record.id) == {
+        "accepted": 100,
+        "ambiguous": 100,
+        "pending": 100,
+    }
+    error = world.store.sends.deliveries_in(record.id, "ambiguous", limit=1)[0][1]
     assert "memory transport failed unexpectedly: ValueError: write failed half-way" in error
     # A plain rerun sends the pending ones and leaves the ambiguous batch alone.
     resumed = world.send(MemoryTransport(max_batch=100), concurrency=1)
@@ -186,9 +190,9 @@ def test_wrong_number_of_answers_is_ambiguous_not_misattributed(world: World) ->
 
     with pytest.raises(InternalError, match="answered 99 results for 100 messages"):
         world.send(Short(max_batch=100), concurrency=1)
-    record = world.store.find_send(world.issue.issue_id, "weekly")
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
     assert record is not None
-    assert world.store.send_counts(record.id) == {"ambiguous": 100}
+    assert world.store.sends.send_counts(record.id) == {"ambiguous": 100}
 
 
 def test_no_message_could_be_built_pauses_instead_of_failing_everyone(world: World) -> None:
@@ -238,10 +242,10 @@ def test_cli_turns_an_unexpected_send_error_into_one_line(
         "to stays pending"
     ]
     with project.store() as store:
-        record = store.find_send("2025-09-12", "weekly")
+        record = store.sends.find_send("2025-09-12", "weekly")
         assert record is not None
         # The second batch was already in flight (concurrency 4) and went through.
-        assert store.send_counts(record.id) == {"accepted": 50, "ambiguous": 100}
+        assert store.sends.send_counts(record.id) == {"accepted": 50, "ambiguous": 100}
     status = project.run("status", "2025-09-12")
     assert "accepted 50 · ambiguous 100" in status.stdout
 

@@ -173,7 +173,7 @@ def test_unusable_public_url_is_a_config_error_before_anything_is_recorded(
     assert reason in line
     assert "Traceback" not in result.output
     with project.store() as store:
-        assert store.sends() == []
+        assert store.sends.sends() == []
     assert not (project.folder / "outbox").exists()
 
 
@@ -181,12 +181,12 @@ def test_locked_send_exits_with_its_own_code(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When another run holds the lock the command exits 5 and sends nothing."""
-    from newsletter.store.ledger import LockHolder
+    from newsletter.store import LockHolder
 
     project.subscribe(3)
-    with project.store() as store, store.send_lock("2025-09-12", "weekly"):
+    with project.store() as store, store.sends.send_lock("2025-09-12", "weekly"):
         other = LockHolder("newsletter@cron-host:77", "cron-host", 77)
-        monkeypatch.setattr("newsletter.store.ledger.this_process", lambda tag: other)
+        monkeypatch.setattr("newsletter.store.lock.this_process", lambda tag: other)
         result = project.run("send", str(DIGEST), "--list", "weekly")
     assert result.exit_code == EXIT_LOCKED
     assert "another run is already sending" in result.stderr
@@ -199,14 +199,14 @@ def cancel_a_send_of_the_sample_issue(project: Project) -> None:
 
     issue = sample_issue()
     with project.store() as store:
-        record = store.open_send(
+        record = store.sends.open_send(
             issue_id=issue.issue_id,
             list_name="weekly",
             content_hash=issue.content_hash,
             message_hash=issue.message_hash,
             transport="sendgrid",
         )
-        store.cancel_send(record.id)
+        store.sends.cancel_send(record.id)
 
 
 def test_dispatch_leaves_a_cancelled_send_alone(project: Project) -> None:

@@ -56,11 +56,11 @@ def check(
     accepted_by_server = Counter(server.accepted_recipients())
     assert max(accepted_by_server.values()) == 1, "someone was accepted twice"
     with project.store() as store:
-        record = store.find_send("2025-09-12", "weekly")
+        record = store.sends.find_send("2025-09-12", "weekly")
         assert record is not None
-        counts = store.send_counts(record.id)
-        ambiguous = {e for e, _ in store.deliveries_in(record.id, "ambiguous", limit=10**6)}
-        accepted = {e for e, _ in store.deliveries_in(record.id, "accepted", limit=10**6)}
+        counts = store.sends.send_counts(record.id)
+        ambiguous = {e for e, _ in store.sends.deliveries_in(record.id, "ambiguous", limit=10**6)}
+        accepted = {e for e, _ in store.sends.deliveries_in(record.id, "accepted", limit=10**6)}
     assert record.state == "finished"
     assert sum(counts.values()) == len(emails)  # nobody lost
     assert set(counts) <= {"accepted", "ambiguous"}

@@ -39,11 +39,11 @@ def kill_when(child: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None
 
 def ledger(project: Project) -> tuple[str, dict[str, int], set[str], set[str]]:
     with project.store() as store:
-        record = store.find_send("2025-09-12", "weekly")
+        record = store.sends.find_send("2025-09-12", "weekly")
         assert record is not None
-        counts = store.send_counts(record.id)
-        accepted = {e for e, _ in store.deliveries_in(record.id, "accepted", limit=10**6)}
-        ambiguous = {e for e, _ in store.deliveries_in(record.id, "ambiguous", limit=10**6)}
+        counts = store.sends.send_counts(record.id)
+        accepted = {e for e, _ in store.sends.deliveries_in(record.id, "accepted", limit=10**6)}
+        ambiguous = {e for e, _ in store.sends.deliveries_in(record.id, "ambiguous", limit=10**6)}
     return record.state, counts, accepted, ambiguous
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from newsletter.errors import AuthenticationError, InputError, LockedError
 from newsletter.message import PersonalMessage
-from newsletter.store.ledger import LockHolder
+from newsletter.store import LockHolder
 from newsletter.transports import Outcome
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import World, make_world
@@ -43,7 +43,7 @@ def test_unsubscribe_during_send_removes_pending(any_world: World) -> None:
 
     def unsubscribe_last(call: int, batch: Sequence[PersonalMessage]) -> Outcome | None:
         if call == 1:
-            any_world.store.unsubscribe(late, reason="clicked the link")
+            any_world.store.subscribers.unsubscribe(late, reason="clicked the link")
         return None
 
     transport = MemoryTransport(outcomes=unsubscribe_last)
@@ -66,14 +66,16 @@ def test_crash_mid_batch_marks_it_ambiguous_and_resume_skips_it(any_world: World
     """A batch left `sending` by a dead run becomes ambiguous; resume sends only pending."""
     any_world.subscribe(250)
     issue = any_world.issue
-    record = any_world.store.open_send(
+    record = any_world.store.sends.open_send(
         issue_id=issue.issue_id,
         list_name="weekly",
         content_hash=issue.content_hash,
         message_hash=issue.message_hash,
         transport="memory",
     )
-    crashed = any_world.store.claim_batch(record.id, 0, 100, 1)  # committed as sending; then death
+    crashed = any_world.store.sends.claim_batch(
+        record.id, 0, 100, 1
+    )  # committed as sending; then death
     assert crashed is not None
     transport = MemoryTransport(max_batch=100)
     report = any_world.send(transport)
@@ -138,7 +140,10 @@ def test_failed_are_reported_and_retried_on_request(world: World) -> None:
     )
     report = world.send(transport, concurrency=1)
     assert report.counts == {"accepted": 50, "failed": 100}
-    assert world.store.deliveries_in(report.send.id, "failed", limit=1)[0][1] == "scripted failed"
+    assert (
+        world.store.sends.deliveries_in(report.send.id, "failed", limit=1)[0][1]
+        == "scripted failed"
+    )
     from newsletter.dispatch.engine import SendRequest
 
     request = SendRequest(world.issue, "weekly", "memory", retry_states=("failed",))
@@ -156,10 +161,10 @@ def test_auth_error_stops_at_once_and_keeps_everyone_pending(world: World) -> No
 
     with pytest.raises(AuthenticationError):
         world.send(Refusing(max_batch=100), concurrency=1)
-    record = world.store.find_send(world.issue.issue_id, "weekly")
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
     assert record is not None
     assert record.state == "paused"
-    assert world.store.send_counts(record.id) == {"pending": 300}
+    assert world.store.sends.send_counts(record.id) == {"pending": 300}
     assert world.send(MemoryTransport()).counts == {"accepted": 300}
 
 
@@ -186,9 +191,9 @@ def test_changed_digest_is_refused_unless_forced(world: World) -> None:
 def test_second_run_is_locked_out(any_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """While one run holds the send's lock, another process gets LockedError, sends nothing."""
     any_world.subscribe(10)
-    with any_world.store.send_lock(any_world.issue.issue_id, "weekly"):
+    with any_world.store.sends.send_lock(any_world.issue.issue_id, "weekly"):
         other = LockHolder("newsletter@other-host:4242", "other-host", 4242)
-        monkeypatch.setattr("newsletter.store.ledger.this_process", lambda tag: other)
+        monkeypatch.setattr("newsletter.store.lock.this_process", lambda tag: other)
         transport = MemoryTransport()
         with pytest.raises(LockedError, match="another run is already sending"):
             any_world.send(transport)
@@ -202,12 +207,12 @@ def test_lock_of_a_dead_process_is_taken_over(
     import socket
 
     any_world.subscribe(10)
-    from newsletter.store import ledger
+    from newsletter.store import lock
 
     dead = LockHolder(f"newsletter@{socket.gethostname()}:999999", socket.gethostname(), 999999)
     name = f"send:{any_world.issue.issue_id}:weekly"
-    with any_world.store._write() as conn:
-        ledger.acquire_lock(conn, name, dead, ledger_now(), ledger_stale())  # then it "dies"
+    with any_world.store.database.write() as conn:
+        lock.acquire_lock(conn, name, dead, ledger_now(), ledger_stale())  # then it "dies"
     assert any_world.send(MemoryTransport()).counts == {"accepted": 10}
 
 
@@ -216,7 +221,7 @@ def ledger_now() -> datetime:
 
 
 def ledger_stale() -> timedelta:
-    from newsletter.store.sending import STALE_LOCK_AFTER
+    from newsletter.store import STALE_LOCK_AFTER
 
     return STALE_LOCK_AFTER
 
@@ -225,11 +230,11 @@ def test_two_dispatchers_at_once_send_once(any_world: World) -> None:
     """Two runs started together on the same issue and list: exactly one sends."""
     import threading
 
-    from newsletter.store.store import Store
+    from newsletter.store import Store
 
     world = any_world
     world.subscribe(400)
-    twin = World(config=world.config, store=Store.open(world.store._url), issue=world.issue)
+    twin = World(config=world.config, store=Store.open(world.store.database.url), issue=world.issue)
     transports = [MemoryTransport(max_batch=50), MemoryTransport(max_batch=50)]
     outcomes: list[str] = []
     start = threading.Barrier(2)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from newsletter.errors import EXIT_PARTIAL, EXIT_STORE, StoreError
-from newsletter.store.store import Store
+from newsletter.store import Store
 from tests.dispatch.clirun import DIGEST, Project
 from tests.dispatch.support import World
 
@@ -39,7 +39,7 @@ def test_a_send_stops_when_its_sqlite_file_is_deleted_or_replaced(world: World, 
     the next claim or record a StoreError naming what happened; the send does not go on
     into a file nobody will read."""
     world.subscribe(500)
-    path = Path(world.store._url.database or "")
+    path = Path(world.store.database.url.database or "")
 
     def swap() -> None:
         if how == "deleted":
@@ -100,7 +100,7 @@ def test_sending_to_an_empty_list_warns_exits_1_and_records_nothing(project: Pro
         assert result.exit_code == EXIT_PARTIAL, result.output
         assert "warning: weekly has no active subscribers" in result.stderr
     with Store.open(project.database) as store:
-        assert store.sends(None) == []
+        assert store.sends.sends(None) == []
     project.subscribe(2)
     assert project.run("send", str(DIGEST), "--list", "weekly").exit_code == 0
 
@@ -128,7 +128,7 @@ def test_status_prints_a_providers_error_text_inert(world: World, tmp_path: Path
     transport.send = refuse  # type: ignore[method-assign]
     world.send(transport)
     config = tmp_path / "status.yaml"
-    config.write_text(f"database:\n  url: {world.store._url.render_as_string()}\n")
+    config.write_text(f"database:\n  url: {world.store.database.url.render_as_string()}\n")
     result = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert result.exit_code == 0, result.output
     assert all(ch == "\n" or ch.isprintable() for ch in result.output)

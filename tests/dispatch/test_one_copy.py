@@ -19,7 +19,7 @@ from sqlalchemy import make_url, text
 
 from newsletter.dispatch.engine import SendReport, SendRequest
 from newsletter.errors import EXIT_OK
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.transports.memory import MemoryTransport
 from tests.delivery_support import sample_issue
 from tests.dispatch.clirun import Project
@@ -74,7 +74,9 @@ def test_two_lists_sent_at_once_by_two_runs_reach_each_reader_once(
     weekly = any_world.subscribe(300, list_name="weekly")
     editors = any_world.subscribe(300, start=101, list_name="editors")
     twin = World(
-        config=any_world.config, store=Store.open(any_world.store._url), issue=any_world.issue
+        config=any_world.config,
+        store=Store.open(any_world.store.database.url),
+        issue=any_world.issue,
     )
     request.addfinalizer(twin.store.close)
     transports = {"weekly": MemoryTransport(max_batch=50), "editors": MemoryTransport(max_batch=50)}
@@ -106,20 +108,20 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
     """On PostgreSQL a freeze of the same issue waits until another one commits, then
     leaves out the readers that one took (without the wait, neither transaction would
     see the other's uncommitted deliveries and both would take the reader)."""
-    if make_url(str(any_world.store._url)).get_backend_name() != "postgresql":
+    if make_url(str(any_world.store.database.url)).get_backend_name() != "postgresql":
         pytest.skip("SQLite serialises every write transaction (BEGIN IMMEDIATE) already")
     from newsletter.store import ledger
 
     any_world.subscribe(20, list_name="weekly")
     any_world.subscribe(20, list_name="editors")
     issue = any_world.issue
-    other = Store.open(any_world.store._url)
+    other = Store.open(any_world.store.database.url)
     request.addfinalizer(other.close)
     frozen = threading.Event()
     result: dict[str, object] = {}
 
     def freeze_editors() -> None:
-        result["send"] = other.open_send(
+        result["send"] = other.sends.open_send(
             issue_id=issue.issue_id,
             list_name="editors",
             content_hash=issue.content_hash,
@@ -128,7 +130,7 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
         )
         frozen.set()
 
-    with any_world.store._write() as conn:  # the weekly freeze, not yet committed
+    with any_world.store.database.write() as conn:  # the weekly freeze, not yet committed
         ledger.create_send(
             conn,
             issue_id=issue.issue_id,
@@ -140,7 +142,7 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
         )
         thread = threading.Thread(target=freeze_editors)
         thread.start()
-        with Store.open(any_world.store._url) as watcher, watcher._read() as look:
+        with Store.open(any_world.store.database.url) as watcher, watcher.database.read() as look:
             waiting = 0
             for _ in range(600):  # until the editors freeze is seen waiting on our lock
                 waiting = look.execute(
@@ -157,10 +159,10 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
         assert waiting == 1
         assert not frozen.is_set()
     thread.join(60)
-    record = any_world.store.find_send(issue.issue_id, "editors")
+    record = any_world.store.sends.find_send(issue.issue_id, "editors")
     assert record is not None
-    assert any_world.store.send_counts(record.id) == {}
-    assert any_world.store.send_overlaps(record.id) == {"weekly": 20}
+    assert any_world.store.sends.send_counts(record.id) == {}
+    assert any_world.store.sends.send_overlaps(record.id) == {"weekly": 20}
 
 
 @pytest.fixture

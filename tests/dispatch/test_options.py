@@ -28,6 +28,6 @@ def test_a_scheduled_send_through_a_transport_that_cannot_schedule_claims_nobody
     with pytest.raises(UnsupportedFeatureError, match="the memory transport cannot schedule"):
         world.dispatcher(memory).send(request)
     assert memory.calls == 0
-    record = world.store.find_send(world.issue.issue_id, "weekly")
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
     assert record is not None
-    assert world.store.send_counts(record.id) == {"pending": 30}
+    assert world.store.sends.send_counts(record.id) == {"pending": 30}

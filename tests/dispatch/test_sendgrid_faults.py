@@ -48,7 +48,7 @@ def check_exactly_once(world: World, server: FakeSendGrid, report: SendReport) -
     accepted_by_server = Counter(server.accepted_recipients())
     assert max(accepted_by_server.values(), default=1) == 1
     ledger = {
-        state: {e for e, _ in world.store.deliveries_in(report.send.id, state, limit=10**6)}
+        state: {e for e, _ in world.store.sends.deliveries_in(report.send.id, state, limit=10**6)}
         for state in ("accepted", "ambiguous", "failed", "pending")
     }
     assert ledger["accepted"] <= set(accepted_by_server)
@@ -138,7 +138,7 @@ def test_scheduled_send_carries_send_at_and_batch(world: World, server: FakeSend
     assert {b["batch_id"] for b in bodies if b} == {batch_id}
     transport.cancel_scheduled(batch_id)
     assert server.cancellations == [batch_id]
-    assert world.store.cancel_send(report.send.id) == 150
+    assert world.store.sends.cancel_send(report.send.id) == 150
 
 
 def test_cli_readers_stored_before_todays_rules_fail_alone(
@@ -169,9 +169,9 @@ def test_cli_readers_stored_before_todays_rules_fail_alone(
     good = set(emails) - {emails[row] for row in bad}
     assert Counter(server.accepted_recipients()) == Counter(good)
     with project.store() as store:
-        record = store.find_send("2025-09-12", "weekly")
+        record = store.sends.find_send("2025-09-12", "weekly")
         assert record is not None
-        assert store.send_counts(record.id) == {"accepted": 37, "failed": 3}
-        failed = dict(store.deliveries_in(record.id, "failed", limit=100))
+        assert store.sends.send_counts(record.id) == {"accepted": 37, "failed": 3}
+        failed = dict(store.sends.deliveries_in(record.id, "failed", limit=100))
     assert set(failed) == set(bad.values())
     assert "SMTPUTF8" in failed["ñoño@example.com"]

@@ -34,7 +34,7 @@ def test_a_send_keeps_the_issue_exactly_as_sent(any_world: World) -> None:
     unsubscribe placeholder and no reader's link, and the hashes the ledger recorded."""
     any_world.subscribe(3)
     report = any_world.send(MemoryTransport())
-    kept = any_world.store.sent_issue("2025-09-12")
+    kept = any_world.store.issues.sent_issue("2025-09-12")
     assert kept is not None
     issue = any_world.issue
     assert (kept.html, kept.text, kept.subject) == (issue.html, issue.text, issue.subject)
@@ -60,11 +60,11 @@ def test_another_list_and_a_resumed_run_keep_nothing_new(world: World) -> None:
         max_batch=100, outcomes=lambda call, batch: Outcome.DEFERRED if call > 1 else None
     )
     assert world.send(deferring, concurrency=1, pause_after=1, passes=1).send.state == "paused"
-    first = world.store.sent_issue_versions("2025-09-12")
+    first = world.store.issues.sent_issue_versions("2025-09-12")
     world.send(MemoryTransport())  # resumes and finishes
     world.send(MemoryTransport())  # already sent
     world.dispatcher(MemoryTransport()).send(SendRequest(world.issue, "editors", "memory"))
-    assert world.store.sent_issue_versions("2025-09-12") == first
+    assert world.store.issues.sent_issue_versions("2025-09-12") == first
     assert len(first) == 1
 
 
@@ -76,13 +76,13 @@ def test_a_forced_resend_of_a_changed_digest_adds_a_version(world: World) -> Non
         max_batch=100, outcomes=lambda call, batch: Outcome.DEFERRED if call > 1 else None
     )
     world.send(deferring, concurrency=1, pause_after=1, passes=1)
-    (first,) = world.store.sent_issue_versions("2025-09-12")
+    (first,) = world.store.issues.sent_issue_versions("2025-09-12")
     edited = changed(world.issue, "ab")
     with pytest.raises(InputError, match="changed since its send"):
         world.dispatcher(MemoryTransport()).send(SendRequest(edited, "weekly", "memory"))
-    assert world.store.sent_issue_versions("2025-09-12") == [first]
+    assert world.store.issues.sent_issue_versions("2025-09-12") == [first]
     world.dispatcher(MemoryTransport()).send(SendRequest(edited, "weekly", "memory", force=True))
-    versions = world.store.sent_issue_versions("2025-09-12")
+    versions = world.store.issues.sent_issue_versions("2025-09-12")
     assert [v.version for v in versions] == [1, 2]
     assert versions[0] == first
     assert versions[1].message_hash == "b" * 64 and "<p>ab</p>" in versions[1].html
@@ -96,6 +96,6 @@ def test_a_finished_send_rerun_with_other_templates_keeps_nothing(world: World) 
     rerendered = replace(world.issue, message_hash="f" * 64, html=world.issue.html + " ")
     report = world.dispatcher(MemoryTransport()).send(SendRequest(rerendered, "weekly", "memory"))
     assert report.already_finished
-    assert [v.message_hash for v in world.store.sent_issue_versions("2025-09-12")] == [
+    assert [v.message_hash for v in world.store.issues.sent_issue_versions("2025-09-12")] == [
         world.issue.message_hash
     ]

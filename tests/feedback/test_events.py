@@ -9,8 +9,7 @@ import pytest
 
 from newsletter.errors import MalformedEventsError
 from newsletter.feedback.events import classify, delivery_update, parse_events, suppression
-from newsletter.store.feedback import DeliveryEvent, Suppression
-from newsletter.store.models import Status
+from newsletter.store import DeliveryEvent, Status, Suppression
 
 
 def event(**fields: Any) -> dict[str, Any]:

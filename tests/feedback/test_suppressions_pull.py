@@ -11,8 +11,7 @@ from newsletter.config import load_config
 from newsletter.errors import ConfigError, DeliveryError
 from newsletter.feedback import Pulled, PullFailed, PullSkipped, pull_before_dispatch
 from newsletter.feedback.suppressions import Puller
-from newsletter.store.models import Status
-from newsletter.store.store import Store
+from newsletter.store import Status, Store
 from newsletter.transports.sendgrid import SendGridTransport
 from tests.dispatch.clirun import Project
 from tests.fakes.sendgrid_server import FakeSendGrid, Fault, response_validator
@@ -56,7 +55,7 @@ def test_pull_pages_through_every_list(sendgrid: FakeSendGrid, project: Project)
     assert [r.status for r in bounce_calls] == [200, 200, 200]
     assert "bounces: 1,200 at SendGrid, 1,200 newly suppressed" in result.output
     with project.store() as store:
-        assert [store.get(e).status for e in emails] == [  # type: ignore[union-attr]
+        assert [store.subscribers.get(e).status for e in emails] == [  # type: ignore[union-attr]
             Status.COMPLAINED,
             Status.UNSUBSCRIBED,
             Status.BOUNCED,
@@ -64,11 +63,11 @@ def test_pull_pages_through_every_list(sendgrid: FakeSendGrid, project: Project)
             Status.SUBSCRIBED,
             Status.SUBSCRIBED,
         ]
-        assert store.status_counts()[Status.BOUNCED] == 1_201
-        third = store.get(emails[2])
+        assert store.subscribers.status_counts()[Status.BOUNCED] == 1_201
+        third = store.subscribers.get(emails[2])
         assert third is not None
         assert third.status_reason == "SendGrid invalid email: Mail domain mentioned is invalid"
-        assert store.details(emails[0]).history[-1].source == "api"
+        assert store.subscribers.details(emails[0]).history[-1].source == "api"
 
 
 def test_pull_repeats_harmlessly_and_keeps_sendgrid_listed_addresses_suppressed(
@@ -81,12 +80,12 @@ def test_pull_repeats_harmlessly_and_keeps_sendgrid_listed_addresses_suppressed(
     assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     assert "0 addresses newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
-        store.resubscribe("reader0000001@example.com", reason="asked by phone")
+        store.subscribers.resubscribe("reader0000001@example.com", reason="asked by phone")
     assert "1 address newly suppressed" in project.run("suppressions", "pull").output
     with project.store() as store:
-        found = store.get("reader0000001@example.com")
+        found = store.subscribers.get("reader0000001@example.com")
         assert found is not None and found.status == Status.UNSUBSCRIBED
-        assert store.get("reader0000002@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+        assert store.subscribers.get("reader0000002@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
 def test_requests_match_the_official_spec(
@@ -180,7 +179,7 @@ def test_pulled_reasons_are_stored_inert(sendgrid: FakeSendGrid, tmp_path: Path)
 
     transport = SendGridTransport(SendGridSettings(api_host=sendgrid.url))
     Puller(transport, store).pull(None)
-    found = store.get("evil@example.com")
+    found = store.subscribers.get("evil@example.com")
     assert found is not None and found.status_reason is not None
     assert found.status_reason.startswith("SendGrid bounce list: 550 [2J]0;ownedgone x550")
     assert len(found.status_reason) == 500
@@ -203,7 +202,7 @@ def test_pull_before_dispatch_is_skipped_without_sendgrid(
     assert pull_before_dispatch(load_config(project.config), None) == PullSkipped("outbox")
     assert sendgrid.log == []
     with project.store() as store:
-        assert store.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+        assert store.subscribers.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
 def test_pull_before_dispatch_pulls_with_sendgrid(sendgrid: FakeSendGrid, project: Project) -> None:
@@ -225,7 +224,7 @@ def test_pull_before_dispatch_pulls_with_sendgrid(sendgrid: FakeSendGrid, projec
     again = pull_before_dispatch(load_config(project.config), "sendgrid")
     assert isinstance(again, Pulled) and again.report.suppressed == 0
     with project.store() as store:
-        assert store.get("reader0000002@example.com").status == Status.UNSUBSCRIBED  # type: ignore[union-attr]
+        assert store.subscribers.get("reader0000002@example.com").status == Status.UNSUBSCRIBED  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("status", [401, 403, 500])
@@ -246,7 +245,7 @@ def test_pull_before_dispatch_failure_is_an_outcome_not_an_error(
     )
     assert outcome.hint == "give the API key read access to Suppressions to keep the store in step"
     with project.store() as store:
-        assert store.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
+        assert store.subscribers.get("reader0000001@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
 def test_pull_before_dispatch_without_an_api_key_is_a_config_error(

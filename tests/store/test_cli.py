@@ -201,8 +201,10 @@ def test_stored_provider_text_is_printed_inert(project: Path) -> None:
 
     run(project, "subscribers", "sync")
     with Store.open(f"sqlite:///{project / 'store.sqlite3'}") as store:
-        store.set_status("ann@example.com", Status.BOUNCED, reason=HOSTILE, source=Source.WEBHOOK)
-        with store._write() as conn:  # a name stored before names were checked
+        store.subscribers.set_status(
+            "ann@example.com", Status.BOUNCED, reason=HOSTILE, source=Source.WEBHOOK
+        )
+        with store.database.write() as conn:  # a name stored before names were checked
             conn.exec_driver_sql(
                 "UPDATE subscribers SET name = ? WHERE email = ?", ("Ann\x1b[8m", "ann@example.com")
             )

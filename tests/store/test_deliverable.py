@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.addresses import ascii_email, deliverable_email, normalise_email
 from newsletter.config import load_config
 from newsletter.errors import AddressError, ConfigError, InputError
 from newsletter.store import Store
-from newsletter.store.addresses import ascii_email, deliverable_email, normalise_email
 from tests.store.conftest import write_csv
 
 
@@ -27,26 +27,28 @@ def test_import_refuses_non_ascii_local_parts_and_bad_names(store: Store, tmp_pa
         "ew@example.com,=?utf-8?q?=0D=0ABcc:_x@example.org?=\n"
         "user@bücher.example,Bücher\n"
     )
-    report = store.import_csv(write_csv(tmp_path / "list.csv", rows), "weekly")
+    report = store.subscribers.import_csv(write_csv(tmp_path / "list.csv", rows), "weekly")
     assert (report.added, report.rejected_count) == (1, 3)
     reasons = [r.reason for r in report.rejected]
     assert "SMTPUTF8" in reasons[0]
     assert "201 characters; expected at most 200" in reasons[1]
     assert "encoded word" in reasons[2]
-    assert store.get("user@xn--bcher-kva.example") is not None
+    assert store.subscribers.get("user@xn--bcher-kva.example") is not None
 
 
 def test_add_refuses_what_cannot_be_delivered(store: Store) -> None:
     """subscribers add: the same rules, as InputErrors with the reason."""
     with pytest.raises(AddressError, match="SMTPUTF8"):
-        store.add("ñoño@example.com", "weekly")
+        store.subscribers.add("ñoño@example.com", "weekly")
     with pytest.raises(InputError, match="at most 200"):
-        store.add("a@example.com", "weekly", name="N" * 100_000)
+        store.subscribers.add("a@example.com", "weekly", name="N" * 100_000)
     with pytest.raises(InputError, match="encoded word"):
-        store.add("a@example.com", "weekly", name="=?utf-8?q?x?=")
+        store.subscribers.add("a@example.com", "weekly", name="=?utf-8?q?x?=")
     with pytest.raises(AddressError, match="RFC 2047 encoded word"):
-        store.add("=?utf-8?q?x?=@example.com", "weekly")  # Python's parser reads x@example.com
-    assert store.get("a@example.com") is None
+        store.subscribers.add(
+            "=?utf-8?q?x?=@example.com", "weekly"
+        )  # Python's parser reads x@example.com
+    assert store.subscribers.get("a@example.com") is None
 
 
 def test_stored_addresses_stay_reachable_for_lookups() -> None:

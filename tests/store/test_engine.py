@@ -20,7 +20,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
     sqlite_store: Store,
 ) -> None:
     """Every SQLite connection gets WAL, foreign keys and a busy timeout."""
-    with sqlite_store._read() as conn:
+    with sqlite_store.database.read() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert (conn.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000

@@ -16,7 +16,7 @@ TABLES = {"subscribers", "memberships", "status_history", "sends", "deliveries"}
 
 
 def table_names(store: Store) -> set[str]:
-    with store._read() as conn:
+    with store.database.read() as conn:
         return set(inspect(conn).get_table_names())
 
 
@@ -37,7 +37,7 @@ def test_upgrade_of_an_empty_store_creates_every_table(store_url: URL) -> None:
 
 def test_migrated_schema_matches_the_schema_module(store: Store) -> None:
     """What the migrations build is exactly what schema.py describes (no drift)."""
-    with store._read() as conn:
+    with store.database.read() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         differences = compare_metadata(context, metadata)
     assert differences == []
@@ -45,18 +45,18 @@ def test_migrated_schema_matches_the_schema_module(store: Store) -> None:
 
 def test_downgrade_to_base_and_up_again_round_trips(store: Store) -> None:
     """Every migration can be undone and redone; the store works afterwards."""
-    store.add("a@example.com", "weekly")
+    store.subscribers.add("a@example.com", "weekly")
     store.downgrade("base")
     assert not (TABLES & table_names(store))
     store.upgrade()
     assert store.schema_state().up_to_date
-    assert store.get("a@example.com") is None  # base means empty
-    store.add("a@example.com", "weekly")
+    assert store.subscribers.get("a@example.com") is None  # base means empty
+    store.subscribers.add("a@example.com", "weekly")
 
 
 def test_a_store_newer_than_the_code_is_refused(store: Store) -> None:
     """A schema revision this code does not know stops with a clear StoreError."""
-    with store._write() as conn:
+    with store.database.write() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer than this version"):
         store.upgrade()

@@ -78,11 +78,11 @@ def test_a_secret_never_shows_its_value() -> None:
 
 def test_the_store_finds_the_subscriber_a_token_names(store: Store) -> None:
     """token_for and subscriber_for_token round-trip through the store."""
-    store.add("a@example.com", "weekly")
-    token = store.token_for("A@example.com", KEY)
-    found = store.subscriber_for_token(token, KEY)
+    store.subscribers.add("a@example.com", "weekly")
+    token = store.subscribers.token_for("A@example.com", KEY)
+    found = store.subscribers.subscriber_for_token(token, KEY)
     assert found.email == "a@example.com"
     with pytest.raises(SubscriberNotFoundError):
-        store.subscriber_for_token(make_token(999_999, KEY), KEY)
+        store.subscribers.subscriber_for_token(make_token(999_999, KEY), KEY)
     with pytest.raises(TokenError):
-        store.subscriber_for_token(token, OTHER)
+        store.subscribers.subscriber_for_token(token, OTHER)

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from newsletter.addresses import InvalidAddressError, ascii_email, deliverable_email
 from newsletter.config import SendGridSettings
 from newsletter.errors import MessageError
 from newsletter.message import Recipient
 from newsletter.message.mime import mime_bytes
-from newsletter.store.addresses import InvalidAddressError, ascii_email, deliverable_email
 from newsletter.transports import Outcome, SendOptions, open_transport
 from newsletter.transports.sendgrid import (
     SendGridTransport,

@@ -41,7 +41,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sending
 
 def nothing_recorded(project: Project) -> bool:
     with project.store() as store:
-        return store.find_send("2025-09-12", "weekly") is None and store.sends(None) == []
+        return (
+            store.sends.find_send("2025-09-12", "weekly") is None and store.sends.sends(None) == []
+        )
 
 
 CASES = {

@@ -18,7 +18,7 @@ import pytest
 from newsletter.errors import DeliveryHaltedError
 from newsletter.message import PersonalMessage
 from newsletter.message.mime import mime_bytes
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.transports import Outcome, Result, SendOptions
 from newsletter.transports.memory import MemoryTransport
 from newsletter.transports.outbox import OutboxTransport, maildir_path, read_outbox
@@ -173,9 +173,9 @@ class OneAtATime(MemoryTransport):
 
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         with Store.open(self.database) as store:
-            record = store.find_send("2025-09-12", "weekly")
+            record = store.sends.find_send("2025-09-12", "weekly")
             assert record is not None
-            self.claimed_at_call.append(store.send_counts(record.id).get("sending", 0))
+            self.claimed_at_call.append(store.sends.send_counts(record.id).get("sending", 0))
         return super().send(messages, options)
 
 

@@ -300,8 +300,8 @@ def test_250_readers_through_the_dispatcher_at_the_default_concurrency(tmp_path:
     for to, raw in collector.messages:
         assert from_mime(raw).to == to[0]
     with project.store() as store:
-        record = store.find_send("2025-09-12", "weekly")
-        assert record is not None and store.send_counts(record.id) == {"accepted": 250}
+        record = store.sends.find_send("2025-09-12", "weekly")
+        assert record is not None and store.sends.send_counts(record.id) == {"accepted": 250}
 
 
 class RefusingData(Collector):

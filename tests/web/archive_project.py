@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
 from newsletter.config import Config, load_config
-from newsletter.store.csvfile import CsvRow
-from newsletter.store.store import Store
+from newsletter.csvio import CsvRow
+from newsletter.store import Store
 from tests.conftest import REPO
 from tests.web.support import SECRET
 
@@ -59,7 +59,7 @@ class ArchiveProject:
     def subscribe(self, count: int) -> None:
         with Store.open(self.database, create=True) as store:
             rows = [CsvRow(n, f"reader{n:05d}@example.com", None, None) for n in range(count)]
-            store.import_entries(rows, "weekly", origin="test")
+            store.subscribers.import_entries(rows, "weekly", origin="test")
 
     def run(self, *args: str) -> Result:
         """The CLI in this process, with this project's config."""

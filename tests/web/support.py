@@ -16,10 +16,10 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from newsletter.config import Config, Webhook
+from newsletter.csvio import CsvRow
 from newsletter.secrets import Secret
-from newsletter.store.csvfile import CsvRow
-from newsletter.store.ledger import FINISHED
-from newsletter.store.store import Store
+from newsletter.states import SendState
+from newsletter.store import Store
 from newsletter.tokens import make_token
 from newsletter.web.app import create_app
 from newsletter.web.bodies import BodyLimits
@@ -68,10 +68,10 @@ class Site:
         return subscribe(self.store, count, list_name, start)
 
     def token(self, email: str) -> str:
-        return self.store.token_for(email, self.secret)
+        return self.store.subscribers.token_for(email, self.secret)
 
     def status(self, email: str) -> str:
-        found = self.store.get(email)
+        found = self.store.subscribers.get(email)
         assert found is not None
         return found.status.value
 
@@ -80,7 +80,7 @@ class Site:
     ) -> int:
         """A send of `issue` to `list_name`, recorded as started (the archive publishes a
         kept version whose content_hash a finished send recorded)."""
-        record = self.store.open_send(
+        record = self.store.sends.open_send(
             issue_id=issue,
             list_name=list_name,
             content_hash=content_hash,
@@ -93,7 +93,9 @@ class Site:
     def finish_send(
         self, issue: str = ISSUE, list_name: str = "weekly", content_hash: str = "c" * 64
     ) -> None:
-        self.store.finish_send(self.open_send(issue, list_name, content_hash), FINISHED, note=None)
+        self.store.sends.finish_send(
+            self.open_send(issue, list_name, content_hash), SendState.FINISHED, note=None
+        )
 
     def post_events(
         self, events: list[dict[str, Any]], *, signer: Signer | None = None, age: int = 0
@@ -107,7 +109,7 @@ def subscribe(store: Store, count: int, list_name: str = "weekly", start: int = 
     """Readers reader00001@example.com… on a list; their addresses."""
     emails = [f"reader{n:05d}@example.com" for n in range(start, start + count)]
     rows = [CsvRow(n, email, None, None) for n, email in enumerate(emails, 2)]
-    store.import_entries(rows, list_name, origin="test")
+    store.subscribers.import_entries(rows, list_name, origin="test")
     return emails
 
 

@@ -15,7 +15,7 @@ from newsletter.cli import cli
 from newsletter.digest import Digest, load_digest
 from newsletter.message import IssueMessage, build_issue_message
 from newsletter.render import render_issue
-from newsletter.store.ledger import FINISHED
+from newsletter.states import SendState
 from newsletter.web.archive import Archive
 from tests.conftest import REPO
 from tests.feedback.signing import Signer
@@ -31,7 +31,7 @@ def keep_and_send(
 ) -> IssueMessage:
     """What a send does for the archive: keep the issue as sent, then (if asked) finish."""
     issue = build_issue_message(render_issue(digest, site.config), site.config, list_name)
-    site.store.keep_sent_issue(issue)
+    site.store.issues.keep_sent_issue(issue)
     if finish:
         site.finish_send(issue.issue_id, list_name, issue.content_hash)
     else:
@@ -92,9 +92,9 @@ def test_scheduled_send_is_not_published_before_it_goes_out(site: Site) -> None:
     """A send scheduled for later counts only once its delivery time has passed."""
     from datetime import UTC, datetime, timedelta
 
-    kept = site.store.sent_issue("2026-02-06")
+    kept = site.store.issues.sent_issue("2026-02-06")
     assert kept is not None
-    record = site.store.open_send(
+    record = site.store.sends.open_send(
         issue_id="2026-02-06",
         list_name="weekly",
         content_hash=kept.content_hash,
@@ -103,7 +103,7 @@ def test_scheduled_send_is_not_published_before_it_goes_out(site: Site) -> None:
         send_at=datetime.now(UTC) + timedelta(hours=2),
         batch_id="b1",
     )
-    site.store.finish_send(record.id, FINISHED, note=None)
+    site.store.sends.finish_send(record.id, SendState.FINISHED, note=None)
     assert site.client.get("/archive/2026-02-06/").status_code == 404
 
 
@@ -115,7 +115,7 @@ def test_a_version_no_finished_send_delivered_is_not_shown(site: Site, tmp_path:
     sent = load_digest(REPO / "digests" / "2025-09-12.json")
     edited = sent.model_copy(update={"title": "EDITED AFTER SENDING"})
     again = keep_and_send(site, edited, finish=False, list_name="editors")
-    assert site.store.sent_issue("2025-09-12").version == 2  # type: ignore[union-attr]
+    assert site.store.issues.sent_issue("2025-09-12").version == 2  # type: ignore[union-attr]
     page = site.client.get("/archive/2025-09-12/").text
     assert "EDITED" not in page and sent.title.split(",")[0] in page
     assert "EDITED" not in site.client.get("/archive/").text

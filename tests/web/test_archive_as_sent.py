@@ -12,8 +12,7 @@ import pytest
 from newsletter.digest import load_digest
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL
 from newsletter.render import render_issue
-from newsletter.store.migrate import HEAD
-from newsletter.store.store import Store
+from newsletter.store import SCHEMA_HEAD, Store
 from newsletter.transports.outbox import read_outbox
 from tests.web.archive_project import SAMPLES, ArchiveProject
 
@@ -110,7 +109,7 @@ def test_upgrade_recovers_matching_digests_and_reports_the_rest(
     (project.folder / "digests/2026-02-06.json").unlink()
     result = project.run("db", "upgrade")
     assert result.exit_code == EXIT_OK, result.output
-    assert f"upgraded from 0003 to {HEAD}" in result.stdout
+    assert f"upgraded from 0003 to {SCHEMA_HEAD}" in result.stdout
     assert "archive: recovered 2025-09-05 from " in result.stdout
     assert "(exactly as sent)" in result.stdout
     assert "2 sent issue(s) could not be recovered" in result.stderr
@@ -120,9 +119,9 @@ def test_upgrade_recovers_matching_digests_and_reports_the_rest(
     files = export(project, tmp_path / "public")
     assert sorted(p for p in files if p.count("/") == 2) == ["archive/2025-09-05/index.html"]
     with Store.open(project.database) as store:
-        kept = store.sent_issue("2025-09-05")
+        kept = store.issues.sent_issue("2025-09-05")
         assert kept is not None and kept.origin == "recovered"
-        (send,) = store.sends("2025-09-05")
+        (send,) = store.sends.sends("2025-09-05")
         assert (kept.content_hash, kept.message_hash) == (send.content_hash, send.message_hash)
 
 
@@ -152,8 +151,8 @@ def test_backfill_from_other_copies_and_today_s_templates(
     assert third.exit_code == EXIT_OK
     assert "nothing to recover" in third.stdout
     with Store.open(project.database) as store:
-        assert [store.sent_issue(i).origin for i in ("2025-09-05", "2025-09-12")] == [  # type: ignore[union-attr]
+        assert [store.issues.sent_issue(i).origin for i in ("2025-09-05", "2025-09-12")] == [  # type: ignore[union-attr]
             "re-rendered",
             "re-rendered",
         ]
-        assert "New footer line." in store.sent_issue("2025-09-12").text  # type: ignore[union-attr]
+        assert "New footer line." in store.issues.sent_issue("2025-09-12").text  # type: ignore[union-attr]

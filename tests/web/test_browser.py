@@ -13,7 +13,7 @@ from newsletter.message import Recipient, build_issue_message
 from newsletter.message.links import unsubscribe_url
 from newsletter.render import render_issue
 from newsletter.secrets import signing_secret
-from newsletter.store.store import Store
+from newsletter.store import Store
 from tests.conftest import REPO
 from tests.web.support import SECRET, local_site_config, served
 
@@ -45,8 +45,8 @@ def test_reader_unsubscribes_from_a_real_email(
     config, port = local_site_config()
     email = "aigerim.reader@example.com"
     with Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True) as store:
-        store.add(email, "weekly", name="Aigerim")
-        subscriber = store.get(email)
+        store.subscribers.add(email, "weekly", name="Aigerim")
+        subscriber = store.subscribers.get(email)
         assert subscriber is not None
         rendered = render_issue(load_digest(REPO / "digests/2025-09-12.json"), config)
         recipient = Recipient(
@@ -67,11 +67,11 @@ def test_reader_unsubscribes_from_a_real_email(
                 "Unsubscribe from Foreign Media Digest?"
             )
             fits_and_shoot(page, tmp_path / "confirm-375.png")
-            assert store.get(email).status == "subscribed"  # type: ignore[union-attr]
+            assert store.subscribers.get(email).status == "subscribed"  # type: ignore[union-attr]
 
             page.get_by_role("button", name="Unsubscribe").click()
             page.get_by_role("heading", name="You are unsubscribed").wait_for()
-            assert store.get(email).status == "unsubscribed"  # type: ignore[union-attr]
+            assert store.subscribers.get(email).status == "unsubscribed"  # type: ignore[union-attr]
             fits_and_shoot(page, tmp_path / "unsubscribed-375.png")
 
             dark = phone_page(browser, scheme="dark")

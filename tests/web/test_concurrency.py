@@ -13,8 +13,7 @@ import pytest
 
 from newsletter.message import PersonalMessage
 from newsletter.secrets import signing_secret
-from newsletter.store.models import Status
-from newsletter.store.store import Store
+from newsletter.store import Status, Store
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import make_world
 from tests.feedback.signing import Signer
@@ -36,7 +35,7 @@ def test_concurrent_one_click_posts_and_a_webhook_lose_nothing(
         emails = subscribe(store, 25)
         bouncing = subscribe(store, 300, start=1001)
         secret = signing_secret()
-        tokens = [store.token_for(email, secret) for email in emails] * 2
+        tokens = [store.subscribers.token_for(email, secret) for email in emails] * 2
         events = [
             sendgrid_event(e, "bounce", f"b{n}", type="bounce", timestamp=int(time.time()))
             for n, e in enumerate(bouncing)
@@ -62,10 +61,10 @@ def test_concurrent_one_click_posts_and_a_webhook_lose_nothing(
             assert webhook.result().json()["suppressed"] == 300
         assert statuses == [200] * 50
         for email in emails:
-            history = store.details(email).history
+            history = store.subscribers.details(email).history
             assert [h.to_status.value for h in history].count("unsubscribed") == 1
             assert history[-1].to_status == "unsubscribed"
-        assert store.status_counts()[Status.BOUNCED] == 300
+        assert store.subscribers.status_counts()[Status.BOUNCED] == 300
 
 
 def test_unsubscribe_during_a_send_is_honoured(
@@ -81,7 +80,7 @@ def test_unsubscribe_during_a_send_is_honoured(
     # The web endpoint opens the store on its own, as `newsletter serve` would: two engines
     # on one SQLite file in WAL mode.
     with Store.open(url) as web_store, served(world.config, web_store, port) as base:
-        tokens = [world.store.token_for(e, signing_secret()) for e in (late, early)]
+        tokens = [world.store.subscribers.token_for(e, signing_secret()) for e in (late, early)]
 
         def unsubscribe_on_first_batch(call: int, batch: Sequence[PersonalMessage]) -> None:
             if call == 1:
@@ -96,5 +95,5 @@ def test_unsubscribe_during_a_send_is_honoured(
     assert len(sent) == 299
     assert report.send.removed == 1
     assert report.counts == {"accepted": 299}
-    assert world.store.get(late).status == "unsubscribed"  # type: ignore[union-attr]
-    assert world.store.get(early).status == "unsubscribed"  # type: ignore[union-attr]
+    assert world.store.subscribers.get(late).status == "unsubscribed"  # type: ignore[union-attr]
+    assert world.store.subscribers.get(early).status == "unsubscribed"  # type: ignore[union-attr]

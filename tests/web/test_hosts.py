@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.app import allowed_hosts
 from tests.feedback.signing import Signer
 from tests.web.support import Site, make_site, web_config

@@ -96,7 +96,7 @@ def test_signed_text_with_controls_is_stored_inert(site: Site) -> None:
                            subscriber_id="1")  # fmt: skip
     body = json.dumps([event]).encode()
     assert post_signed(site, body) == 200
-    found = site.store.get("reader00001@example.com")
+    found = site.store.subscribers.get("reader00001@example.com")
     assert found is not None and found.status_reason == "bounce: 550 5.1.1 [31mno such user gone"
 
 

@@ -11,7 +11,7 @@ import pytest
 from newsletter.errors import StoreError
 from newsletter.redaction import RedactingFilter, redact, redacting_logger
 from newsletter.secrets import Secret
-from newsletter.store.store import Store
+from newsletter.store import Store
 from newsletter.web.server import log_config
 from tests.web.conftest import CLIENT_LOGGERS, leaks
 from tests.web.support import SECRET, local_site_config, served, subscribe
@@ -137,7 +137,7 @@ def test_live_server_logs_hold_no_token(
     config, port = local_site_config()
     store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
     (email,) = subscribe(store, 1)
-    token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
+    token = store.subscribers.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
 
     def locked(*_: object, **__: object) -> None:
         raise StoreError(f"database is locked (while unsubscribing via /unsubscribe/{token})")
@@ -146,7 +146,7 @@ def test_live_server_logs_hold_no_token(
         raise RuntimeError(f"unexpected failure for /unsubscribe/{token}")
 
     with served(config, store, port, log_level="info") as url:
-        monkeypatch.setattr(store, "unsubscribe", locked)
+        monkeypatch.setattr(store.subscribers, "unsubscribe", locked)
         assert httpx2.post(f"{url}/unsubscribe/{token}").status_code == 503
         assert httpx2.get(f"{url}/healthz?token={token}").status_code == 200
         # Links mangled on their way: the token split over two segments, a slash added,
@@ -156,7 +156,7 @@ def test_live_server_logs_hold_no_token(
         assert httpx2.get(f"{url}/resubscribe/{token}/x").status_code == 404
         assert httpx2.get(f"{url}/healthz?u={subscriber_id}%2E{signature}").status_code == 200
         assert httpx2.get(f"{url}/{signature}").status_code == 404
-        monkeypatch.setattr(store, "get_by_id", crash)
+        monkeypatch.setattr(store.subscribers, "get_by_id", crash)
         assert httpx2.get(f"{url}/unsubscribe/{token}").status_code == 500
     store.close()
     out, err = capfd.readouterr()

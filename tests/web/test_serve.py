@@ -14,7 +14,7 @@ import yaml
 
 from newsletter.redaction import redact
 from newsletter.secrets import Secret
-from newsletter.store.store import Store
+from newsletter.store import Store
 from tests.conftest import REPO
 from tests.transports.harness import free_port
 from tests.web.support import SECRET, subscribe
@@ -50,7 +50,7 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
     )
     with Store.open(database, create=True) as store:
         (email,) = subscribe(store, 1)
-        token = store.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
+        token = store.subscribers.token_for(email, Secret("NEWSLETTER_SECRET", SECRET))
     child = subprocess.Popen(
         [
             sys.executable,
@@ -85,7 +85,7 @@ def test_serve_answers_and_keeps_tokens_out_of_the_log(tmp_path: Path) -> None:
     assert "POST /unsubscribe/… HTTP/1.1" in log
     assert token not in log and token.split(".")[1] not in log
     with Store.open(database, create=True) as store:
-        assert store.get(email).status == "unsubscribed"  # type: ignore[union-attr]
+        assert store.subscribers.get(email).status == "unsubscribed"  # type: ignore[union-attr]
 
 
 def test_serve_without_the_secret_stops_with_a_config_error(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from newsletter.errors import StoreError
 from newsletter.secrets import Secret
-from newsletter.store.models import Source, Status
+from newsletter.store import Source, Status
 from newsletter.tokens import make_token
 from tests.feedback.signing import Signer
 from tests.web.support import OTHER_SECRET, Site, make_site
@@ -50,7 +50,7 @@ def test_one_click_post_unsubscribes_at_once(site: Site) -> None:
     assert answer.status_code == 200
     assert "You are unsubscribed" in answer.text
     assert site.status(email) == "unsubscribed"
-    history = site.store.details(email).history
+    history = site.store.subscribers.details(email).history
     assert history[-1].source == Source.WEB.value
     assert site.status("reader00001@example.com") == "subscribed"  # nobody else
 
@@ -63,7 +63,9 @@ def test_post_is_idempotent(site: Site) -> None:
     second = site.client.post(f"/unsubscribe/{token}", content=ONE_CLICK)
     assert first.status_code == second.status_code == 200
     assert first.text == second.text
-    changes = [h for h in site.store.details(email).history if h.to_status == "unsubscribed"]
+    changes = [
+        h for h in site.store.subscribers.details(email).history if h.to_status == "unsubscribed"
+    ]
     assert len(changes) == 1
 
 
@@ -108,7 +110,7 @@ def test_resubscribe_undoes_an_unsubscribe(site: Site) -> None:
 
 def test_resubscribe_does_not_lift_a_bounce_or_complaint(site: Site) -> None:
     """Only an unsubscribe is undone from the web; a bounce or spam complaint stays."""
-    site.store.set_status(
+    site.store.subscribers.set_status(
         "reader00002@example.com", Status.BOUNCED, reason="550", source=Source.WEBHOOK
     )
     answer = site.client.post(f"/resubscribe/{site.token('reader00002@example.com')}")
@@ -145,7 +147,7 @@ def test_store_failure_is_a_503_page_not_a_traceback(
     def broken(*_: object, **__: object) -> None:
         raise StoreError("database is locked")
 
-    monkeypatch.setattr(site.store, "unsubscribe", broken)
+    monkeypatch.setattr(site.store.subscribers, "unsubscribe", broken)
     answer = site.client.post(f"/unsubscribe/{site.token('reader00001@example.com')}")
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "60"

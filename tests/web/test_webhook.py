@@ -65,14 +65,14 @@ def test_signed_events_suppress_and_update_deliveries(site: Site) -> None:
         "unsubscribed",
         "subscribed",
     ]
-    subscriber = site.store.get("reader00001@example.com")
+    subscriber = site.store.subscribers.get("reader00001@example.com")
     assert subscriber is not None
     assert subscriber.status_reason == "bounce: 550 5.1.1 no such user"
-    assert site.store.details("reader00001@example.com").history[-1].source == "webhook"
-    event, at, detail = site.store.provider_event(ISSUE, "weekly", 4) or (None, None, None)
+    assert site.store.subscribers.details("reader00001@example.com").history[-1].source == "webhook"
+    event, at, detail = site.store.feedback.provider_event(ISSUE, "weekly", 4) or (None, None, None)
     assert (event, detail) == ("delivered", "250 OK")
     assert at is not None and int(at.timestamp()) == NOW - 60
-    assert site.store.provider_event(ISSUE, "weekly", 1)[0] == "bounce"  # type: ignore[index]
+    assert site.store.feedback.provider_event(ISSUE, "weekly", 1)[0] == "bounce"  # type: ignore[index]
 
 
 def test_replayed_event_is_applied_once(site: Site) -> None:
@@ -97,7 +97,7 @@ def test_events_out_of_order_keep_the_newest(site: Site) -> None:
     """A late 'deferred' older than the 'delivered' already recorded does not overwrite it."""
     site.post_events([ours(4, "delivered", "a", timestamp=NOW - 10)])
     site.post_events([ours(4, "deferred", "b", timestamp=NOW - 500)])
-    assert site.store.provider_event(ISSUE, "weekly", 4)[0] == "delivered"  # type: ignore[index]
+    assert site.store.feedback.provider_event(ISSUE, "weekly", 4)[0] == "delivered"  # type: ignore[index]
 
 
 def test_event_without_subscriber_id_matches_by_address(site: Site) -> None:
@@ -105,7 +105,7 @@ def test_event_without_subscriber_id_matches_by_address(site: Site) -> None:
     event = ours(3, "dropped", "x", reason="Spam Content")
     del event["subscriber_id"]
     assert site.post_events([event]).json()["deliveries_updated"] == 1
-    assert site.store.provider_event(ISSUE, "weekly", 3)[0] == "dropped"  # type: ignore[index]
+    assert site.store.feedback.provider_event(ISSUE, "weekly", 3)[0] == "dropped"  # type: ignore[index]
     assert site.status("reader00003@example.com") == "subscribed"  # spam content: no suppression
 
 
@@ -212,7 +212,7 @@ def test_message_level_drop_suppresses_nobody_and_is_reported(
     assert site.status("reader00002@example.com") == "subscribed"
     assert "'dropped Invalid SMTPAPI header' ×1" in caplog.text
     assert "'dropped Some New Reason' ×1" in caplog.text
-    assert site.store.provider_event(ISSUE, "weekly", 1)[2] == "Invalid SMTPAPI header"  # type: ignore[index]
+    assert site.store.feedback.provider_event(ISSUE, "weekly", 1)[2] == "Invalid SMTPAPI header"  # type: ignore[index]
 
 
 def test_store_failure_is_503_nothing_applied_and_logged(
@@ -224,7 +224,7 @@ def test_store_failure_is_503_nothing_applied_and_logged(
     def down(*_: object, **__: object) -> None:
         raise StoreError("connection to postgresql://news:S3cret@db/news failed")
 
-    monkeypatch.setattr(site.store, "apply_provider_events", down)
+    monkeypatch.setattr(site.store.feedback, "apply_provider_events", down)
     answer = site.post_events([ours(1, "spamreport", "s1")])
     assert answer.status_code == 503
     assert answer.json() == {"error": "the store is unavailable; retry later"}

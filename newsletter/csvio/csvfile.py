@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from newsletter.addresses import InvalidAddressError, deliverable_email
 from newsletter.errors import SubscriberFileError
-from newsletter.store.addresses import InvalidAddressError, deliverable_email
-from newsletter.store.models import Rejection
-from newsletter.store.names import check_name
+from newsletter.names import check_name
 from newsletter.wording import plural
 
 EMAIL = "email"
@@ -39,6 +38,17 @@ FORMULA_TRIGGERS = "=+-@\t\r"
 _NEUTRALISED = re.compile(f"^'+[{re.escape(FORMULA_TRIGGERS)}]")
 _TO_NEUTRALISE = re.compile(f"^'*[{re.escape(FORMULA_TRIGGERS)}]")
 _FIRST_OF_NEUTRALISED = tuple("'" + FORMULA_TRIGGERS)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A CSV row that was not imported: its physical line in the file and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
 
 
 class CsvRow(NamedTuple):

@@ -2,7 +2,7 @@
 
 Reading and checking a million rows is several seconds of pure Python, and so
 is writing them to the database. For a big file the reading therefore runs in a
-second process (``python -m newsletter.store._reader``) that hands chunks over
+second process (``python -m newsletter.csvio._reader``) that hands chunks over
 through a spool file while this process writes them to the database: the two
 overlap on a two-core machine. The reader checks two chunks in three itself and
 leaves the rest to this process, which balances the work. Small files are read
@@ -25,17 +25,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from newsletter.errors import SubscriberFileError
-from newsletter.store.csvfile import (
+from newsletter.csvio.csvfile import (
     Columns,
     Entry,
     RawRow,
+    Rejection,
     SubscriberCsv,
     open_subscriber_csv,
     to_entry,
 )
-from newsletter.store.jsontext import dump_flat_json
-from newsletter.store.models import Rejection
+from newsletter.errors import SubscriberFileError
+from newsletter.jsontext import dump_flat_json
 
 # (email, name, attributes as JSON text, line): one staging-table row.
 StagedRow = tuple[str, str | None, str | None, int]
@@ -151,7 +151,7 @@ def _start_reader(path: Path, spool: Path, size: int) -> subprocess.Popen[bytes]
     package_root = str(Path(__file__).resolve().parents[2])
     search_path = [package_root, os.environ.get("PYTHONPATH", "")]
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-        [sys.executable, "-m", "newsletter.store._reader", str(path), str(spool), str(size)],
+        [sys.executable, "-m", "newsletter.csvio._reader", str(path), str(spool), str(size)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.csvio.csvfile import (
+    CsvRow,
+    Entry,
+    Rejection,
+    parse_subscriber_csv,
+    read_subscriber_csv,
+)
 from newsletter.errors import SubscriberFileError
-from newsletter.store.csvfile import CsvRow, Entry, parse_subscriber_csv, read_subscriber_csv
-from newsletter.store.models import Rejection
 
 
 def parse(text: str | bytes) -> list[Entry]:

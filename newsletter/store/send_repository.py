@@ -1,82 +1,53 @@
-"""The Store's dispatch side: sends, batches, outcomes and the run lock.
+"""Sends and the ledger: what was sent to whom, batch by batch, and the run lock.
 
-A mixin so the ledger's methods sit beside, not inside, the subscriber methods;
-each one is a single transaction over `newsletter.store.ledger`.
+Each method is one transaction over the functions of `newsletter.store.ledger`
+(the rules that make a send exactly-once live there) and `newsletter.store.lock`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from contextlib import contextmanager
+from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
-from newsletter.errors import InputError, LockedError
+from newsletter.errors import InputError
+from newsletter.states import DeliveryState, SendState
 from newsletter.store import ledger
-from newsletter.store import subscribers as subscriber_ops
-from newsletter.store.addresses import parse_email
-from newsletter.store.ledger import Batch, LockHolder, Outcomes, SendRecord
-from newsletter.store.models import Source, Status, Subscriber
+from newsletter.store.database import Database
+from newsletter.store.ledger import Batch, Outcomes, SendRecord
+from newsletter.store.lock import SendLock
 from newsletter.store.schema import deliveries
 
-STALE_LOCK_AFTER = timedelta(minutes=15)
 
+class SendRepository:
+    """The sends of a store (`store.sends`): open, claim, record, finish, count."""
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class SendingMixin:
-    """Ledger methods of `Store`; relies on its `_read` and `_write` transactions."""
-
-    _held: tuple[str, LockHolder] | None = None
-
-    def _read(self) -> AbstractContextManager[Connection]:  # provided by Store
-        raise NotImplementedError
-
-    def _write(self, *, dry_run: bool = False) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._lock = SendLock(database)
 
     # ------------------------------------------------------------------ the lock
 
     @contextmanager
     def send_lock(self, issue_id: str, list_name: str) -> Iterator[None]:
         """Hold the store's lock on sending this issue to this list, or raise LockedError."""
-        name = f"send:{issue_id}:{list_name}"
-        me = ledger.this_process("newsletter")
-        with self._write() as conn:
-            ledger.acquire_lock(conn, name, me, _now(), STALE_LOCK_AFTER)
-        self._held = (name, me)
-        try:
+        with self._lock.hold(issue_id, list_name):
             yield
-        finally:
-            self._held = None
-            with self._write() as conn:
-                ledger.release_lock(conn, name, me)
-
-    def _heartbeat(self, conn: Connection) -> None:
-        if self._held is None:
-            return
-        name, me = self._held
-        if not ledger.heartbeat(conn, name, me, _now()):
-            raise LockedError(
-                "this run lost its lock (another run took it over as stale); stopping",
-                hint="`newsletter status` shows where the send stands",
-            )
 
     # ------------------------------------------------------------------ sends
 
     def find_send(self, issue_id: str, list_name: str) -> SendRecord | None:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.find_send(conn, issue_id, list_name)
 
     def get_send(self, send_id: int) -> SendRecord:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.get_send(conn, send_id)
 
     def sends(self, issue_id: str | None = None) -> list[SendRecord]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.all_sends(conn, issue_id)
 
     def open_send(
@@ -93,7 +64,7 @@ class SendingMixin:
     ) -> SendRecord:
         """The send of this issue to this list: created (audience frozen) on first use,
         resumed afterwards. A changed digest is refused unless `force`."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             existing = ledger.find_send(conn, issue_id, list_name)
             if existing is None:
                 return ledger.create_send(
@@ -103,7 +74,7 @@ class SendingMixin:
                     content_hash=content_hash,
                     message_hash=message_hash,
                     transport=transport,
-                    now=_now(),
+                    now=self._db.clock.now(),
                     send_at=send_at,
                     batch_id=batch_id,
                 )
@@ -114,68 +85,53 @@ class SendingMixin:
                     "to got the earlier version",
                     hint="send the rest anyway with --force, or restore the digest as it was",
                 )
-            values: dict[str, object] = {"state": ledger.RUNNING, "transport": transport}
+            values: dict[str, object] = {"state": SendState.RUNNING, "transport": transport}
             if force:
                 values.update(content_hash=content_hash, message_hash=message_hash)
             if send_at is not None:
                 values.update(send_at=send_at, batch_id=batch_id)
-            if existing.state == ledger.FINISHED:
-                values["state"] = ledger.FINISHED
+            if existing.state == SendState.FINISHED:
+                values["state"] = SendState.FINISHED
             ledger.update_send(conn, existing.id, **values)
             return ledger.get_send(conn, existing.id)
 
     def mark_interrupted(self, send_id: int) -> int:
-        with self._write() as conn:
-            return ledger.mark_interrupted(conn, send_id, _now())
+        with self._db.write() as conn:
+            return ledger.mark_interrupted(conn, send_id, self._db.clock.now())
 
     def requeue(self, send_id: int, states: Iterable[str]) -> int:
-        with self._write() as conn:
-            count = ledger.requeue(conn, send_id, states, _now())
+        with self._db.write() as conn:
+            count = ledger.requeue(conn, send_id, states, self._db.clock.now())
             if count:
-                ledger.update_send(conn, send_id, state=ledger.RUNNING, finished_at=None)
+                ledger.update_send(conn, send_id, state=SendState.RUNNING, finished_at=None)
             return count
 
     def finish_send(self, send_id: int, state: str, *, note: str | None) -> None:
-        with self._write() as conn:
-            ledger.update_send(conn, send_id, state=state, note=note, finished_at=_now())
+        with self._db.write() as conn:
+            ledger.update_send(
+                conn, send_id, state=state, note=note, finished_at=self._db.clock.now()
+            )
 
     def cancel_send(self, send_id: int) -> int:
         """A scheduled send was cancelled at the provider: its recipients are pending again."""
-        with self._write() as conn:
-            count = ledger.requeue(conn, send_id, (ledger.ACCEPTED,), _now())
+        with self._db.write() as conn:
+            now = self._db.clock.now()
+            count = ledger.requeue(conn, send_id, (DeliveryState.ACCEPTED,), now)
             ledger.update_send(
                 conn,
                 send_id,
-                state=ledger.CANCELLED,
+                state=SendState.CANCELLED,
                 note="scheduled send cancelled",
-                finished_at=_now(),
+                finished_at=now,
                 send_at=None,
                 batch_id=None,
             )
             return count
 
-    def ensure_subscriber(self, email: str) -> Subscriber:
-        """The stored subscriber for an address, created (on no list) if new: previews
-        to any address still carry a working unsubscribe link."""
-        address = parse_email(email, new=True)
-        with self._write() as conn:
-            found = subscriber_ops.find(conn, address)
-            if found is not None:
-                return found
-            subscriber_ops.create(
-                conn,
-                address,
-                status=Status.SUBSCRIBED,
-                reason="preview recipient",
-                source=Source.CLI,
-                now=_now(),
-            )
-            return subscriber_ops.require(conn, address)
-
     # ------------------------------------------------------------------ batches
 
     def last_batch_number(self, send_id: int) -> int:
-        with self._read() as conn:
+        with self._db.read() as conn:
             value = conn.execute(
                 select(func.max(deliveries.c.batch)).where(deliveries.c.send_id == send_id)
             ).scalar_one()
@@ -183,29 +139,29 @@ class SendingMixin:
 
     def claim_batch(self, send_id: int, after_id: int, size: int, number: int) -> Batch | None:
         """Claim the next batch and commit it as `sending` before anything is sent."""
-        with self._write() as conn:
-            self._heartbeat(conn)
-            return ledger.claim_batch(conn, send_id, after_id, size, number, _now())
+        with self._db.write() as conn:
+            self._lock.check(conn)
+            return ledger.claim_batch(conn, send_id, after_id, size, number, self._db.clock.now())
 
     def record_outcomes(self, send_id: int, batch: int, outcomes: Outcomes) -> None:
         """Record what happened to every delivery of one claimed batch."""
-        with self._write() as conn:
-            ledger.record_outcomes(conn, send_id, batch, outcomes, _now())
+        with self._db.write() as conn:
+            ledger.record_outcomes(conn, send_id, batch, outcomes, self._db.clock.now())
 
     def send_counts(self, send_id: int) -> dict[str, int]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.counts(conn, send_id)
 
     def send_overlaps(self, send_id: int) -> dict[str, int]:
         """Members this send left out because another send of the issue has them, by
         that send's list (a reader on two lists gets the issue once)."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.overlaps(conn, send_id)
 
     def ambiguous_batches(self, send_id: int) -> int:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.ambiguous_batches(conn, send_id)
 
     def deliveries_in(self, send_id: int, state: str, *, limit: int = 5) -> list[tuple[str, str]]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return ledger.deliveries_in(conn, send_id, state, limit)

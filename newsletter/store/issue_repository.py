@@ -1,4 +1,6 @@
-"""Which issues have gone out and what they said: what the public archive may show.
+"""Issues in the store: which have gone out and what they said, as sent.
+
+What the public archive may show, and the issue each send kept (`snapshots`).
 
 An issue is published once one of its sends has finished; a scheduled send
 counts only after its delivery time, so the archive never shows an issue
@@ -8,15 +10,15 @@ sent, kept in the store (`newsletter.store.snapshots`), never a digest file.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, or_, select
 
 from newsletter.errors import StoreError
+from newsletter.states import SendState
 from newsletter.store import snapshots
-from newsletter.store.ledger import FINISHED
+from newsletter.store.database import Database
 from newsletter.store.schema import sends
 from newsletter.store.snapshots import (
     IssueSnapshot,
@@ -50,7 +52,7 @@ def published_issues(conn: Connection, now: datetime) -> list[PublishedIssue]:
     rows = conn.execute(
         select(sends.c.issue_id, went_out.label("sent_at"))
         .where(
-            sends.c.state == FINISHED,
+            sends.c.state == SendState.FINISHED,
             sends.c.finished_at.is_not(None),
             or_(sends.c.send_at.is_(None), sends.c.send_at <= now),
         )
@@ -66,28 +68,26 @@ def _utc(value: datetime | str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-class ArchiveMixin:
-    """The archive's methods on `Store`; relies on its `_read` and `_write` transactions."""
+class IssueRepository:
+    """The issues of a store (`store.issues`): published, archived, kept as sent."""
 
-    def _read(self) -> AbstractContextManager[Connection]:  # provided by Store
-        raise NotImplementedError
-
-    def _write(self, *, dry_run: bool = False) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     def published_issues(self) -> list[PublishedIssue]:
         """Issues with a finished send, newest first."""
-        with self._read() as conn:
-            return published_issues(conn, datetime.now(UTC))
+        with self._db.read() as conn:
+            return published_issues(conn, self._db.clock.now())
 
     def archived_issues(self) -> list[ArchivedVersion]:
         """Published issues that have a version kept, newest first, each with its latest
         version that went out (for /archive/, the feed and the static copy; see
         `snapshots.published_versions`)."""
-        with self._read() as conn:
-            published = published_issues(conn, datetime.now(UTC))
+        with self._db.read() as conn:
+            now = self._db.clock.now()
+            published = published_issues(conn, now)
             ids = [p.issue_id for p in published]
-            latest = snapshots.published_versions(conn, ids, datetime.now(UTC))
+            latest = snapshots.published_versions(conn, ids, now)
         return [
             ArchivedVersion(p.issue_id, p.sent_at, latest[p.issue_id])
             for p in published
@@ -103,7 +103,7 @@ class ArchiveMixin:
         latest kept version is the same message (message_hash); otherwise adds the
         next version. Returns the version now latest. StoreError if the store fails.
         """
-        return self._keep(IssueSnapshot.of(issue), origin="send", at=datetime.now(UTC))
+        return self._keep(IssueSnapshot.of(issue), origin="send", at=self._db.clock.now())
 
     def keep_recovered_issue(
         self, snapshot: IssueSnapshot, *, origin: str, first_sent_at: datetime
@@ -117,7 +117,7 @@ class ArchiveMixin:
         self, snapshot: IssueSnapshot, *, origin: str, at: datetime, first_only: bool = False
     ) -> SentIssue:
         for _ in range(KEEP_ATTEMPTS):
-            with self._write() as conn:
+            with self._db.write() as conn:
                 kept = snapshots.keep(conn, snapshot, now=at, origin=origin, first_only=first_only)
             if kept is not None:
                 return kept
@@ -128,25 +128,25 @@ class ArchiveMixin:
 
     def sent_issue(self, issue_id: str) -> SentIssue | None:
         """The latest version of an issue as sent, or None if none was kept."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return snapshots.latest(conn, issue_id)
 
     def sent_issue_version(self, version_id: int) -> SentIssue | None:
         """One kept version, by the id `archived_issues` gives."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return snapshots.version_by_id(conn, version_id)
 
     def sent_issue_versions(self, issue_id: str) -> list[SentIssue]:
         """Every kept version of an issue, oldest first."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return snapshots.versions(conn, issue_id)
 
     def sent_issue_digests(self, version_ids: list[int]) -> dict[int, str]:
         """The digest JSON of these kept versions, by version id."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return snapshots.digest_texts(conn, version_ids)
 
     def unkept_issues(self) -> list[UnkeptIssue]:
         """Issues with sends but no kept version (sent before 0004): what to recover."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return snapshots.unkept(conn)

@@ -1,7 +1,7 @@
 """The child process that reads a big CSV for an import.
 
-``python -m newsletter.store._reader CSV SPOOL ROWS`` appends pickled chunks of
-ROWS rows to SPOOL and announces each with a line on stdout, for `newsletter.store.chunks`,
+``python -m newsletter.csvio._reader CSV SPOOL ROWS`` appends pickled chunks of
+ROWS rows to SPOOL and announces each with a line on stdout, for `newsletter.csvio.chunks`,
 which started it; it is not a command for people.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from newsletter.store.chunks import produce
+from newsletter.csvio.chunks import produce
 
 
 def main(argv: list[str]) -> int:

@@ -22,7 +22,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter.config import Config
 from newsletter.errors import (
     AuthenticationError,
     DeliveryError,
@@ -32,9 +31,8 @@ from newsletter.errors import (
     NewsletterError,
     describe_error,
 )
-from newsletter.message import IssueMessage, PersonalMessage, Recipient
-from newsletter.message.links import UnsubscribeLinks
-from newsletter.secrets import Secret
+from newsletter.message import IssueMessage, PersonalMessage
+from newsletter.dispatch.ports import Ledger, RecipientOf
 from newsletter.store.ledger import (
     ACCEPTED,
     AMBIGUOUS,
@@ -47,7 +45,6 @@ from newsletter.store.ledger import (
     Outcomes,
     SendRecord,
 )
-from newsletter.store.store import Store
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
 from newsletter.transports.base import outcome_of
@@ -136,20 +133,20 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: Ledger,
         transport: Transport,
-        config: Config,
-        secret: Secret,
+        recipient_of: RecipientOf,
         settings: SendSettings = SendSettings(),
         on_progress: ProgressCallback | None = None,
     ) -> None:
+        """`store` is the ledger (a Store satisfies it); `recipient_of` builds each
+        reader's recipient with its signed unsubscribe link (see
+        newsletter.api.sending.recipient_builder): the dispatcher knows no config or secret."""
         self.store = store
         self.transport = transport
-        self.config = config
-        self.secret = secret
         self.settings = settings
         self.on_progress = on_progress or (lambda progress: None)
-        self.links = UnsubscribeLinks(config, secret)
+        self.recipient_of = recipient_of
 
     # ------------------------------------------------------------------ entry
 
@@ -272,14 +269,6 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ one batch
 
-    def _recipient(self, claimed: Claimed) -> Recipient:
-        return Recipient(
-            email=claimed.email,
-            name=claimed.name,
-            subscriber_id=claimed.subscriber_id,
-            unsubscribe_url=self.links(claimed.subscriber_id),
-        )
-
     def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> Handled:
         """Runs on a worker thread: build each reader's message, hand the batch over.
 
@@ -289,7 +278,7 @@ class Dispatcher:
         ready: list[tuple[Claimed, PersonalMessage]] = []
         for claimed in batch.claimed:
             try:
-                ready.append((claimed, issue.personalise(self._recipient(claimed))))
+                ready.append((claimed, issue.personalise(self.recipient_of(claimed))))
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
                 handled.add(FAILED, None, reason, [claimed])

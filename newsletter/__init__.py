@@ -24,8 +24,8 @@ if TYPE_CHECKING:
         PreviewReport,
         ProgressCallback,
         ProgressEvent,
-        RenderResult,
         RenderedFile,
+        RenderResult,
         SendOutcome,
         SendResult,
         SendStatus,
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
         StoreState,
         StoreUpgrade,
         SuppressionPullOutcome,
-        SyncResult,
         SyncedList,
+        SyncResult,
     )
 
 __version__ = "0.1.0"
@@ -43,37 +43,35 @@ __version__ = "0.1.0"
 # Loaded on first use (PEP 562), not here: the CSV reader child process imports a module
 # of this package, and importing `newsletter` must not make it pay for SQLAlchemy, the
 # renderer and the transports that newsletter.api pulls in.
-_API_NAMES = frozenset(
-    {
-        "ArchiveWritten",
-        "CancelResult",
-        "Counts",
-        "DispatchEntry",
-        "DispatchOutcome",
-        "DispatchReport",
-        "DryRun",
-        "FailedDelivery",
-        "ImportResult",
-        "Newsletter",
-        "PreparedIssue",
-        "PreviewReport",
-        "ProgressCallback",
-        "ProgressEvent",
-        "RenderResult",
-        "RenderedFile",
-        "SendOutcome",
-        "SendResult",
-        "SendStatus",
-        "SendUpdate",
-        "StoreInit",
-        "StoreState",
-        "StoreUpgrade",
-        "SuppressionPullOutcome",
-        "SyncResult",
-        "SyncedList",
-    }
-)
-__all__ = sorted(_API_NAMES)
+__all__ = [
+    "ArchiveWritten",
+    "CancelResult",
+    "Counts",
+    "DispatchEntry",
+    "DispatchOutcome",
+    "DispatchReport",
+    "DryRun",
+    "FailedDelivery",
+    "ImportResult",
+    "Newsletter",
+    "PreparedIssue",
+    "PreviewReport",
+    "ProgressCallback",
+    "ProgressEvent",
+    "RenderResult",
+    "RenderedFile",
+    "SendOutcome",
+    "SendResult",
+    "SendStatus",
+    "SendUpdate",
+    "StoreInit",
+    "StoreState",
+    "StoreUpgrade",
+    "SuppressionPullOutcome",
+    "SyncResult",
+    "SyncedList",
+]
+_API_NAMES = frozenset(__all__)
 
 
 def __getattr__(name: str) -> Any:

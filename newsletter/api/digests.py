@@ -17,7 +17,9 @@ def validate(path: Path) -> Digest:
     return load_digest(path)
 
 
-def render(config: Config, path: Path, out: Path | None = None, *, write: bool = True) -> RenderResult:
+def render(
+    config: Config, path: Path, out: Path | None = None, *, write: bool = True
+) -> RenderResult:
     """Validate and render `path`; with `write`, write email.html, email.txt and
     email.mjml atomically into `out` (default: <build dir>/<digest file stem>/).
     Raises the digest errors of `validate` (3) and RenderError (6)."""
@@ -35,4 +37,6 @@ def render(config: Config, path: Path, out: Path | None = None, *, write: bool =
         target = folder / name
         write_atomic(target, content)
         files.append(RenderedFile(target, len(content.encode("utf-8"))))
-    return RenderResult(path=path, issue=issue, folder=folder, files=tuple(files), warnings=warnings)
+    return RenderResult(
+        path=path, issue=issue, folder=folder, files=tuple(files), warnings=warnings
+    )

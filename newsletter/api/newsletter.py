@@ -60,7 +60,9 @@ class Newsletter:
         self.clock: Clock = clock or SystemClock()
 
     @classmethod
-    def from_config(cls, path: Path | str | None = None, *, clock: Clock | None = None) -> Newsletter:
+    def from_config(
+        cls, path: Path | str | None = None, *, clock: Clock | None = None
+    ) -> Newsletter:
         """Load `path`, else $NEWSLETTER_CONFIG, else ./config.yaml, else the embedded
         defaults (newsletter.config.load_config). ConfigError (4) if it is not valid."""
         return cls(load_config(None if path is None else _path(path)), clock=clock)
@@ -71,7 +73,9 @@ class Newsletter:
         """The digest; DigestFileError / DigestInvalidError (3, every problem listed)."""
         return digests.validate(_path(path))
 
-    def render(self, path: Path | str, out: Path | str | None = None, *, write: bool = True) -> RenderResult:
+    def render(
+        self, path: Path | str, out: Path | str | None = None, *, write: bool = True
+    ) -> RenderResult:
         """Render a digest; with `write`, write email.html/.txt/.mjml into `out` (default
         <build dir>/<file stem>/). Digest errors (3), RenderError (6)."""
         folder = None if out is None else _path(out)

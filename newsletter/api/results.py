@@ -15,7 +15,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from newsletter.archive_backfill import BackfillReport
-from newsletter.digest import Digest
 from newsletter.dispatch.engine import Progress, SendReport
 from newsletter.errors import NewsletterError
 from newsletter.message import IssueMessage, Recipient
@@ -35,8 +34,6 @@ class SendUpdate:
     issue_id: str
     list_name: str
     progress: Progress
-
-
 
 
 # --------------------------------------------------------------------------- digests

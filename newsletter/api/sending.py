@@ -8,7 +8,7 @@ façade that holds both.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -84,7 +84,11 @@ def prepare(config: Config, path: Path, list_name: str) -> PreparedIssue:
 def recipient_builder(config: Config, secret: Secret) -> RecipientOf:
     """The dispatcher's per-reader recipient, with its signed one-click unsubscribe URL.
     ConfigError if publication.public_base_url cannot carry the links (checked once)."""
-    links = UnsubscribeLinks(config, secret)
+    return linked_recipients(UnsubscribeLinks(config, secret))
+
+
+def linked_recipients(links: Callable[[int], str]) -> RecipientOf:
+    """Recipients whose unsubscribe URL is `links(subscriber_id)`."""
 
     def recipient_of(claimed: Claimed) -> Recipient:
         return Recipient(

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from newsletter.archive_backfill import BackfillReport, backfill
+from newsletter.archive_backfill import BackfillReport
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
-from newsletter.config import Config
-from newsletter.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, DeliveryError
-from newsletter.store.store import Store
-from newsletter.suppressions import Puller, PullReport
+from newsletter.cli.present import print_pull
+from newsletter.errors import EXIT_OK, EXIT_PARTIAL
 from newsletter.wording import plural
 
 
@@ -25,9 +23,8 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     """Serve unsubscribe pages, the SendGrid event webhook and the archive (see docs/web.md)."""
     from newsletter.web.server import serve as run  # uvicorn and Starlette only when serving
 
+    print_backfill(app.api.backfill())  # issues sent before the store kept them
     config = app.config
-    with Store.from_config(config) as store:
-        recover_archive(config, store)  # issues sent before the store kept them
     run(config, host or config.web.host, port or config.web.port)
 
 
@@ -52,13 +49,6 @@ def print_backfill(report: BackfillReport) -> None:
         )
 
 
-def recover_archive(config: Config, store: Store, extra: tuple[Path, ...] = ()) -> BackfillReport:
-    """Recover issues sent before the store kept them (see newsletter.archive_backfill)."""
-    report = backfill(store, config, extra)
-    print_backfill(report)
-    return report
-
-
 @cli.group(invoke_without_command=True)
 @click.option(
     "--out",
@@ -76,20 +66,11 @@ def archive(app: AppContext, ctx: click.Context, out: Path | None, base_url: str
         return
     if out is None:
         raise click.UsageError("Missing option '--out'.", ctx)
-    from newsletter.web.archive import Archive
-
-    config = app.config
-    base = (base_url or config.publication.public_base_url or "").rstrip("/")
-    if not base:
-        raise ConfigError(
-            "the archive's feed needs absolute links: no base URL",
-            hint="give --base-url https://…, or set publication.public_base_url in config.yaml",
-        )
-    with Store.from_config(config) as store:
-        recover_archive(config, store)
-        written = Archive(config, store).write_static(out, base)
-    issues = sum(1 for path in written if path.parent.parent == out / "archive")
-    click.echo(f"wrote {plural(len(written), 'file')} to {out} ({plural(issues, 'issue')})")
+    written = app.api.write_archive(out, base_url)
+    print_backfill(written.backfill)
+    click.echo(
+        f"wrote {plural(len(written.files), 'file')} to {out} ({plural(written.issues, 'issue')})"
+    )
 
 
 @archive.command("backfill")
@@ -99,9 +80,8 @@ def archive(app: AppContext, ctx: click.Context, out: Path | None, base_url: str
 def archive_backfill(app: AppContext, paths: tuple[Path, ...]) -> None:
     """Recover issues sent before the store kept them, from digest files that still match
     what was sent: the digests folder, and any FILE or FOLDER given."""
-    config = app.config
-    with Store.from_config(config) as store:
-        report = recover_archive(config, store, paths)
+    report = app.api.backfill(paths)
+    print_backfill(report)
     if not report.recovered and not report.unrecovered:
         click.echo("archive: every sent issue is kept; nothing to recover")
     sys.exit(EXIT_PARTIAL if report.unrecovered else EXIT_OK)
@@ -112,65 +92,14 @@ def suppressions() -> None:
     """SendGrid's suppression lists (bounces, spam reports, unsubscribes)."""
 
 
-def _print_pull(report: PullReport) -> None:
-    for pulled in report.lists:
-        click.echo(
-            f"  {pulled.name}: {pulled.rows:,} at SendGrid, {pulled.report.suppressed:,} newly "
-            f"suppressed, {pulled.report.already:,} already"
-            + (
-                f", {plural(pulled.report.invalid, 'not an address', 'not addresses')}"
-                if pulled.report.invalid
-                else ""
-            )
-        )
-
-
-def pull_suppressions(config: Config) -> PullReport:
-    """Read SendGrid's lists into the store (needs SENDGRID_API_KEY)."""
-    from newsletter.transports.sendgrid import SendGridTransport
-
-    settings = config.delivery.sendgrid
-    transport = SendGridTransport(settings, retry_base_seconds=config.delivery.retry_base_seconds)
-    try:
-        with Store.from_config(config) as store:
-            puller = Puller(
-                transport,
-                store,
-                attempts=settings.max_attempts,
-                retry_base_seconds=config.delivery.retry_base_seconds,
-            )
-            return puller.pull(settings.asm_group_id)
-    finally:
-        transport.close()
-
-
 @suppressions.command("pull")
 @pass_app
 @report_errors
 def pull(app: AppContext) -> None:
     """Record SendGrid's bounces, spam reports and unsubscribes (never resubscribes)."""
-    report = pull_suppressions(app.config)
+    report = app.api.pull_suppressions()
     click.echo(
         f"SendGrid suppressions: {plural(report.suppressed, 'address', 'addresses')} "
         "newly suppressed"
     )
-    _print_pull(report)
-
-
-def pull_before_dispatch(config: Config, transport: str | None) -> None:
-    """`dispatch` with SendGrid: pull its suppressions first, so nobody who unsubscribed
-    through SendGrid is counted in the audience. A failure only warns: SendGrid itself
-    still refuses to mail its suppressed addresses, and a key limited to Mail Send is
-    a sound setup."""
-    if (transport or config.delivery.transport) != "sendgrid":
-        return
-    try:
-        report = pull_suppressions(config)
-    except DeliveryError as err:
-        warn(f"could not pull SendGrid's suppressions ({err.message}); sending anyway")
-        warn("give the API key read access to Suppressions to keep the store in step")
-        return
-    click.echo(
-        f"SendGrid suppressions pulled: {plural(report.suppressed, 'address', 'addresses')} "
-        "newly suppressed"
-    )
+    print_pull(report)

@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from newsletter.dispatch.ports import Ledger, RecipientOf
 from newsletter.errors import (
     AuthenticationError,
     DeliveryError,
@@ -32,7 +33,6 @@ from newsletter.errors import (
     describe_error,
 )
 from newsletter.message import IssueMessage, PersonalMessage
-from newsletter.dispatch.ports import Ledger, RecipientOf
 from newsletter.store.ledger import (
     ACCEPTED,
     AMBIGUOUS,

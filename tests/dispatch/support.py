@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from newsletter.api.sending import recipient_builder
 from newsletter.config import Config
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
 from newsletter.message import IssueMessage
@@ -45,8 +46,7 @@ class World:
         return Dispatcher(
             self.store,
             transport,
-            self.config,
-            signing_secret(),
+            recipient_builder(self.config, signing_secret()),
             SendSettings(**{**defaults, **settings}),
         )
 

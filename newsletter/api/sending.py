@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from newsletter.api.results import (
     CancelResult,
@@ -124,7 +124,7 @@ def scheduler(transport: Transport) -> _Scheduling | None:
     the ability (issue 11, part C replaces the probe with a declared protocol)."""
     if getattr(transport, "create_batch", None) is None:
         return None  # SendGrid alone schedules, and it can also cancel what it scheduled
-    return transport  # type: ignore[return-value]  # the probe above is the check
+    return cast(_Scheduling, transport)  # the probe above is the check
 
 
 def _settings(config: Config, transport: Transport) -> SendSettings:

@@ -18,6 +18,7 @@ from newsletter.api import (
     SendUpdate,
     SuppressionPullOutcome,
 )
+from newsletter.archive_backfill import BackfillReport
 from newsletter.cli.app import warn
 from newsletter.cli.progress import Reporter
 from newsletter.cli.terminal import inert
@@ -100,6 +101,27 @@ def print_pull(report: PullReport) -> None:
                 if pulled.report.invalid
                 else ""
             )
+        )
+
+
+def print_backfill(report: BackfillReport) -> None:
+    """Say which old issues were recovered for the archive and which could not be."""
+    for kept in report.recovered:
+        how = (
+            "exactly as sent"
+            if kept.exact
+            else "re-rendered with today's templates: the words are as sent, the layout may differ"
+        )
+        click.echo(f"archive: recovered {kept.issue_id} from {kept.path} ({how})")
+    if report.unrecovered:
+        listed = "; ".join(f"{u.issue_id} ({u.reason})" for u in report.unrecovered)
+        warn(
+            f"archive: {len(report.unrecovered)} sent issue(s) could not be recovered and stay "
+            f"out of the archive: {listed}"
+        )
+        warn(
+            "give their digest files as they were sent: "
+            "`newsletter archive backfill FILE_OR_FOLDER…` (on a host that has them)"
         )
 
 

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.present import print_backfill
 from newsletter.cli.terminal import inert
-from newsletter.cli.web_commands import print_backfill
 from newsletter.store import (
     AddOutcome,
     ImportReport,

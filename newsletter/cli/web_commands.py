@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from newsletter.archive_backfill import BackfillReport
-from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
-from newsletter.cli.present import print_pull
+from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.present import print_backfill, print_pull
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL
 from newsletter.wording import plural
 
@@ -26,27 +25,6 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     print_backfill(app.api.backfill())  # issues sent before the store kept them
     config = app.config
     run(config, host or config.web.host, port or config.web.port)
-
-
-def print_backfill(report: BackfillReport) -> None:
-    """Say which old issues were recovered for the archive and which could not be."""
-    for kept in report.recovered:
-        how = (
-            "exactly as sent"
-            if kept.exact
-            else "re-rendered with today's templates: the words are as sent, the layout may differ"
-        )
-        click.echo(f"archive: recovered {kept.issue_id} from {kept.path} ({how})")
-    if report.unrecovered:
-        listed = "; ".join(f"{u.issue_id} ({u.reason})" for u in report.unrecovered)
-        warn(
-            f"archive: {len(report.unrecovered)} sent issue(s) could not be recovered and stay "
-            f"out of the archive: {listed}"
-        )
-        warn(
-            "give their digest files as they were sent: "
-            "`newsletter archive backfill FILE_OR_FOLDER…` (on a host that has them)"
-        )
 
 
 @cli.group(invoke_without_command=True)

@@ -235,3 +235,21 @@ def test_store_operations_and_created_store(
     assert not made.created and made.schema == api.store_status().current
     upgraded = api.upgrade_store()
     assert upgraded.up_to_date and upgraded.backfill.unrecovered == []
+
+
+def test_retry_and_archive_after_a_send(nl: Newsletter, tmp_path: Path) -> None:
+    """retry of a finished send with nobody failed sends nothing again; the archive of
+    the sent issue is written as static files; backfill finds nothing left to recover;
+    an archive without any base URL is a configuration error."""
+    nl.send(DIGEST, "weekly")
+    again = nl.retry(DIGEST, "weekly", ambiguous=True)
+    assert again.report is not None and again.report.already_finished
+    written = nl.write_archive(tmp_path / "site")
+    assert written.issues == 1 and (tmp_path / "site" / "feed.xml").is_file()
+    assert nl.backfill() == written.backfill
+    assert nl.backfill().recovered == [] and nl.backfill().unrecovered == []
+    bare = nl.config.model_copy(
+        update={"publication": nl.config.publication.model_copy(update={"public_base_url": None})}
+    )
+    with pytest.raises(ConfigError, match="no base URL"):
+        Newsletter(bare).write_archive(tmp_path / "nowhere")

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
+from newsletter.api import Newsletter
 from newsletter.cli.terminal import inert_lines
 from newsletter.config import Config, load_config
 from newsletter.errors import BaseNewsletterError, InternalError, describe_error
@@ -31,6 +32,11 @@ class AppContext:
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config
+
+    @property
+    def api(self) -> Newsletter:
+        """The public API on this config: every command is a call of it."""
+        return Newsletter(self.config)
 
 
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 
+from newsletter.api.digests import validate as validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.terminal import inert, inert_lines
-from newsletter.digest import Digest, json_schema, load_digest
+from newsletter.digest import Digest, json_schema
 from newsletter.errors import InputError, NewsletterError
-from newsletter.files import write_atomic
-from newsletter.render import render_issue
 from newsletter.wording import plural
 
 DIGEST_PATHS = click.argument("digests", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -32,7 +31,7 @@ def validate(digests: tuple[Path, ...]) -> None:
     failures: list[NewsletterError] = []
     for path in digests:
         try:
-            click.echo(summary_line(path, load_digest(path)))
+            click.echo(summary_line(path, validate_digest(path)))
         except InputError as err:
             failures.append(err)
             for line in err.lines():
@@ -58,28 +57,17 @@ def validate(digests: tuple[Path, ...]) -> None:
 @report_errors
 def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None:
     """Validate, then render digests to HTML, plain text and MJML."""
-    config = app.config
-    loaded = [(path, load_digest(path)) for path in digests]  # all valid before any output
-    for path, digest in loaded:
-        folder = _output_folder(path, out, len(loaded), config.build_dir)
-        issue = render_issue(digest, config)
-        click.echo(f"{path} → {folder}/")
-        for name, content in (
-            ("email.html", issue.html),
-            ("email.txt", issue.text),
-            ("email.mjml", issue.mjml),
-        ):
-            target = folder / name
-            write_atomic(target, content)
-            click.echo(f"  {target}  {len(content.encode('utf-8')) / 1000:.1f} KB")
-        for message in issue.warnings:
-            warn(f"{path}: {message}")
-
-
-def _output_folder(path: Path, out: Path | None, count: int, build: Path) -> Path:
-    if out is None:
-        return build / path.stem
-    return out / path.stem if count > 1 else out
+    api = app.api
+    for path in digests:  # all valid before any output
+        api.validate(path)
+    for path in digests:
+        folder = out / path.stem if out is not None and len(digests) > 1 else out
+        result = api.render(path, folder)
+        click.echo(f"{path} → {result.folder}/")
+        for written in result.files:
+            click.echo(f"  {written.path}  {written.size / 1000:.1f} KB")
+        for message in result.warnings:
+            warn(message)
 
 
 @cli.command()

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.present import print_backfill
 from newsletter.cli.terminal import inert
-from newsletter.cli.web_commands import recover_archive
-from newsletter.config import Config
-from newsletter.errors import UnknownListError
-from newsletter.secrets import signing_secret
 from newsletter.store import (
     AddOutcome,
     ImportReport,
     ListCount,
     Status,
     StatusChange,
-    Store,
     SubscriberDetails,
 )
 from newsletter.wording import plural
@@ -31,22 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 STATUS_CHOICE = click.Choice([status.value for status in Status])
 
 
-def _declared(config: Config, name: str) -> str:
-    if name not in config.lists:
-        raise UnknownListError(
-            f"no list named {name!r} in config.yaml",
-            hint=f"declared lists: {', '.join(config.lists) or '(none)'}",
-        )
-    return name
-
-
-@contextmanager
-def _store(app: AppContext, *, create: bool = False) -> Iterator[Store]:
-    """The configured store; with `create`, made if missing, and said aloud."""
-    with Store.from_config(app.config, create=create) as store:
-        if store.created:
-            click.echo(f"created a new store at {store.display_url}")
-        yield store
+def _say_created(where: str) -> None:
+    click.echo(f"created a new store at {where}")
 
 
 def _list_option(help_text: str) -> Callable[[F], F]:
@@ -69,10 +50,8 @@ def import_(app: AppContext, file: Path, list_name: str) -> None:
     The CSV needs a header row with an `email` column; `name` is optional and
     every other column is kept as an attribute. Unsubscribed, bounced and
     complained addresses are never resubscribed (counted as suppressed)."""
-    _declared(app.config, list_name)
-    with _store(app, create=True) as store:
-        report = store.subscribers.import_csv(file, list_name)
-    _print_report(report, str(file), show_removed=False)
+    imported = app.api.import_csv(file, list_name, on_created=_say_created)
+    _print_report(imported.report, str(file), show_removed=False)
 
 
 @subscribers.command()
@@ -85,16 +64,11 @@ def sync(app: AppContext, list_name: str | None, dry_run: bool) -> None:
 
     Suppressions still win: an unsubscribed, bounced or complained address in
     the file stays suppressed. All lists change in one transaction."""
-    config = app.config
-    names = [_declared(config, list_name)] if list_name else list(config.lists)
-    files = {name: config.resolve(config.lists[name].file) for name in names}
-    with _store(app, create=not dry_run) as store:  # a dry run changes nothing, nor creates
-        reports = store.subscribers.sync_files(files, dry_run=dry_run)
+    synced = app.api.sync(list_name, dry_run, on_created=_say_created)
     if dry_run:
         click.echo("dry run: nothing was changed; a sync would do this:")
-    for report in reports:
-        shown = config.lists[report.list_name].file  # as config.yaml names it
-        _print_report(report, str(shown), show_removed=True)
+    for done in synced.lists:
+        _print_report(done.report, str(done.file), show_removed=True)
 
 
 def _print_report(report: ImportReport, source: str, *, show_removed: bool) -> None:
@@ -137,9 +111,7 @@ def add(
     app: AppContext, email: str, list_name: str, name: str | None, attributes: tuple[str, ...]
 ) -> None:
     """Add one address to a list (refused if it unsubscribed, bounced or complained)."""
-    _declared(app.config, list_name)
-    with _store(app) as store:
-        outcome = store.subscribers.add(email, list_name, name=name, attributes=_pairs(attributes))
+    outcome = app.api.add(email, list_name, name, _pairs(attributes))
     if outcome is AddOutcome.ADDED:
         click.echo(f"added {inert(email.strip())} to {list_name}")
     else:
@@ -163,9 +135,7 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
 @report_errors
 def remove(app: AppContext, email: str, list_name: str) -> None:
     """Take one address off a list (its status and other lists are untouched)."""
-    _declared(app.config, list_name)
-    with _store(app) as store:
-        store.subscribers.remove(email, list_name)
+    app.api.remove(email, list_name)
     click.echo(f"removed {inert(email.strip())} from {list_name}")
 
 
@@ -179,8 +149,7 @@ def unsubscribe(app: AppContext, email: str, reason: str | None) -> None:
 
     An address not yet in the store is stored as unsubscribed, so that no later
     import or sync subscribes it."""
-    with _store(app) as store:
-        change = store.subscribers.unsubscribe(email, reason=reason)
+    change = app.api.unsubscribe(email, reason)
     click.echo(_describe_change(change, "unsubscribed from every list"))
 
 
@@ -191,8 +160,7 @@ def unsubscribe(app: AppContext, email: str, reason: str | None) -> None:
 @report_errors
 def resubscribe(app: AppContext, email: str, reason: str | None) -> None:
     """Lift an unsubscribe, bounce or complaint: the only way back to `subscribed`."""
-    with _store(app) as store:
-        change = store.subscribers.resubscribe(email, reason=reason)
+    change = app.api.resubscribe(email, reason)
     click.echo(_describe_change(change, "resubscribed"))
 
 
@@ -211,9 +179,7 @@ def _describe_change(change: StatusChange, done: str) -> str:
 @report_errors
 def show(app: AppContext, email: str) -> None:
     """Show one address: status, lists, attributes and status history."""
-    with _store(app) as store:
-        found = store.subscribers.details(email)
-    for line in _details_lines(found):
+    for line in _details_lines(app.api.show(email)):
         click.echo(line)
 
 
@@ -246,12 +212,8 @@ def _details_lines(details: SubscriberDetails) -> Iterator[str]:
 @report_errors
 def list_(app: AppContext, list_name: str, status: str | None) -> None:
     """Print a list's members: email, status and name, one per line."""
-    _declared(app.config, list_name)
-    wanted = Status(status) if status else None
-    with _store(app) as store:
-        for batch in store.subscribers.iter_members(list_name, status=wanted):
-            for person in batch:
-                click.echo(f"{inert(person.email)}\t{person.status}\t{inert(person.name or '')}")
+    for person in app.api.members(list_name, Status(status) if status else None):
+        click.echo(f"{inert(person.email)}\t{person.status}\t{inert(person.name or '')}")
 
 
 @subscribers.command()
@@ -267,10 +229,7 @@ def list_(app: AppContext, list_name: str, status: str | None) -> None:
 @report_errors
 def export(app: AppContext, list_name: str, status: str) -> None:
     """Write a list's members as CSV on stdout (email, name, attributes)."""
-    _declared(app.config, list_name)
-    wanted = None if status == "all" else Status(status)
-    with _store(app) as store:
-        store.subscribers.export_csv(list_name, sys.stdout, status=wanted)
+    app.api.export(list_name, sys.stdout, None if status == "all" else Status(status))
 
 
 @subscribers.command()
@@ -278,16 +237,14 @@ def export(app: AppContext, list_name: str, status: str) -> None:
 @report_errors
 def count(app: AppContext) -> None:
     """Count members of every list, and every subscriber, by status."""
-    with _store(app) as store:
-        by_list = {found.list_name: found for found in store.subscribers.list_counts()}
-        totals = store.subscribers.status_counts()
-    names = list(dict.fromkeys([*app.config.lists, *by_list]))
-    width = max([len("list"), *map(len, names)])
+    found = app.api.counts()
+    totals = found.totals
+    width = max([len("list"), *(len(row.list_name) for row in found.lists)])
     click.echo(
         f"{'list':<{width}}  " + "  ".join(f"{s.value:>12}" for s in Status) + "         total"
     )
-    for name in names:
-        click.echo(_count_row(name, by_list.get(name, ListCount(name, {})), width))
+    for row in found.lists:
+        click.echo(_count_row(row.list_name, row, width))
     click.echo(
         f"{'(store)':<{width}}  "
         + "  ".join(f"{totals[s]:>12}" for s in Status)
@@ -306,9 +263,7 @@ def _count_row(name: str, counts: ListCount, width: int) -> str:
 @report_errors
 def token(app: AppContext, email: str) -> None:
     """Print the signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
-    secret = signing_secret()
-    with _store(app) as store:
-        click.echo(store.subscribers.token_for(email, secret))
+    click.echo(app.api.token(email))
 
 
 @cli.group()
@@ -324,14 +279,13 @@ def init(app: AppContext) -> None:
 
     No other command except `subscribers import` and `sync` creates a store: a store
     that went missing is reported (exit 7), never replaced by an empty one."""
-    with Store.from_config(app.config, create=True) as store:
-        where = store.display_url
-        created = store.created
-        state = store.schema_state()
-    if created:
-        click.echo(f"created a new store at {where} (schema {state.current})")
+    made = app.api.init_store()
+    if made.created:
+        click.echo(f"created a new store at {made.where} (schema {made.schema})")
     else:
-        click.echo(f"{where}: a store is already there (schema {state.current}); nothing created")
+        click.echo(
+            f"{made.where}: a store is already there (schema {made.schema}); nothing created"
+        )
 
 
 @db.command()
@@ -339,15 +293,12 @@ def init(app: AppContext) -> None:
 @report_errors
 def upgrade(app: AppContext) -> None:
     """Migrate an existing store to the newest schema (commands also do this when they open it)."""
-    with Store.from_config(app.config, upgrade=False) as store:
-        before = store.upgrade()
-        where = store.display_url
-    if before.up_to_date:
-        click.echo(f"{where}: already at schema {before.head}")
+    done = app.api.upgrade_store()
+    if done.up_to_date:
+        click.echo(f"{done.where}: already at schema {done.head}")
     else:
-        click.echo(f"{where}: upgraded from {before.current or 'an empty store'} to {before.head}")
-    with Store.from_config(app.config) as store:
-        recover_archive(app.config, store)  # for the archive: issues sent before schema 0004
+        click.echo(f"{done.where}: upgraded from {done.before or 'an empty store'} to {done.head}")
+    print_backfill(done.backfill)  # for the archive: issues sent before schema 0004
 
 
 @db.command()
@@ -355,8 +306,5 @@ def upgrade(app: AppContext) -> None:
 @report_errors
 def status(app: AppContext) -> None:
     """Show the store's URL (password hidden) and schema revision."""
-    with Store.from_config(app.config, upgrade=False) as store:
-        state = store.schema_state()
-        where = store.display_url
-    current = state.current or "none"
-    click.echo(f"{where}\n  schema: {current}\n  newest: {state.head}")
+    state = app.api.store_status()
+    click.echo(f"{state.where}\n  schema: {state.current or 'none'}\n  newest: {state.head}")

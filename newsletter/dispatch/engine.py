@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter.config import Config
+from newsletter.dispatch.ports import IssueArchive, Ledger, RecipientOf
 from newsletter.errors import (
     AuthenticationError,
     DeliveryError,
@@ -32,11 +32,9 @@ from newsletter.errors import (
     NewsletterError,
     describe_error,
 )
-from newsletter.message import IssueMessage, PersonalMessage, Recipient
-from newsletter.message.links import UnsubscribeLinks
-from newsletter.secrets import Secret
+from newsletter.message import IssueMessage, PersonalMessage
 from newsletter.states import DeliveryState, SendState
-from newsletter.store import Batch, Claimed, Outcomes, SendRecord, Store
+from newsletter.store import Batch, Claimed, Outcomes, SendRecord
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
 from newsletter.transports.base import check_options, outcome_of
@@ -127,27 +125,30 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        ledger: Ledger,
+        archive: IssueArchive,
         transport: Transport,
-        config: Config,
-        secret: Secret,
+        recipient_of: RecipientOf,
         settings: SendSettings = SendSettings(),
         on_progress: ProgressCallback | None = None,
     ) -> None:
-        self.store = store
+        """`ledger` records every step (the store's `sends`), `archive` keeps each issue
+        as it goes out (the store's `issues`); `recipient_of` builds each
+        reader's recipient with its signed unsubscribe link (see
+        newsletter.api.sending.recipient_builder): the dispatcher knows no config or secret."""
+        self.ledger = ledger
+        self.archive = archive
         self.transport = transport
-        self.config = config
-        self.secret = secret
         self.settings = settings
         self.on_progress = on_progress or (lambda progress: None)
-        self.links = UnsubscribeLinks(config, secret)
+        self.recipient_of = recipient_of
 
     # ------------------------------------------------------------------ entry
 
     def send(self, request: SendRequest) -> SendReport:
         issue = request.issue
-        with self.store.sends.send_lock(issue.issue_id, request.list_name):
-            record = self.store.sends.open_send(
+        with self.ledger.send_lock(issue.issue_id, request.list_name):
+            record = self.ledger.open_send(
                 issue_id=issue.issue_id,
                 list_name=request.list_name,
                 content_hash=issue.content_hash,
@@ -157,10 +158,10 @@ class Dispatcher:
                 send_at=request.send_at,
                 batch_id=request.batch_id,
             )
-            interrupted = self.store.sends.mark_interrupted(record.id)
+            interrupted = self.ledger.mark_interrupted(record.id)
             if request.retry_states:
-                self.store.sends.requeue(record.id, request.retry_states)
-            counts = self.store.sends.send_counts(record.id)
+                self.ledger.requeue(record.id, request.retry_states)
+            counts = self.ledger.send_counts(record.id)
             progress = Progress(total=sum(counts.values()), done_before=_done(counts))
             if record.state == SendState.FINISHED and not counts.get(DeliveryState.PENDING):
                 return self._report(record.id, progress, already=True, interrupted=interrupted)
@@ -172,7 +173,7 @@ class Dispatcher:
             # (a send scheduled through SendGrid resumed with another transport).
             check_options(self.transport, options)
             # The archive shows what was sent: keep this issue as it goes out (once per version).
-            self.store.issues.keep_sent_issue(issue)
+            self.archive.keep_sent_issue(issue)
             note = self._run(issue, record, options, progress)
             return self._report(record.id, progress, interrupted=interrupted, note=note)
 
@@ -187,23 +188,23 @@ class Dispatcher:
                 time.sleep(self.settings.pass_wait_seconds * round_number)
             pause = self._one_pass(issue, record, options, progress)
             if pause:
-                self.store.sends.finish_send(record.id, SendState.PAUSED, note=pause)
+                self.ledger.finish_send(record.id, SendState.PAUSED, note=pause)
                 return pause
-            if not self.store.sends.send_counts(record.id).get(DeliveryState.PENDING):
-                self.store.sends.finish_send(record.id, SendState.FINISHED, note=None)
+            if not self.ledger.send_counts(record.id).get(DeliveryState.PENDING):
+                self.ledger.finish_send(record.id, SendState.FINISHED, note=None)
                 return None
         note = (
             "some recipients could not be sent to yet (the provider kept refusing "
             "for now); run the same command again to resume"
         )
-        self.store.sends.finish_send(record.id, SendState.PAUSED, note=note)
+        self.ledger.finish_send(record.id, SendState.PAUSED, note=note)
         return note
 
     def _one_pass(
         self, issue: IssueMessage, record: SendRecord, options: SendOptions, progress: Progress
     ) -> str | None:
         cursor = 0
-        number = self.store.sends.last_batch_number(record.id)
+        number = self.ledger.last_batch_number(record.id)
         in_flight: dict[Future[Handled], Batch] = {}
         streak = 0
         unbuilt = 0  # batches in a row of which no message could be built
@@ -216,7 +217,7 @@ class Dispatcher:
             while True:
                 while stop is None and len(in_flight) < limit:
                     number += 1
-                    batch = self.store.sends.claim_batch(
+                    batch = self.ledger.claim_batch(
                         record.id, cursor, self.settings.batch_size, number
                     )
                     if batch is None:
@@ -231,7 +232,7 @@ class Dispatcher:
                 for future in done:
                     batch = in_flight.pop(future)
                     handled = _handled(batch, future, self.transport.name)
-                    self.store.sends.record_outcomes(record.id, batch.number, handled.outcomes)
+                    self.ledger.record_outcomes(record.id, batch.number, handled.outcomes)
                     streak = streak + 1 if _all_deferred(handled.outcomes) else 0
                     unbuilt = unbuilt + 1 if handled.none_built else 0
                     _count(progress, handled)
@@ -241,7 +242,7 @@ class Dispatcher:
                     if stop is None:
                         stop = self._pause_reason(streak, unbuilt, handled)
         if fatal is not None:
-            self.store.sends.finish_send(record.id, SendState.PAUSED, note=stop)
+            self.ledger.finish_send(record.id, SendState.PAUSED, note=stop)
             raise fatal
         return stop
 
@@ -266,14 +267,6 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ one batch
 
-    def _recipient(self, claimed: Claimed) -> Recipient:
-        return Recipient(
-            email=claimed.email,
-            name=claimed.name,
-            subscriber_id=claimed.subscriber_id,
-            unsubscribe_url=self.links(claimed.subscriber_id),
-        )
-
     def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> Handled:
         """Runs on a worker thread: build each reader's message, hand the batch over.
 
@@ -283,7 +276,7 @@ class Dispatcher:
         ready: list[tuple[Claimed, PersonalMessage]] = []
         for claimed in batch.claimed:
             try:
-                ready.append((claimed, issue.personalise(self._recipient(claimed))))
+                ready.append((claimed, issue.personalise(self.recipient_of(claimed))))
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
                 handled.add(DeliveryState.FAILED, None, reason, [claimed])
@@ -356,16 +349,16 @@ class Dispatcher:
         interrupted: int = 0,
         note: str | None = None,
     ) -> SendReport:
-        record = self.store.sends.get_send(send_id)
+        record = self.ledger.get_send(send_id)
         return SendReport(
             send=record,
-            counts=self.store.sends.send_counts(send_id),
-            ambiguous_batches=self.store.sends.ambiguous_batches(send_id),
+            counts=self.ledger.send_counts(send_id),
+            ambiguous_batches=self.ledger.ambiguous_batches(send_id),
             progress=progress,
             already_finished=already,
             interrupted_now=interrupted,
             note=note or record.note,
-            already_sent_via=self.store.sends.send_overlaps(send_id),
+            already_sent_via=self.ledger.send_overlaps(send_id),
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from newsletter.api.sending import recipient_builder
 from newsletter.config import Config
 from newsletter.csvio import CsvRow
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
@@ -43,10 +44,10 @@ class World:
     def dispatcher(self, transport: Transport, **settings: Any) -> Dispatcher:
         defaults: dict[str, Any] = {"concurrency": 2, "batch_size": 100, "pass_wait_seconds": 0.01}
         return Dispatcher(
-            self.store,
+            self.store.sends,
+            self.store.issues,
             transport,
-            self.config,
-            signing_secret(),
+            recipient_builder(self.config, signing_secret()),
             SendSettings(**{**defaults, **settings}),
         )
 

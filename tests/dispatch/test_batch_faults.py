@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.api.sending import linked_recipients
 from newsletter.dispatch.engine import SendRequest
 from newsletter.errors import (
     EXIT_INTERNAL,
@@ -25,6 +26,7 @@ from newsletter.errors import (
 )
 from newsletter.message import PersonalMessage
 from newsletter.message.links import UnsubscribeLinks
+from newsletter.secrets import signing_secret
 from newsletter.transports import Outcome, Result, SendOptions
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.clirun import DIGEST, Project
@@ -103,7 +105,8 @@ def test_message_that_cannot_be_built_fails_for_that_reader_only(any_world: Worl
     bad_id = any_world.store.subscribers.ensure_subscriber(BAD).id
     transport = MemoryTransport(max_batch=100)
     dispatcher = any_world.dispatcher(transport)
-    dispatcher.links = BadLinkFor(dispatcher.links, bad_id)  # type: ignore[assignment]
+    links = UnsubscribeLinks(any_world.config, signing_secret())
+    dispatcher.recipient_of = linked_recipients(BadLinkFor(links, bad_id))
     report = dispatcher.send(SendRequest(any_world.issue, "weekly", "memory"))
     assert report.counts == {"accepted": 249, "failed": 1}
     assert report.send.state == "finished"
@@ -205,7 +208,7 @@ def test_no_message_could_be_built_pauses_instead_of_failing_everyone(world: Wor
     def broken(subscriber_id: int) -> str:
         return "http://example.com/unsubscribe/x"  # not https: no message can be built
 
-    dispatcher.links = broken  # type: ignore[assignment]
+    dispatcher.recipient_of = linked_recipients(broken)
     report = dispatcher.send(SendRequest(world.issue, "weekly", "memory"))
     assert report.counts == {"failed": 200, "pending": 300}
     assert report.send.state == "paused"
@@ -228,7 +231,7 @@ def test_cli_turns_an_unexpected_send_error_into_one_line(
     emails = project.subscribe(150)
     assert BAD in emails
     monkeypatch.setattr(
-        "newsletter.cli.send_commands.open_transport",
+        "newsletter.api.sending.open_transport",
         lambda config, name, pacer: CrashesMidBatch(max_batch=100),
     )
     result = project.run("send", str(DIGEST), "--list", "weekly")
@@ -259,7 +262,7 @@ def test_cli_turns_any_other_unexpected_error_into_one_line(
     def broken(config: object, name: object, pacer: object) -> None:
         raise OSError("no route to the outbox disk")
 
-    monkeypatch.setattr("newsletter.cli.send_commands.open_transport", broken)
+    monkeypatch.setattr("newsletter.api.sending.open_transport", broken)
     project.subscribe(1)
     result = project.run("send", str(DIGEST), "--list", "weekly")
     assert result.exit_code == EXIT_INTERNAL, result.output

@@ -1,0 +1,263 @@
+"""`Newsletter`: the public Python API, one object per configuration (see docs/api.md).
+
+Every method returns a typed, frozen result (newsletter.api.results) or raises one of
+the project's typed errors (newsletter.errors); none prints, exits or imports click.
+The CLI (newsletter.cli) and the web are shells over this class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TextIO
+
+from newsletter.api import archive, digests, preview, sending, subscribers
+from newsletter.api.results import (
+    ArchiveWritten,
+    CancelResult,
+    Counts,
+    DispatchReport,
+    ImportResult,
+    PreparedIssue,
+    PreviewReport,
+    ProgressCallback,
+    RenderResult,
+    SendResult,
+    SendStatus,
+    StoreInit,
+    StoreState,
+    StoreUpgrade,
+    SyncResult,
+)
+from newsletter.api.subscribers import CreatedCallback
+from newsletter.archive_backfill import BackfillReport
+from newsletter.clock import Clock, SystemClock
+from newsletter.config import Config, load_config
+from newsletter.digest import Digest
+from newsletter.feedback import PullReport, pull_suppressions
+from newsletter.store import AddOutcome, Status, StatusChange, Subscriber, SubscriberDetails
+
+
+def _path(value: Path | str) -> Path:
+    return value if isinstance(value, Path) else Path(value)
+
+
+def _ignore(event: object) -> None:
+    """No progress callback given."""
+
+
+class Newsletter:
+    """The newsletter of one configuration: validate, render, preview, send, dispatch,
+    report, and manage subscribers and the store.
+
+    `Newsletter.from_config()` finds config.yaml as the CLI does; `Newsletter(config)`
+    takes a loaded Config. `clock` (default: the system's) is where "now" is read for
+    scheduling (`at`), cancelling and dispatch's "today"."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+
+    @classmethod
+    def from_config(
+        cls, path: Path | str | None = None, *, clock: Clock | None = None
+    ) -> Newsletter:
+        """Load `path`, else $NEWSLETTER_CONFIG, else ./config.yaml, else the embedded
+        defaults (newsletter.config.load_config). ConfigError (4) if it is not valid."""
+        return cls(load_config(None if path is None else _path(path)), clock=clock)
+
+    # ------------------------------------------------------------------ digests
+
+    def validate(self, path: Path | str) -> Digest:
+        """The digest; DigestFileError / DigestInvalidError (3, every problem listed)."""
+        return digests.validate(_path(path))
+
+    def render(
+        self, path: Path | str, out: Path | str | None = None, *, write: bool = True
+    ) -> RenderResult:
+        """Render a digest; with `write`, write email.html/.txt/.mjml into `out` (default
+        <build dir>/<file stem>/). Digest errors (3), RenderError (6)."""
+        folder = None if out is None else _path(out)
+        return digests.render(self.config, _path(path), folder, write=write)
+
+    def prepare(self, path: Path | str, list_name: str) -> PreparedIssue:
+        """Validate, render and check a digest for a list, sending nothing: what `send`
+        does first. UnknownListError, digest errors (3), RenderError (6), ConfigError (4)."""
+        return sending.prepare(self.config, _path(path), sending.check_list(self.config, list_name))
+
+    # ------------------------------------------------------------------ sending
+
+    def preview(
+        self,
+        path: Path | str,
+        to: Iterable[str] = (),
+        eml: Path | str | None = None,
+        transport: str | None = None,
+    ) -> PreviewReport:
+        """Send the [PREVIEW] message to `to` (else delivery.preview_recipients, else the
+        `editors` list); nothing is recorded as a delivery. See PreviewReport.error()."""
+        folder = None if eml is None else _path(eml)
+        return preview.preview(self.config, _path(path), tuple(to), folder, transport)
+
+    def send(
+        self,
+        path: Path | str | PreparedIssue,
+        list_name: str,
+        transport: str | None = None,
+        at: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> SendResult:
+        """Send a digest (or an issue from `prepare`) to every active member of a list,
+        once, resumably. `at`: "YYYY-MM-DD HH:MM ZONE" (SendGrid, ≤ 72 h ahead).
+        `dry_run` sends nothing. Raises UnknownListError/InputError (3), ConfigError (4),
+        LockedError (5), RenderError (6), StoreError (7), AuthenticationError (8)."""
+        issue = path if isinstance(path, PreparedIssue) else _path(path)
+        return sending.send(
+            self.config,
+            self.clock,
+            issue,
+            list_name,
+            transport=transport,
+            at=at,
+            dry=dry_run,
+            force=force,
+            progress=progress or _ignore,
+        )
+
+    def dispatch(
+        self,
+        today: dt.date | None = None,
+        list_name: str | None = None,
+        transport: str | None = None,
+        at: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> DispatchReport:
+        """The weekly cron entry: the due digest (newest dated on or before `today`,
+        default the local date) to each weekly list (or `list_name`), once. ConfigError
+        (4) when no list is weekly; the errors of `send`."""
+        return sending.dispatch(
+            self.config,
+            self.clock,
+            today=today,
+            list_name=list_name,
+            transport=transport,
+            at=at,
+            progress=progress or _ignore,
+        )
+
+    def status(self, issue: str | Path | None = None) -> list[SendStatus]:
+        """Every send recorded, or those of `issue` (a digest path or YYYY-MM-DD);
+        InputError (3) when a named issue has none."""
+        return sending.status(self.config, None if issue is None else str(issue))
+
+    def retry(
+        self,
+        path: Path | str,
+        list_name: str,
+        ambiguous: bool = False,
+        transport: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SendResult:
+        """Resend to the failed (and, with `ambiguous`, the unknown) recipients of a send
+        started earlier; InputError (3) if it never was."""
+        return sending.retry(
+            self.config,
+            self.clock,
+            _path(path),
+            list_name,
+            ambiguous=ambiguous,
+            transport=transport,
+            progress=progress or _ignore,
+        )
+
+    def cancel(self, path: Path | str, list_name: str) -> CancelResult:
+        """Cancel a scheduled send (SendGrid, `at`) that has not gone out; InputError (3)."""
+        return sending.cancel(self.config, self.clock, _path(path), list_name)
+
+    # ------------------------------------------------------------------ subscribers
+
+    def import_csv(
+        self, path: Path | str, list_name: str, on_created: CreatedCallback | None = None
+    ) -> ImportResult:
+        """Add and update a list from a CSV file (one transaction; creates the store)."""
+        return subscribers.import_csv(self.config, _path(path), list_name, on_created)
+
+    def sync(
+        self,
+        list_name: str | None = None,
+        dry_run: bool = False,
+        on_created: CreatedCallback | None = None,
+    ) -> SyncResult:
+        """Make each list match its CSV file (one transaction; creates the store)."""
+        return subscribers.sync(self.config, list_name, dry_run=dry_run, on_created=on_created)
+
+    def add(
+        self,
+        email: str,
+        list_name: str,
+        name: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> AddOutcome:
+        """Add one address to a list (refused if it is suppressed)."""
+        return subscribers.add(self.config, email, list_name, name=name, attributes=attributes)
+
+    def remove(self, email: str, list_name: str) -> None:
+        """Take one address off a list."""
+        subscribers.remove(self.config, email, list_name)
+
+    def unsubscribe(self, email: str, reason: str | None = None) -> StatusChange:
+        """Stop all mail to an address, on every list."""
+        return subscribers.unsubscribe(self.config, email, reason)
+
+    def resubscribe(self, email: str, reason: str | None = None) -> StatusChange:
+        """Lift an unsubscribe, bounce or complaint."""
+        return subscribers.resubscribe(self.config, email, reason)
+
+    def show(self, email: str) -> SubscriberDetails:
+        """One address: status, lists, attributes, history."""
+        return subscribers.show(self.config, email)
+
+    def members(self, list_name: str, status: Status | None = None) -> Iterator[Subscriber]:
+        """A list's members (with `status`, only those)."""
+        return subscribers.members(self.config, list_name, status)
+
+    def export(self, list_name: str, out: TextIO, status: Status | None = Status.SUBSCRIBED) -> int:
+        """A list's members as CSV into `out` (status None: all); how many were written."""
+        return subscribers.export(self.config, list_name, out, status)
+
+    def counts(self) -> Counts:
+        """Members of every list by status, and every subscriber by status."""
+        return subscribers.counts(self.config)
+
+    def token(self, email: str) -> str:
+        """The signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
+        return subscribers.token(self.config, email)
+
+    # ------------------------------------------------------------------ store, archive, SendGrid
+
+    def init_store(self) -> StoreInit:
+        """Create an empty store where the config points (an existing one is migrated)."""
+        return subscribers.init_store(self.config)
+
+    def upgrade_store(self) -> StoreUpgrade:
+        """Migrate the store to the newest schema; recover old issues for the archive."""
+        return subscribers.upgrade_store(self.config)
+
+    def store_status(self) -> StoreState:
+        """The store's URL (password hidden) and schema revisions."""
+        return subscribers.store_status(self.config)
+
+    def write_archive(self, out: Path | str, base_url: str | None = None) -> ArchiveWritten:
+        """The web archive and its Atom feed as static files under `out`."""
+        return archive.write_archive(self.config, _path(out), base_url)
+
+    def backfill(self, paths: Iterable[Path | str] = ()) -> BackfillReport:
+        """Recover issues sent before the store kept them, from matching digest files."""
+        return archive.backfill(self.config, [_path(p) for p in paths])
+
+    def pull_suppressions(self) -> PullReport:
+        """Record SendGrid's bounces, spam reports and unsubscribes (never resubscribes)."""
+        return pull_suppressions(self.config)

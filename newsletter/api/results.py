@@ -1,0 +1,323 @@
+"""The typed, frozen results of the public API (newsletter.api.Newsletter).
+
+Each method of `Newsletter` returns one of these; none of them prints. What the CLI
+used to print mid-command as a warning is data here (`warnings`, `created_store`), so
+any shell (the CLI, the web) can show it its own way. Texts are plain: escaping for a
+terminal or a page is the shell's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from newsletter.archive_backfill import BackfillReport
+from newsletter.dispatch.engine import Progress, SendReport
+from newsletter.errors import NewsletterError
+from newsletter.feedback import PullOutcome
+from newsletter.message import IssueMessage, Recipient
+from newsletter.render import RenderedIssue
+from newsletter.store import ImportReport, ListCount, SendRecord, Status
+from newsletter.transports import Result
+from newsletter.wording import plural
+
+
+@dataclass(frozen=True)
+class SendUpdate:
+    """One progress update of a send: which issue to which list, and its running totals.
+    `dispatch` sends several lists through the same callback; these fields tell them apart."""
+
+    issue_id: str
+    list_name: str
+    progress: Progress
+
+
+# --------------------------------------------------------------------------- digests
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """One file `render` wrote: where, and its size in bytes (UTF-8)."""
+
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """A rendered digest: the issue, its warnings (e.g. the HTML nears Gmail's 102 KB
+    clipping) and, when written, the folder and its files (email.html, .txt, .mjml)."""
+
+    path: Path
+    issue: RenderedIssue
+    folder: Path | None
+    files: tuple[RenderedFile, ...]
+    warnings: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class PreparedIssue:
+    """A digest validated, rendered and checked for one list: everything before sending.
+    `warnings` are the rendering's, each prefixed with the digest's path."""
+
+    path: Path
+    list_name: str
+    message: IssueMessage
+    warnings: tuple[str, ...]
+
+    @property
+    def issue_id(self) -> str:
+        return self.message.issue_id
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a send would do: the audience it would have and any send already started."""
+
+    subject: str
+    issue_id: str
+    list_name: str
+    transport: str
+    audience: int
+    existing_state: str | None
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"  # a run happened (or found the send already finished): see `report`
+    NOTHING_TO_SEND = "nothing to send"  # the list has no active member; nothing recorded
+    DRY_RUN = "dry run"  # see `dry_run`
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What `send`, `retry` or one list of `dispatch` did.
+
+    `render_warnings` are the rendering's (also given to the progress callback as a
+    PreparedIssue before sending starts); `warnings` the send's own ("no active
+    subscribers"); `attention` lines say what needs doing, with the commands to do it."""
+
+    outcome: SendOutcome
+    path: Path
+    issue_id: str
+    list_name: str
+    report: SendReport | None = None
+    dry_run: DryRun | None = None
+    render_warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    attention: tuple[str, ...] = ()
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when the CLI exits 1: recipients failed, ambiguous or left, the send
+        paused, or nothing could be sent because the list has nobody on it."""
+        if self.report is not None:
+            return self.report.needs_attention
+        if self.dry_run is not None:
+            return self.dry_run.existing_state is None and not self.dry_run.audience
+        return True
+
+
+class DispatchOutcome(StrEnum):
+    NO_DIGEST = "no digest"
+    ALREADY_SENT = "already sent"
+    CANCELLED = "cancelled"
+    SENT = "sent"
+
+
+@dataclass(frozen=True)
+class DispatchEntry:
+    """One weekly list's part of a dispatch. `result` only when SENT; `attention` when
+    ALREADY_SENT (readers still failed or in doubt are said every run until someone acts)."""
+
+    list_name: str
+    outcome: DispatchOutcome
+    today: dt.date
+    path: Path | None = None
+    issue_id: str | None = None
+    result: SendResult | None = None
+    attention: tuple[str, ...] = ()
+
+    @property
+    def needs_attention(self) -> bool:
+        if self.result is not None:
+            return self.result.needs_attention
+        return bool(self.attention)
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    """The suppression pull's outcome (newsletter.feedback: PullSkipped unless the
+    transport is SendGrid, Pulled, or PullFailed, which only warns), then one entry per
+    list, in the order they were sent."""
+
+    pull: PullOutcome
+    entries: tuple[DispatchEntry, ...]
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(entry.needs_attention for entry in self.entries)
+
+
+ProgressEvent = SendUpdate | PreparedIssue | PullOutcome | DispatchEntry
+"""What a progress callback receives, in the order it happens: a PreparedIssue once a
+digest is validated and rendered (its warnings), SendUpdates while batches go out,
+and, in `dispatch`, the suppression pull's outcome and each list's entry when done."""
+
+ProgressCallback = Callable[[ProgressEvent], None]
+"""Called on the caller's thread, between batches; it must not block for long."""
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    email: str
+    error: str
+
+
+@dataclass(frozen=True)
+class SendStatus:
+    """One send of one issue to one list, as the ledger has it."""
+
+    send: SendRecord
+    counts: dict[str, int]
+    already_sent_via: dict[str, int]
+    attention: tuple[str, ...]
+    failed: tuple[FailedDelivery, ...]  # the first few, with the provider's reason
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """A scheduled send cancelled: `requeued` messages will not go out."""
+
+    issue_id: str
+    list_name: str
+    requeued: int
+
+
+@dataclass(frozen=True)
+class PreviewReport:
+    """The [PREVIEW] messages: who they went to, the .eml files written, and each
+    transport answer. `error()` is what the CLI raises when some were not accepted."""
+
+    issue_id: str
+    recipients: tuple[Recipient, ...]
+    eml_files: tuple[Path, ...]
+    results: tuple[Result, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for result in self.results if result.outcome != "accepted")
+
+    def error(self) -> NewsletterError | None:
+        if not self.failed:
+            return None
+        were = "was" if self.failed == 1 else "were"
+        return NewsletterError(
+            f"{self.failed:,} of {plural(len(self.results), 'preview')} {were} not accepted"
+        )
+
+
+# --------------------------------------------------------------------------- subscribers
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """An import of one CSV file into one list. `created_store`: the store's display URL
+    when this call created it (only import and sync create a store)."""
+
+    report: ImportReport
+    source: Path
+    created_store: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncedList:
+    report: ImportReport
+    file: Path  # as config.yaml names it
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    lists: tuple[SyncedList, ...]
+    dry_run: bool
+    created_store: str | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Members of every list (config.yaml's lists first, then any other the store has)
+    by status, and every subscriber by status."""
+
+    lists: tuple[ListCount, ...]
+    totals: dict[Status, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass(frozen=True)
+class StoreInit:
+    where: str
+    created: bool
+    schema: str | None
+
+
+@dataclass(frozen=True)
+class StoreUpgrade:
+    where: str
+    before: str | None
+    head: str
+    backfill: BackfillReport
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.before == self.head
+
+
+@dataclass(frozen=True)
+class StoreState:
+    where: str
+    current: str | None
+    head: str
+
+
+@dataclass(frozen=True)
+class ArchiveWritten:
+    out: Path
+    files: tuple[Path, ...]
+    issues: int
+    backfill: BackfillReport
+
+
+__all__ = [
+    "ArchiveWritten",
+    "CancelResult",
+    "Counts",
+    "DispatchEntry",
+    "DispatchOutcome",
+    "DispatchReport",
+    "DryRun",
+    "FailedDelivery",
+    "ImportResult",
+    "PreparedIssue",
+    "PreviewReport",
+    "ProgressCallback",
+    "ProgressEvent",
+    "RenderResult",
+    "RenderedFile",
+    "SendOutcome",
+    "SendResult",
+    "SendStatus",
+    "SendUpdate",
+    "StoreInit",
+    "StoreState",
+    "StoreUpgrade",
+    "SyncResult",
+    "SyncedList",
+]

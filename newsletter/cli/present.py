@@ -1,0 +1,214 @@
+"""Showing the API's results on the terminal: the words, streams and order of each
+command's output. Outside text is made inert here (newsletter.cli.terminal)."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+import click
+
+from newsletter.api import (
+    DispatchEntry,
+    DispatchOutcome,
+    PreparedIssue,
+    ProgressEvent,
+    SendResult,
+    SendStatus,
+    SendUpdate,
+)
+from newsletter.archive_backfill import BackfillReport
+from newsletter.cli.app import warn
+from newsletter.cli.progress import Reporter
+from newsletter.cli.terminal import inert
+from newsletter.dispatch.engine import SendReport
+from newsletter.feedback import Pulled, PullFailed, PullOutcome, PullReport, PullSkipped
+from newsletter.wording import plural
+
+
+def were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
+def counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
+    order = ("accepted", "failed", "ambiguous", "pending", "sending")
+    parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
+    if removed:
+        parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")
+    # Readers on two lists get the issue once: under the list whose send took them first.
+    parts.extend(f"already sent via {name} {count:,}" for name, count in via.items())
+    return " · ".join(parts) or "no recipients"
+
+
+def attention_lines(lines: tuple[str, ...], *, err: bool = True) -> None:
+    """Each line may quote a provider's answer (a send's note): made inert."""
+    for line in lines:
+        if err:
+            click.secho(f"  attention: {inert(line)}", fg="yellow", err=True)
+        else:
+            click.echo(f"  attention: {inert(line)}")
+
+
+def print_report(report: SendReport, attention: tuple[str, ...]) -> None:
+    record = report.send
+    head = f"{record.issue_id} → {record.list_name} ({record.transport}): "
+    if report.already_finished:
+        click.echo(head + "already sent; nothing to do")
+    else:
+        seconds = time.monotonic() - report.progress.started
+        click.echo(
+            head + f"{record.state} ({report.progress.sent:,} sent in {seconds:.1f} s, "
+            f"{plural(report.progress.requests, 'request')} this run)"
+        )
+    if record.send_at:
+        click.echo(f"  scheduled for {record.send_at:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"  {counts_line(report.counts, record.removed, report.already_sent_via)}")
+    if report.interrupted_now:
+        warn(
+            f"{plural(report.interrupted_now, 'recipient')} {were(report.interrupted_now)} in a "
+            "batch an earlier run was sending when it stopped: marked ambiguous"
+        )
+    attention_lines(attention)
+
+
+def print_send(result: SendResult) -> None:
+    """A send's, a retry's or a dry run's result (its rendering warnings were shown as
+    the PreparedIssue event came)."""
+    dry = result.dry_run
+    if dry is not None:
+        click.echo(
+            f"dry run: would send “{inert(dry.subject)}” ({dry.issue_id}) to "
+            f"{plural(dry.audience, 'active member')} of {dry.list_name} via {dry.transport}"
+        )
+        if dry.existing_state:
+            click.echo(
+                f"  an earlier send of this issue to {dry.list_name} is {dry.existing_state}"
+            )
+    for message in result.warnings:
+        warn(message)
+    if result.report is not None:
+        print_report(result.report, result.attention)
+
+
+def print_pull(report: PullReport) -> None:
+    for pulled in report.lists:
+        click.echo(
+            f"  {pulled.name}: {pulled.rows:,} at SendGrid, {pulled.report.suppressed:,} newly "
+            f"suppressed, {pulled.report.already:,} already"
+            + (
+                f", {plural(pulled.report.invalid, 'not an address', 'not addresses')}"
+                if pulled.report.invalid
+                else ""
+            )
+        )
+
+
+def print_backfill(report: BackfillReport) -> None:
+    """Say which old issues were recovered for the archive and which could not be."""
+    for kept in report.recovered:
+        how = (
+            "exactly as sent"
+            if kept.exact
+            else "re-rendered with today's templates: the words are as sent, the layout may differ"
+        )
+        click.echo(f"archive: recovered {kept.issue_id} from {kept.path} ({how})")
+    if report.unrecovered:
+        listed = "; ".join(f"{u.issue_id} ({u.reason})" for u in report.unrecovered)
+        warn(
+            f"archive: {len(report.unrecovered)} sent issue(s) could not be recovered and stay "
+            f"out of the archive: {listed}"
+        )
+        warn(
+            "give their digest files as they were sent: "
+            "`newsletter archive backfill FILE_OR_FOLDER…` (on a host that has them)"
+        )
+
+
+def print_pulled_before_dispatch(outcome: PullOutcome) -> None:
+    """The pull `dispatch` made first (newsletter.feedback.pull_before_dispatch)."""
+    if isinstance(outcome, PullFailed):
+        warn(outcome.warning)
+        warn(outcome.hint)
+    elif isinstance(outcome, Pulled):
+        click.echo(
+            f"SendGrid suppressions pulled: "
+            f"{plural(outcome.report.suppressed, 'address', 'addresses')} newly suppressed"
+        )
+
+
+def print_dispatch_entry(entry: DispatchEntry) -> None:
+    name, issue = entry.list_name, entry.issue_id
+    if entry.outcome is DispatchOutcome.NO_DIGEST:
+        click.echo(f"{name}: no digest dated on or before {entry.today}; nothing to do")
+    elif entry.outcome is DispatchOutcome.ALREADY_SENT:
+        click.echo(f"{name}: {issue} was already sent; nothing to do")
+        attention_lines(entry.attention)
+    elif entry.outcome is DispatchOutcome.CANCELLED:
+        click.echo(
+            f"{name}: {issue} was cancelled; not sending it "
+            f"(`newsletter send {entry.path} --list {name}` sends it by hand)"
+        )
+    elif entry.result is not None:
+        print_send(entry.result)
+
+
+def print_status(found: SendStatus) -> None:
+    record = found.send
+    finished = f", finished {record.finished_at:%Y-%m-%d %H:%M} UTC" if record.finished_at else ""
+    click.echo(
+        f"{record.issue_id} → {record.list_name} ({record.transport}): {record.state}, "
+        f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
+    )
+    click.echo(f"  {counts_line(found.counts, record.removed, found.already_sent_via)}")
+    attention_lines(found.attention, err=False)
+    for failed in found.failed:
+        click.echo(f"  failed: {inert(failed.email)}: {inert(failed.error)}")
+
+
+class Presenter:
+    """The progress callback of send, retry and dispatch: rendering warnings as each
+    digest is prepared, a progress bar (or log lines) per issue and list while it is
+    sent, and, in dispatch, each list's outcome as soon as it is done."""
+
+    def __init__(self) -> None:
+        self._key: tuple[str, str] | None = None
+        self._reporter: Reporter | None = None
+
+    def __enter__(self) -> Presenter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the current progress bar (before a result is printed)."""
+        if self._reporter is not None:
+            self._reporter.__exit__(None, None, None)
+        self._reporter, self._key = None, None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, SendUpdate):
+            self._progress(event)
+            return
+        self.stop()
+        if isinstance(event, PreparedIssue):
+            for message in event.warnings:
+                warn(message)
+        elif isinstance(event, Pulled | PullFailed | PullSkipped):
+            print_pulled_before_dispatch(event)
+        else:
+            print_dispatch_entry(event)
+
+    def _progress(self, update: SendUpdate) -> None:
+        key = (update.issue_id, update.list_name)
+        reporter = self._reporter
+        if key != self._key or reporter is None:
+            self.stop()
+            reporter = Reporter(f"{update.issue_id} → {update.list_name}").__enter__()
+            self._reporter, self._key = reporter, key
+        reporter(update.progress)

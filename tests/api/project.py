@@ -1,0 +1,44 @@
+"""A throw-away project for the API tests: config.yaml (outbox transport), a list CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+
+DIGEST = REPO / "digests" / "2025-09-12.json"
+SECRET = "api-tests-secret-0123456789abcdefghijkl"  # noqa: S105 - a test secret
+READERS = ["ann@example.com", "bob@example.org", "cy@example.net"]
+
+
+def write_project(folder: Path) -> Path:
+    """config.yaml in `folder` (SQLite store and outbox there), weekly.csv with READERS,
+    an editors list with one editor; returns the config's path."""
+    (folder / "weekly.csv").write_text(
+        "email,name\n" + "".join(f"{email},Reader {n}\n" for n, email in enumerate(READERS)),
+        encoding="utf-8",
+    )
+    (folder / "editors.csv").write_text("email\ned@example.com\n", encoding="utf-8")
+    settings = {
+        "publication": {"public_base_url": "https://news.example.com"},
+        "lists": {
+            "weekly": {"file": "weekly.csv", "weekly": True},
+            "editors": {"file": "editors.csv"},
+        },
+        "paths": {
+            "digests": str(REPO / "digests"),
+            "templates": str(REPO / "templates"),
+            "build": str(folder / "build"),
+        },
+        "database": {"url": f"sqlite:///{folder / 'store.sqlite3'}"},
+        "delivery": {
+            "transport": "outbox",
+            "retry_base_seconds": 0.01,
+            "outbox": {"folder": str(folder / "outbox")},
+        },
+    }
+    config = folder / "config.yaml"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return config

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         StoreUpgrade,
         SyncedList,
         SyncResult,
+        validate_digest,
     )
 
 __version__ = "0.1.0"
@@ -68,6 +69,7 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "validate_digest",
 ]
 _API_NAMES = frozenset(__all__)
 

@@ -1,5 +1,6 @@
 """The public Python API: `Newsletter` and its typed results (see docs/api.md)."""
 
+from newsletter.api.digests import validate as validate_digest
 from newsletter.api.newsletter import Newsletter
 from newsletter.api.results import (
     ArchiveWritten,
@@ -54,4 +55,5 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "validate_digest",
 ]

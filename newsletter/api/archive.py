@@ -11,6 +11,7 @@ from newsletter.archive_backfill import BackfillReport
 from newsletter.archive_backfill import backfill as recover
 from newsletter.config import Config
 from newsletter.errors import ConfigError
+from newsletter.pages import Archive
 from newsletter.store import Store
 
 
@@ -35,8 +36,6 @@ def archive_base(config: Config, base_url: str | None) -> str:
 
 def write_archive(config: Config, out: Path, base_url: str | None = None) -> ArchiveWritten:
     """Write archive/, feed.xml and unsubscribe/ under `out` (recovering old issues first)."""
-    from newsletter.web.archive import Archive  # Starlette only when the archive is written
-
     base = archive_base(config, base_url)
     with Store.from_config(config) as store:
         report = recover(store, config, ())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.api.digests import validate as validate_digest
+from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import Digest, json_schema

@@ -42,12 +42,11 @@ from starlette.routing import Match, Route, Router
 from newsletter.config import Config
 from newsletter.errors import StoreError
 from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, PublicKey, load_public_key
+from newsletter.pages import PAGE_HEADERS, PERSONAL_HEADERS, Archive, Pages, mask_email
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store import Store
-from newsletter.web.archive import Archive
 from newsletter.web.bodies import BodyLimits, Refusal
-from newsletter.web.pages import PAGE_HEADERS, PERSONAL_HEADERS, Pages, mask_email
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import Answer, SendGridWebhook
 

@@ -1,4 +1,5 @@
-"""The HTML pages of the web endpoint: Jinja2 templates under templates/web/.
+"""The HTML pages readers see (served by the web endpoint, or written as static files):
+Jinja2 templates under templates/web/.
 
 Every value is autoescaped and an undefined name fails loudly (StrictUndefined),
 as in the email templates. Pages carry no external assets: their CSS is inline,

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.digest import Digest, load_digest
 from newsletter.message import IssueMessage, build_issue_message
+from newsletter.pages import Archive
 from newsletter.render import render_issue
 from newsletter.states import SendState
-from newsletter.web.archive import Archive
 from tests.conftest import REPO
 from tests.feedback.signing import Signer
 from tests.web.support import SECRET, Site, make_site

@@ -4,8 +4,8 @@ The same functions serve `newsletter serve` (/archive/, /archive/{issue}/,
 /feed.xml) and write the static copy (`newsletter archive --out DIR`).
 
 Everything shown comes from the store: each issue's latest version that a finished
-send delivered (`Store.archived_issues`, `Store.sent_issue_version`), never a digest file and
-never today's templates, so a web host sharing the store needs no digests/
+send delivered (`Store.issues.archived_issues`, `.sent_issue_version`), never a
+digest file and never today's templates, so a web host sharing the store needs no digests/
 folder, an issue sent from a file anywhere appears, and a digest edited after
 sending changes nothing here. An issue's web version is its email HTML exactly
 as sent, before personalisation, so it holds nobody's address or token; its
@@ -26,8 +26,8 @@ from newsletter.config import Config
 from newsletter.digest import parse_digest
 from newsletter.errors import InputError, NewsletterError
 from newsletter.files import write_atomic
+from newsletter.pages.html import Pages
 from newsletter.store import Store
-from newsletter.web.pages import Pages
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

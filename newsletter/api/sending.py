@@ -184,7 +184,11 @@ def send_issue(
     list_name = issue.list_name
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
-    with Store.from_config(config) as store, configured_transport(config, chosen) as transport:
+    # The store records the send at the API's clock: one source of time for the run.
+    with (
+        Store.from_config(config, clock=clock) as store,
+        configured_transport(config, chosen) as transport,
+    ):
         send_at, batch_id = _schedule(store, transport, issue, at, clock)
         if store.sends.find_send(
             issue.issue_id, list_name
@@ -397,7 +401,7 @@ def cancel(config: Config, clock: Clock, path: Path, list_name: str) -> CancelRe
     """Cancel a scheduled send (SendGrid, `at`) that has not gone out yet. InputError (3)
     when there is none, when it already went out, or when its transport cannot cancel."""
     issue = issue_id(load_digest(path))
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         record = store.sends.find_send(issue, check_list(config, list_name))
         if record is None or record.batch_id is None or record.send_at is None:
             raise InputError(f"{issue} has no scheduled send to {list_name} to cancel")

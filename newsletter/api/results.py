@@ -21,7 +21,7 @@ from newsletter.feedback import PullOutcome
 from newsletter.message import IssueMessage, Recipient
 from newsletter.render import RenderedIssue
 from newsletter.store import ImportReport, ListCount, SendRecord, Status
-from newsletter.transports import Result
+from newsletter.transports import Outcome, Result
 from newsletter.wording import plural
 
 
@@ -212,7 +212,7 @@ class PreviewReport:
 
     @property
     def failed(self) -> int:
-        return sum(1 for result in self.results if result.outcome != "accepted")
+        return sum(1 for result in self.results if result.outcome is not Outcome.ACCEPTED)
 
     def error(self) -> NewsletterError | None:
         if not self.failed:

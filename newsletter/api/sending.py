@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, cast
 
 from newsletter.api.results import (
     CancelResult,
@@ -43,7 +42,7 @@ from newsletter.render import issue_id, render_issue
 from newsletter.secrets import Secret, signing_secret
 from newsletter.states import DeliveryState, SendState
 from newsletter.store import Claimed, SendRecord, Store
-from newsletter.transports import Pacer, Transport, open_transport
+from newsletter.transports import Pacer, Transport, open_transport, scheduler_of
 from newsletter.wording import plural
 
 
@@ -99,22 +98,6 @@ def configured_transport(config: Config, name: str | None) -> Iterator[Transport
         yield transport
     finally:
         transport.close()
-
-
-class _Scheduling(Protocol):
-    """A transport that can schedule a send (SendGrid: a batch id, cancellable)."""
-
-    def create_batch(self) -> str: ...
-
-    def cancel_scheduled(self, batch_id: str) -> None: ...
-
-
-def scheduler(transport: Transport) -> _Scheduling | None:
-    """The transport if it can schedule sends, else None. The one place that probes for
-    the ability (issue 11, part C replaces the probe with a declared protocol)."""
-    if getattr(transport, "create_batch", None) is None:
-        return None  # SendGrid alone schedules, and it can also cancel what it scheduled
-    return cast(_Scheduling, transport)  # the probe above is the check
 
 
 def _settings(config: Config, transport: Transport) -> SendSettings:
@@ -201,7 +184,11 @@ def send_issue(
     list_name = issue.list_name
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
-    with Store.from_config(config) as store, configured_transport(config, chosen) as transport:
+    # The store records the send at the API's clock: one source of time for the run.
+    with (
+        Store.from_config(config, clock=clock) as store,
+        configured_transport(config, chosen) as transport,
+    ):
         send_at, batch_id = _schedule(store, transport, issue, at, clock)
         if store.sends.find_send(
             issue.issue_id, list_name
@@ -271,11 +258,7 @@ def _schedule(
 ) -> tuple[dt.datetime | None, str | None]:
     if at is None:
         return None, None
-    able = scheduler(transport)
-    if able is None:
-        raise InputError(
-            f"--at needs the sendgrid transport; {transport.name} cannot schedule a send"
-        )
+    able = scheduler_of(transport)  # UnsupportedFeatureError (3) if it cannot schedule
     send_at = parse_at(at, clock.now())
     existing = store.sends.find_send(issue.issue_id, issue.list_name)
     batch_id = existing.batch_id if existing and existing.batch_id else str(able.create_batch())
@@ -418,7 +401,7 @@ def cancel(config: Config, clock: Clock, path: Path, list_name: str) -> CancelRe
     """Cancel a scheduled send (SendGrid, `at`) that has not gone out yet. InputError (3)
     when there is none, when it already went out, or when its transport cannot cancel."""
     issue = issue_id(load_digest(path))
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         record = store.sends.find_send(issue, check_list(config, list_name))
         if record is None or record.batch_id is None or record.send_at is None:
             raise InputError(f"{issue} has no scheduled send to {list_name} to cancel")
@@ -428,10 +411,7 @@ def cancel(config: Config, clock: Clock, path: Path, list_name: str) -> CancelRe
                 "too late to cancel"
             )
         with configured_transport(config, record.transport) as transport:
-            able = scheduler(transport)
-            if able is None:
-                raise InputError(f"the {record.transport} transport cannot cancel sends")
-            able.cancel_scheduled(record.batch_id)
+            scheduler_of(transport, "cancel").cancel_scheduled(record.batch_id)
         requeued = store.sends.cancel_send(record.id)
     return CancelResult(issue_id=issue, list_name=list_name, requeued=requeued)
 

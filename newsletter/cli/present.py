@@ -23,6 +23,7 @@ from newsletter.cli.progress import Reporter
 from newsletter.cli.terminal import inert
 from newsletter.dispatch.engine import SendReport
 from newsletter.feedback import Pulled, PullFailed, PullOutcome, PullReport, PullSkipped
+from newsletter.states import DeliveryState
 from newsletter.wording import plural
 
 
@@ -31,7 +32,13 @@ def were(count: int) -> str:
 
 
 def counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
-    order = ("accepted", "failed", "ambiguous", "pending", "sending")
+    order = (
+        DeliveryState.ACCEPTED,
+        DeliveryState.FAILED,
+        DeliveryState.AMBIGUOUS,
+        DeliveryState.PENDING,
+        DeliveryState.SENDING,
+    )
     parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
     if removed:
         parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")

@@ -25,11 +25,12 @@ from datetime import datetime
 from newsletter.dispatch.ports import IssueArchive, Ledger, RecipientOf
 from newsletter.errors import (
     AuthenticationError,
+    BaseNewsletterError,
+    ConfigError,
     DeliveryError,
     DeliveryHaltedError,
     InternalError,
     MessageError,
-    NewsletterError,
     describe_error,
 )
 from newsletter.message import IssueMessage, PersonalMessage
@@ -209,7 +210,7 @@ class Dispatcher:
         streak = 0
         unbuilt = 0  # batches in a row of which no message could be built
         stop: str | None = None
-        fatal: NewsletterError | None = None  # raised once every batch in flight is recorded
+        fatal: BaseNewsletterError | None = None  # raised once every batch in flight is recorded
         # Never claim more batches than the transport carries at once (the outbox: one),
         # so a crash leaves no more in doubt than were really being sent.
         limit = min(self.settings.concurrency, self.transport.max_in_flight)
@@ -271,12 +272,18 @@ class Dispatcher:
         """Runs on a worker thread: build each reader's message, hand the batch over.
 
         A message that cannot be built fails for its reader alone; everyone else's
-        outcome is what the transport says about them. Never raises."""
+        outcome is what the transport says about them. A ConfigError is no reader's
+        fault and would fail every one alike: nothing of the batch is handed over, all
+        stay pending and the send stops with it (exit 4). Never raises."""
         handled = Handled()
         ready: list[tuple[Claimed, PersonalMessage]] = []
         for claimed in batch.claimed:
             try:
                 ready.append((claimed, issue.personalise(self.recipient_of(claimed))))
+            except ConfigError as err:
+                stopped = Handled(fatal=err)
+                stopped.add(DeliveryState.PENDING, None, "not sent: " + err.message, batch.claimed)
+                return stopped
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
                 handled.add(DeliveryState.FAILED, None, reason, [claimed])
@@ -307,7 +314,9 @@ class Dispatcher:
         try:
             results = self.transport.send([m for _, m in ready], options)
             _check_answer(ready, results)
-        except AuthenticationError as err:  # refused before anything was accepted
+        # Refused before anything was accepted (credentials), or a configuration that is
+        # wrong for every reader alike: nobody is failed, the send stops with it.
+        except (AuthenticationError, ConfigError) as err:
             handled.fatal = err
             handled.add(DeliveryState.PENDING, None, "not sent: " + err.message, claimed)
         except MessageError as err:
@@ -395,7 +404,7 @@ class Handled:
     requests: int = 0
     none_built: bool = False  # not one message of the batch could be built
     build_error: str | None = None  # the last reason a message could not be built
-    fatal: NewsletterError | None = None  # stops the send once the batch is recorded
+    fatal: BaseNewsletterError | None = None  # stops the send once the batch is recorded
     halted: str | None = None  # the transport cannot go on for now: the send pauses, why
 
     def add(

@@ -155,7 +155,7 @@ class Archive:
         root = ET.Element("feed", {"xmlns": ATOM, XML_LANG: publication.language})
         _sub(root, "id", f"{base}/archive/")
         _sub(root, "title", f"{publication.digest_name} · {publication.name}")
-        newest = max((i.sent_at for i in issues), default=now or dt.datetime.now(dt.UTC))
+        newest = max((i.sent_at for i in issues), default=now or self.store.clock.now())
         _sub(root, "updated", _atom_time(newest))
         _sub(root, "link", rel="self", type="application/atom+xml", href=f"{base}/feed.xml")
         _sub(root, "link", rel="alternate", type="text/html", href=f"{base}/archive/")

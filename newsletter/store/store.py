@@ -123,6 +123,11 @@ class Store:
         return self.database.display_url
 
     @property
+    def clock(self) -> Clock:
+        """The clock every repository reads the time from (see `open`)."""
+        return self.database.clock
+
+    @property
     def dialect(self) -> str:
         """'sqlite' or 'postgresql'."""
         return self.database.dialect

@@ -12,9 +12,10 @@ transport must keep them exactly:
   accepted. Never resent without a human asking for it.
 
 Only two errors escape `send`: AuthenticationError, which stops everything at
-once, and DeliveryHaltedError, raised by a transport that cannot go on (the
-outbox's disk is full): it carries the results of the batch so far, and the
-send pauses with its message.
+once (as a ConfigError would: either means nothing of the batch was handed
+over, and the dispatcher keeps its readers pending), and DeliveryHaltedError,
+raised by a transport that cannot go on (the outbox's disk is full): it carries
+the results of the batch so far, and the send pauses with its message.
 
 A message that cannot be built (an exception from `mime_bytes`) is FAILED for
 its reader only, with the reason; the rest of the batch goes on.

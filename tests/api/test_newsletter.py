@@ -254,3 +254,15 @@ def test_retry_and_archive_after_a_send(nl: Newsletter, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="no base URL"):
         Newsletter(bare).write_archive(tmp_path / "nowhere")
+
+
+def test_the_apis_clock_is_the_stores_clock(nl: Newsletter) -> None:
+    """A Newsletter given a clock records its send at that clock's time: the ledger's
+    started_at and finished_at are the injected now, not the machine's (one source of
+    time for the whole run)."""
+    at = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    clocked = Newsletter(nl.config, clock=FixedClock(at))
+    result = clocked.send(DIGEST, "weekly")
+    assert result.report is not None
+    [status] = clocked.status()
+    assert (status.send.started_at, status.send.finished_at) == (at, at)

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.errors import AuthenticationError, InputError, LockedError
-from newsletter.message import PersonalMessage
-from newsletter.store import LockHolder
+from newsletter.dispatch.engine import SendRequest
+from newsletter.errors import EXIT_CONFIG, AuthenticationError, ConfigError, InputError, LockedError
+from newsletter.message import PersonalMessage, Recipient
+from newsletter.states import DeliveryState, SendState
+from newsletter.store import Claimed, LockHolder
 from newsletter.transports import Outcome
 from newsletter.transports.memory import MemoryTransport
 from tests.dispatch.support import World, make_world
@@ -310,3 +312,47 @@ def test_batching_never_loses_or_repeats_anyone(
     # Exactly the accepted and the ambiguous ones reached the provider.
     assert len(reached) == counts.get("accepted", 0) + counts.get("ambiguous", 0)
     world.store.close()
+
+
+def test_a_config_error_while_building_fails_nobody_and_stops_the_send(world: World) -> None:
+    """A ConfigError met while building readers' messages (here: links built by a
+    function that finds publication.public_base_url wrong) is nobody's fault and would
+    fail every reader alike: it is not swallowed as one reader's build failure. The send
+    stops with the ConfigError itself (exit 4), nobody is failed or sent to, everyone
+    stays pending, and a run with the configuration fixed sends to all."""
+    world.subscribe(250)
+
+    def broken_links(claimed: Claimed) -> Recipient:
+        raise ConfigError("publication.public_base_url is not set")
+
+    dispatcher = world.dispatcher(MemoryTransport(), concurrency=2)
+    dispatcher.recipient_of = broken_links
+    request = SendRequest(world.issue, "weekly", "memory")
+    with pytest.raises(ConfigError) as raised:
+        dispatcher.send(request)
+    assert raised.value.exit_code == EXIT_CONFIG
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
+    assert record is not None
+    assert record.state == SendState.PAUSED
+    assert world.store.sends.send_counts(record.id) == {DeliveryState.PENDING: 250}
+    assert world.send(MemoryTransport()).counts == {DeliveryState.ACCEPTED: 250}
+
+
+def test_a_config_error_from_the_transport_fails_nobody_and_stops_the_send(
+    world: World,
+) -> None:
+    """A transport that finds its configuration wrong when asked to send raises
+    ConfigError: like a refused credential, the send stops with it (exit 4, not an
+    internal error), and nobody is marked ambiguous or failed."""
+    world.subscribe(150)
+
+    class Misconfigured(MemoryTransport):
+        def send(self, messages: Sequence[PersonalMessage], options: object) -> list:  # type: ignore[override]
+            raise ConfigError("SENDGRID_API_KEY is not set")
+
+    with pytest.raises(ConfigError):
+        world.send(Misconfigured(max_batch=100), concurrency=1)
+    record = world.store.sends.find_send(world.issue.issue_id, "weekly")
+    assert record is not None
+    assert record.state == SendState.PAUSED
+    assert world.store.sends.send_counts(record.id) == {DeliveryState.PENDING: 150}

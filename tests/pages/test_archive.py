@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -12,11 +13,14 @@ import yaml
 from click.testing import CliRunner
 
 from newsletter.cli import cli
+from newsletter.clock import FixedClock
+from newsletter.config import Config
 from newsletter.digest import Digest, load_digest
 from newsletter.message import IssueMessage, build_issue_message
 from newsletter.pages import Archive
 from newsletter.render import render_issue
 from newsletter.states import SendState
+from newsletter.store import Store
 from tests.conftest import REPO
 from tests.feedback.signing import Signer
 from tests.web.support import SECRET, Site, make_site
@@ -201,3 +205,14 @@ def test_static_archive_needs_a_base_url(tmp_path: Path) -> None:
     )
     assert result.exit_code == 4
     assert "--base-url" in result.output
+
+
+def test_an_empty_feed_is_dated_by_the_stores_clock(tmp_path: Path, config: Config) -> None:
+    """With nothing sent, the feed's `updated` is the store's clock's now (a FixedClock
+    reaches it), not the machine's clock read behind the Clock's back."""
+    clock = FixedClock(dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC))
+    with Store.open(f"sqlite:///{tmp_path / 'empty.db'}", create=True, clock=clock) as store:
+        feed = Archive(config, store).feed("https://news.example.com")
+    root = ET.fromstring(feed)  # noqa: S314 - our own feed, parsed to check it
+    assert root.findtext(f"{ATOM}updated") == "2031-05-06T07:08:09Z"
+    assert root.findall(f"{ATOM}entry") == []

@@ -9,16 +9,19 @@ from pathlib import Path
 from newsletter.api.results import ArchiveWritten
 from newsletter.archive_backfill import BackfillReport
 from newsletter.archive_backfill import backfill as recover
+from newsletter.clock import Clock
 from newsletter.config import Config
 from newsletter.errors import ConfigError
 from newsletter.pages import Archive
 from newsletter.store import Store
 
 
-def backfill(config: Config, paths: Iterable[Path] = ()) -> BackfillReport:
+def backfill(
+    config: Config, paths: Iterable[Path] = (), *, clock: Clock | None = None
+) -> BackfillReport:
     """Recover issues sent before the store kept them, from digest files that still match
     what was sent: the digests folder, and any file or folder in `paths`."""
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         return recover(store, config, tuple(paths))
 
 
@@ -34,10 +37,12 @@ def archive_base(config: Config, base_url: str | None) -> str:
     return base
 
 
-def write_archive(config: Config, out: Path, base_url: str | None = None) -> ArchiveWritten:
+def write_archive(
+    config: Config, out: Path, base_url: str | None = None, *, clock: Clock | None = None
+) -> ArchiveWritten:
     """Write archive/, feed.xml and unsubscribe/ under `out` (recovering old issues first)."""
     base = archive_base(config, base_url)
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         report = recover(store, config, ())
         written = Archive(config, store).write_static(out, base)
     issues = sum(1 for path in written if path.parent.parent == out / "archive")

@@ -98,7 +98,9 @@ class Newsletter:
         """Send the [PREVIEW] message to `to` (else delivery.preview_recipients, else the
         `editors` list); nothing is recorded as a delivery. See PreviewReport.error()."""
         folder = None if eml is None else _path(eml)
-        return preview.preview(self.config, _path(path), tuple(to), folder, transport)
+        return preview.preview(
+            self.config, _path(path), tuple(to), folder, transport, clock=self.clock
+        )
 
     def send(
         self,
@@ -151,7 +153,7 @@ class Newsletter:
     def status(self, issue: str | Path | None = None) -> list[SendStatus]:
         """Every send recorded, or those of `issue` (a digest path or YYYY-MM-DD);
         InputError (3) when a named issue has none."""
-        return sending.status(self.config, None if issue is None else str(issue))
+        return sending.status(self.config, None if issue is None else str(issue), clock=self.clock)
 
     def retry(
         self,
@@ -183,7 +185,9 @@ class Newsletter:
         self, path: Path | str, list_name: str, on_created: CreatedCallback | None = None
     ) -> ImportResult:
         """Add and update a list from a CSV file (one transaction; creates the store)."""
-        return subscribers.import_csv(self.config, _path(path), list_name, on_created)
+        return subscribers.import_csv(
+            self.config, _path(path), list_name, on_created, clock=self.clock
+        )
 
     def sync(
         self,
@@ -192,7 +196,9 @@ class Newsletter:
         on_created: CreatedCallback | None = None,
     ) -> SyncResult:
         """Make each list match its CSV file (one transaction; creates the store)."""
-        return subscribers.sync(self.config, list_name, dry_run=dry_run, on_created=on_created)
+        return subscribers.sync(
+            self.config, list_name, dry_run=dry_run, on_created=on_created, clock=self.clock
+        )
 
     def add(
         self,
@@ -202,62 +208,64 @@ class Newsletter:
         attributes: Mapping[str, str] | None = None,
     ) -> AddOutcome:
         """Add one address to a list (refused if it is suppressed)."""
-        return subscribers.add(self.config, email, list_name, name=name, attributes=attributes)
+        return subscribers.add(
+            self.config, email, list_name, name=name, attributes=attributes, clock=self.clock
+        )
 
     def remove(self, email: str, list_name: str) -> None:
         """Take one address off a list."""
-        subscribers.remove(self.config, email, list_name)
+        subscribers.remove(self.config, email, list_name, clock=self.clock)
 
     def unsubscribe(self, email: str, reason: str | None = None) -> StatusChange:
         """Stop all mail to an address, on every list."""
-        return subscribers.unsubscribe(self.config, email, reason)
+        return subscribers.unsubscribe(self.config, email, reason, clock=self.clock)
 
     def resubscribe(self, email: str, reason: str | None = None) -> StatusChange:
         """Lift an unsubscribe, bounce or complaint."""
-        return subscribers.resubscribe(self.config, email, reason)
+        return subscribers.resubscribe(self.config, email, reason, clock=self.clock)
 
     def show(self, email: str) -> SubscriberDetails:
         """One address: status, lists, attributes, history."""
-        return subscribers.show(self.config, email)
+        return subscribers.show(self.config, email, clock=self.clock)
 
     def members(self, list_name: str, status: Status | None = None) -> Iterator[Subscriber]:
         """A list's members (with `status`, only those)."""
-        return subscribers.members(self.config, list_name, status)
+        return subscribers.members(self.config, list_name, status, clock=self.clock)
 
     def export(self, list_name: str, out: TextIO, status: Status | None = Status.SUBSCRIBED) -> int:
         """A list's members as CSV into `out` (status None: all); how many were written."""
-        return subscribers.export(self.config, list_name, out, status)
+        return subscribers.export(self.config, list_name, out, status, clock=self.clock)
 
     def counts(self) -> Counts:
         """Members of every list by status, and every subscriber by status."""
-        return subscribers.counts(self.config)
+        return subscribers.counts(self.config, clock=self.clock)
 
     def token(self, email: str) -> str:
         """The signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
-        return subscribers.token(self.config, email)
+        return subscribers.token(self.config, email, clock=self.clock)
 
     # ------------------------------------------------------------------ store, archive, SendGrid
 
     def init_store(self) -> StoreInit:
         """Create an empty store where the config points (an existing one is migrated)."""
-        return subscribers.init_store(self.config)
+        return subscribers.init_store(self.config, clock=self.clock)
 
     def upgrade_store(self) -> StoreUpgrade:
         """Migrate the store to the newest schema; recover old issues for the archive."""
-        return subscribers.upgrade_store(self.config)
+        return subscribers.upgrade_store(self.config, clock=self.clock)
 
     def store_status(self) -> StoreState:
         """The store's URL (password hidden) and schema revisions."""
-        return subscribers.store_status(self.config)
+        return subscribers.store_status(self.config, clock=self.clock)
 
     def write_archive(self, out: Path | str, base_url: str | None = None) -> ArchiveWritten:
         """The web archive and its Atom feed as static files under `out`."""
-        return archive.write_archive(self.config, _path(out), base_url)
+        return archive.write_archive(self.config, _path(out), base_url, clock=self.clock)
 
     def backfill(self, paths: Iterable[Path | str] = ()) -> BackfillReport:
         """Recover issues sent before the store kept them, from matching digest files."""
-        return archive.backfill(self.config, [_path(p) for p in paths])
+        return archive.backfill(self.config, [_path(p) for p in paths], clock=self.clock)
 
     def pull_suppressions(self) -> PullReport:
         """Record SendGrid's bounces, spam reports and unsubscribes (never resubscribes)."""
-        return pull_suppressions(self.config)
+        return pull_suppressions(self.config, clock=self.clock)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from newsletter.api.results import PreviewReport
 from newsletter.api.sending import configured_transport, prepare
+from newsletter.clock import Clock
 from newsletter.config import Config
 from newsletter.errors import InputError
 from newsletter.files import write_atomic
@@ -40,6 +41,8 @@ def preview(
     to: Sequence[str] = (),
     eml: Path | None = None,
     transport: str | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> PreviewReport:
     """Send the [PREVIEW] message to each address (see preview_addresses), writing each
     as `<issue>-preview-<email>.eml` into `eml` first if given. No delivery is recorded;
@@ -48,7 +51,7 @@ def preview(
     prepared = prepare(config, path, "preview")
     issue = prepared.message.preview()
     secret = signing_secret()
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         recipients = []
         for address in preview_addresses(config, store, to):
             subscriber = store.subscribers.ensure_subscriber(address)

@@ -254,7 +254,11 @@ def _sent(issue: PreparedIssue, report: SendReport) -> SendResult:
 
 
 def _schedule(
-    store: Store, transport: Transport, issue: PreparedIssue, at: str | None, clock: Clock
+    store: Store,
+    transport: Transport,
+    issue: PreparedIssue,
+    at: str | None,
+    clock: Clock,
 ) -> tuple[dt.datetime | None, str | None]:
     if at is None:
         return None, None
@@ -265,11 +269,17 @@ def _schedule(
     return send_at, batch_id
 
 
-def dry_run(config: Config, issue: PreparedIssue, transport_name: str | None) -> SendResult:
+def dry_run(
+    config: Config,
+    issue: PreparedIssue,
+    transport_name: str | None,
+    *,
+    clock: Clock | None = None,
+) -> SendResult:
     """What a send would do; a warning where the send itself would warn (a list with
     nobody to send to and no send of the issue started)."""
     list_name = issue.list_name
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         audience = sum(len(batch) for batch in store.subscribers.iter_active_members(list_name))
         existing = store.sends.find_send(issue.issue_id, list_name)
     summary = DryRun(
@@ -304,7 +314,7 @@ def send(
 ) -> SendResult:
     issue = _prepared(config, path, list_name, progress)
     if dry:
-        return dry_run(config, issue, transport)
+        return dry_run(config, issue, transport, clock=clock)
     return send_issue(config, clock, issue, transport, force=force, at=at, progress=progress)
 
 
@@ -320,7 +330,7 @@ def retry(
 ) -> SendResult:
     """Resend to the failed (with `ambiguous`, also the unknown) recipients of a send that
     was started; InputError (3) if the issue was never sent to the list."""
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         if store.sends.find_send(issue_id(load_digest(path)), list_name) is None:
             raise InputError(f"{path} was never sent to {list_name}; nothing to retry")
     states = (
@@ -351,7 +361,7 @@ def dispatch(
         raise ConfigError("no list has `weekly: true` in config.yaml; nothing to dispatch")
     # The local calendar date, as `date.today()` gives it: digests are dated by the editors.
     day = today or clock.now().astimezone().date()
-    pulled = pull_before_dispatch(config, transport)
+    pulled = pull_before_dispatch(config, transport, clock=clock)
     if not isinstance(pulled, PullSkipped):
         progress(pulled)
     entries = []
@@ -375,7 +385,7 @@ def _dispatch_one(
     if path is None:
         return DispatchEntry(list_name, DispatchOutcome.NO_DIGEST, today)
     issue = issue_id(load_digest(path))  # the digest's own date, not its file name
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         existing = store.sends.find_send(issue, list_name)
         if existing and existing.state == SendState.FINISHED:
             counts = store.sends.send_counts(existing.id)
@@ -431,13 +441,15 @@ def issue_named(argument: str) -> str:
         ) from None
 
 
-def status(config: Config, issue: str | None = None) -> list[SendStatus]:
+def status(
+    config: Config, issue: str | None = None, *, clock: Clock | None = None
+) -> list[SendStatus]:
     """Every send recorded (or those of `issue`: a digest path or YYYY-MM-DD), oldest
     first, with counts, attention lines and the first failed deliveries. InputError (3)
     when a named issue has no send recorded; an empty list when the store has none."""
     wanted = issue_named(issue) if issue else None
     digest_file = issue if issue and issue != wanted else None
-    with Store.from_config(config) as store:
+    with Store.from_config(config, clock=clock) as store:
         records = store.sends.sends(wanted)
         if not records and wanted:
             raise InputError(

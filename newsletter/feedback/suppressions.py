@@ -13,7 +13,7 @@ recorded in its own transaction. `end_time` is fixed at the start of the pull,
 so entries SendGrid adds meanwhile cannot shift the pages under us. The group
 endpoint is not paged in SendGrid's API description, so it is read in one call.
 
-`pull_suppressions(config)` runs a whole pull with the configured SendGrid settings;
+`pull_suppressions(config, clock=clock)` runs a whole pull with the configured SendGrid settings;
 `pull_before_dispatch(config, transport)` is the pull `dispatch` makes first, answered as
 a `PullOutcome` (skipped, pulled or failed) for the caller to report: nothing here prints.
 """
@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from newsletter.clock import Clock
 from newsletter.config import Config
 from newsletter.errors import DeliveryError, PermanentDeliveryError
 from newsletter.feedback.text import MAX_ADDRESS, provider_text
@@ -180,7 +181,7 @@ class Puller:
         return PullReport(tuple(pulled))
 
 
-def pull_suppressions(config: Config) -> PullReport:
+def pull_suppressions(config: Config, *, clock: Clock | None = None) -> PullReport:
     """Read SendGrid's lists (and the configured unsubscribe group's) into the store named by
     `config`, with `delivery.sendgrid`'s API host, attempts and retry pacing.
 
@@ -194,7 +195,7 @@ def pull_suppressions(config: Config) -> PullReport:
     settings = config.delivery.sendgrid
     transport = SendGridTransport(settings, retry_base_seconds=config.delivery.retry_base_seconds)
     try:
-        with Store.from_config(config) as store:
+        with Store.from_config(config, clock=clock) as store:
             puller = Puller(
                 transport,
                 store,
@@ -244,7 +245,9 @@ class PullFailed:
 PullOutcome = PullSkipped | Pulled | PullFailed
 
 
-def pull_before_dispatch(config: Config, transport: str | None) -> PullOutcome:
+def pull_before_dispatch(
+    config: Config, transport: str | None, *, clock: Clock | None = None
+) -> PullOutcome:
     """The pull `dispatch` makes before freezing its audience when it sends through SendGrid
     (`transport`, else `delivery.transport`), so nobody who unsubscribed through SendGrid's
     own links is counted in it.
@@ -256,6 +259,6 @@ def pull_before_dispatch(config: Config, transport: str | None) -> PullOutcome:
     if chosen != "sendgrid":
         return PullSkipped(chosen)
     try:
-        return Pulled(pull_suppressions(config))
+        return Pulled(pull_suppressions(config, clock=clock))
     except DeliveryError as err:
         return PullFailed(err)

@@ -266,3 +266,19 @@ def test_the_apis_clock_is_the_stores_clock(nl: Newsletter) -> None:
     assert result.report is not None
     [status] = clocked.status()
     assert (status.send.started_at, status.send.finished_at) == (at, at)
+
+
+def test_subscriber_operations_record_the_apis_clock(nl: Newsletter) -> None:
+    """Unsubscribing, resubscribing and adding through a clocked Newsletter record the
+    injected time in the subscriber's status and history, not the machine's: every method
+    that opens the store gives it the API's clock."""
+    at = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    clocked = Newsletter(nl.config, clock=FixedClock(at))
+    email = next(iter(clocked.members("weekly"))).email
+    clocked.unsubscribe(email, reason="asked")
+    details = clocked.show(email)
+    assert details.subscriber.status_changed_at == at
+    assert details.history[-1].at == at
+    clocked.add("new-reader@example.com", "weekly")
+    [membership] = clocked.show("new-reader@example.com").memberships
+    assert membership.added_at == at

@@ -8,8 +8,10 @@ holds config.yaml, so the CLI works from any working directory.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+import string
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -184,6 +186,69 @@ class Rendering(_Strict):
     clip_size_bytes: int = Field(default=102_000, gt=0)
 
 
+MAX_UTM_VALUE = 100  # characters; keeps a tracked link within one line of the email
+_UTM_FIELDS = frozenset({"date"})
+
+
+def _utm_value(value: str) -> str:
+    """One line of printable text; percent-encoded where it is added to a link."""
+    if not value or len(value) > MAX_UTM_VALUE:
+        raise ValueError(f"expected 1 to {MAX_UTM_VALUE} characters, got {len(value)}")
+    if not value.isprintable():
+        raise ValueError("contains a control character or line break; expected one line of text")
+    return value
+
+
+def _utm_template(value: str) -> str:
+    """A value with `{date}` (the issue date, YYYY-MM-DD) in it; `{{`/`}}` for braces."""
+    try:
+        fields = [
+            (n, spec, conv) for _, n, spec, conv in string.Formatter().parse(value) if n is not None
+        ]
+    except ValueError as err:
+        raise ValueError(f"not a valid template ({err}); write {{{{ and }}}} for braces") from err
+    for name, spec, conversion in fields:
+        if name not in _UTM_FIELDS or spec or conversion:
+            raise ValueError(
+                f"unknown placeholder {{{name}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}}; the only one is {{date}} (the issue date, "
+                "YYYY-MM-DD), as it is; write {{ and }} for braces"
+            )
+    return _utm_value(value)
+
+
+UtmValue = Annotated[str, AfterValidator(_utm_value)]
+UtmTemplate = Annotated[str, AfterValidator(_utm_template)]
+
+
+class Utm(_Strict):
+    """Google Analytics' campaign parameters, added to the digest's item links."""
+
+    source: UtmValue = Field(description="utm_source, e.g. astanatimes-digest.")
+    medium: UtmValue = Field(default="email", description="utm_medium.")
+    campaign: UtmTemplate = Field(
+        default="digest-{date}", description="utm_campaign; {date} is the issue date."
+    )
+
+    def parameters(self, issue_date: dt.date) -> dict[str, str]:
+        """The query parameters for one issue, in this order: source, medium, campaign."""
+        return {
+            "utm_source": self.source,
+            "utm_medium": self.medium,
+            "utm_campaign": self.campaign.format(date=issue_date.isoformat()),
+        }
+
+
+class Links(_Strict):
+    """Link tracking: off unless `utm` is set."""
+
+    utm: Utm | None = Field(
+        default=None,
+        description="Campaign parameters added to item links only (never to unsubscribe, "
+        "view-in-browser or other footer links); off when null.",
+    )
+
+
 class Web(_Strict):
     """`newsletter serve`: where it listens (behind a reverse proxy in production)."""
 
@@ -226,6 +291,7 @@ class Config(_Strict):
     lists: dict[ListName, ListConfig] = Field(default_factory=_default_lists)
     paths: Paths = Paths()
     rendering: Rendering = Rendering()
+    links: Links = Links()
     delivery: Delivery = Delivery()
     database: Database = Database()
     web: Web = Web()

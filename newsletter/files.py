@@ -25,3 +25,24 @@ def write_atomic(path: Path, content: str | bytes) -> None:
             raise
     except OSError as err:
         raise InputError(f"{path}: cannot write ({err.strerror or err})") from err
+
+
+def write_new(path: Path, content: str | bytes) -> None:
+    """Write `content` to a new file `path`, whole or not at all, never replacing a file
+    that exists: the content goes to a temporary file, which is then hard-linked to
+    `path` (the link fails if `path` exists, even if it appeared a moment ago).
+    FileExistsError when it does; InputError when it cannot be written."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.link(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        raise InputError(f"{path}: cannot write ({err.strerror or err})") from err

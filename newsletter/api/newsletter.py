@@ -19,6 +19,7 @@ from newsletter.api.results import (
     Counts,
     DispatchReport,
     ImportResult,
+    NewDigest,
     PreparedIssue,
     PreviewReport,
     ProgressCallback,
@@ -68,6 +69,14 @@ class Newsletter:
         return cls(load_config(None if path is None else _path(path)), clock=clock)
 
     # ------------------------------------------------------------------ digests
+
+    def new_digest(self, date: dt.date | str | None = None) -> NewDigest:
+        """Write the skeleton of the next issue into the digests folder, dated `date`
+        (a date or "YYYY-MM-DD"), else the newest digest's date plus 7 days, and refresh
+        digests/schema.json beside it. The skeleton does not validate until an editor
+        fills it in. InputError (3) when that file exists (never overwritten), for a bad
+        date, or with no date and no digest to count from."""
+        return digests.new_digest(self.config, date)
 
     def validate(self, path: Path | str) -> Digest:
         """The digest; DigestFileError / DigestInvalidError (3, every problem listed)."""

@@ -321,3 +321,19 @@ __all__ = [
     "SyncResult",
     "SyncedList",
 ]
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    """`Newsletter.new_digest`: the skeleton written for the next issue.
+
+    `path` the new digest file (digests/YYYY-MM-DD.json), `schema` the JSON Schema
+    written beside it (digests/schema.json), `date` and `number` the new issue's,
+    `after` the newest digest before it that the date and number were counted from
+    (None when the date was given and no digest exists)."""
+
+    path: Path
+    schema: Path
+    date: dt.date
+    number: int | None
+    after: Path | None

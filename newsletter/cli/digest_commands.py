@@ -1,8 +1,7 @@
-"""Commands on digest files: validate, render, schema."""
+"""Commands on digest files: new, validate, render, schema."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,11 +10,20 @@ import click
 from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.terminal import inert, inert_lines
-from newsletter.digest import Digest, json_schema
+from newsletter.digest import SCHEMA_FILE, Digest, schema_text
 from newsletter.errors import InputError, NewsletterError
 from newsletter.wording import plural
 
 DIGEST_PATHS = click.argument("digests", nargs=-1, required=True, type=click.Path(path_type=Path))
+
+
+def digest_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The paths but the JSON Schema `new` writes beside the digests (so that
+    `validate digests/*.json` goes on working), with a note for each one left out."""
+    for path in paths:
+        if path.name == SCHEMA_FILE:
+            click.echo(f"{path}: skipped (the JSON Schema of the format, not a digest)", err=True)
+    return [path for path in paths if path.name != SCHEMA_FILE]
 
 
 def summary_line(path: Path, digest: Digest) -> str:
@@ -29,6 +37,7 @@ def summary_line(path: Path, digest: Digest) -> str:
 def validate(digests: tuple[Path, ...]) -> None:
     """Check digest files; report every problem with its JSON path."""
     failures: list[NewsletterError] = []
+    digests = tuple(digest_files(digests))
     for path in digests:
         try:
             click.echo(summary_line(path, validate_digest(path)))
@@ -57,7 +66,7 @@ def validate(digests: tuple[Path, ...]) -> None:
 @report_errors
 def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None:
     """Validate, then render digests to HTML, plain text and MJML."""
-    api = app.api
+    api, digests = app.api, tuple(digest_files(digests))
     for path in digests:  # all valid before any output
         api.validate(path)
     for path in digests:
@@ -73,4 +82,23 @@ def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the digest format."""
-    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--date",
+    "date",
+    metavar="YYYY-MM-DD",
+    help="The issue date (default: a week after the newest digest).",
+)
+@pass_app
+@report_errors
+def new(app: AppContext, date: str | None) -> None:
+    """Start the next issue: a digest skeleton to fill in, and schema.json beside it."""
+    made = app.api.new_digest(date)
+    number = f", issue {made.number}" if made.number is not None else ""
+    click.echo(f"{made.path}: new issue of {made.date.isoformat()}{number}")
+    click.echo(f"{made.schema}: the JSON Schema, for your editor")
+    click.echo("Fill in every empty field (or delete the optional ones you do not need):")
+    click.echo("the file does not validate, so it cannot be sent, until you do.")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from newsletter.digest.models import Digest
+from newsletter.digest.models import SCHEMA_KEY, Digest
 from newsletter.errors import DigestFileError, DigestInvalidError, Problem
 from newsletter.validation import describe_errors
 
@@ -53,7 +53,11 @@ def _read_text(path: Path) -> str:
 
 
 def parse_digest(text: str, source: str = "<digest>") -> Digest:
-    """Parse and validate digest JSON text; `source` names it in errors."""
+    """Parse and validate digest JSON text; `source` names it in errors.
+
+    A top-level `"$schema"` string (where editors' editors find the JSON Schema, as
+    `newsletter new` writes it) is accepted and ignored: it is not content, so it
+    changes neither the Digest nor its content hash."""
     try:
         data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
     except json.JSONDecodeError as err:
@@ -64,6 +68,10 @@ def parse_digest(text: str, source: str = "<digest>") -> Digest:
         raise DigestInvalidError(source, [Problem("", f"duplicate key {str(err)!r}")]) from err
     if not isinstance(data, dict):
         raise DigestInvalidError(source, [Problem("", "expected a JSON object at the top level")])
+    schema_ref = data.pop(SCHEMA_KEY, None)
+    if schema_ref is not None and not isinstance(schema_ref, str):
+        problem = Problem(SCHEMA_KEY, "expected a string: the JSON Schema's path or URL")
+        raise DigestInvalidError(source, [problem])
     try:
         return Digest.model_validate(data)
     except ValidationError as err:

@@ -30,6 +30,9 @@ from pydantic import (
 from newsletter.validation import http_url, plain_text, unbreakable
 
 FORMAT_VERSION = 1
+# The top-level key by which a JSON file names its JSON Schema (editors' editors read it
+# to autocomplete and validate as one types). The loader ignores it; it is not content.
+SCHEMA_KEY = "$schema"
 MAX_ITEMS = 30
 PREHEADER_LENGTH = 140
 
@@ -207,4 +210,14 @@ def json_schema() -> dict[str, Any]:
     schema = Digest.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://astanatimes.com/schemas/digest-v{FORMAT_VERSION}.json"
+    # A file may name its schema (`newsletter new` writes "./schema.json"); without this
+    # entry `additionalProperties: false` would flag that very line in the editor.
+    schema["properties"] = {
+        SCHEMA_KEY: {
+            "type": "string",
+            "description": "Where editors' tools find this schema, e.g. ./schema.json. "
+            "Ignored by the newsletter.",
+        },
+        **schema["properties"],
+    }
     return schema

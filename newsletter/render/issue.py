@@ -11,7 +11,13 @@ from newsletter.digest.models import Digest
 from newsletter.render.compile import compile_mjml
 from newsletter.render.inline import inline_css
 from newsletter.render.lines import break_html_lines, break_text_lines
-from newsletter.render.templating import MJML_TEMPLATE, TEXT_TEMPLATE, render_template
+from newsletter.render.templating import (
+    ITEM_LINKS,
+    MJML_TEMPLATE,
+    TEXT_TEMPLATE,
+    render_template,
+)
+from newsletter.render.tracking import item_links
 
 # Invisible characters after the preheader stop clients from filling the inbox
 # preview with the first words of the body.
@@ -58,10 +64,16 @@ class RenderedIssue:
         return hashlib.sha256(f"{self.subject}\0{self.html}\0{self.text}".encode()).hexdigest()
 
 
-def _context(digest: Digest, config: Config, placeholders: dict[str, str]) -> dict[str, Any]:
+def _context(
+    digest: Digest,
+    config: Config,
+    placeholders: dict[str, str],
+    links: dict[str, str] | None = None,
+) -> dict[str, Any]:
     base = config.publication.public_base_url
     view_url = f"{base.rstrip('/')}/archive/{issue_id(digest)}/" if base else None
     return {
+        ITEM_LINKS: links or {},
         "digest": digest,
         "publication": config.publication,
         "sender": config.sender,
@@ -89,7 +101,8 @@ def _size_warnings(size: int, config: Config) -> tuple[str, ...]:
 def render_issue(digest: Digest, config: Config) -> RenderedIssue:
     """Render the digest to MJML, HTML and text with the configured templates."""
     placeholders = {"unsubscribe_url": placeholder("unsubscribe_url", digest)}
-    context = _context(digest, config, placeholders)
+    links = item_links(digest, config.links.utm)
+    context = _context(digest, config, placeholders, links.links)
     mjml_source = render_template(config.templates_dir, MJML_TEMPLATE, context)
     # Lines of at most 800 octets (RFC 5322, SendGrid): MJML writes lines of 40,000.
     html = break_html_lines(inline_css(compile_mjml(mjml_source)))
@@ -100,5 +113,5 @@ def render_issue(digest: Digest, config: Config) -> RenderedIssue:
         html=html,
         text=text,
         placeholders=placeholders,
-        warnings=_size_warnings(len(html.encode("utf-8")), config),
+        warnings=(*links.warnings, *_size_warnings(len(html.encode("utf-8")), config)),
     )

@@ -22,6 +22,7 @@ from newsletter.errors import RenderError
 TEXT_WIDTH = 78
 MJML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
+ITEM_LINKS = "item_links"  # the context's map of item URL → URL to show (render.tracking)
 
 
 def longdate(value: dt.date) -> str:
@@ -50,6 +51,14 @@ def hostname(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
+@jinja2.pass_context
+def tracked(context: jinja2.runtime.Context, url: str) -> str:
+    """An item link with the issue's campaign parameters (newsletter.render.tracking);
+    any URL that is not one of the digest's item links comes back unchanged."""
+    links: dict[str, str] = context.get(ITEM_LINKS, {})
+    return links.get(url, url)
+
+
 def _environment(templates: Path, autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
@@ -57,7 +66,9 @@ def _environment(templates: Path, autoescape: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(longdate=longdate, wrap=wrap, underline=underline, hostname=hostname)
+    env.filters.update(
+        longdate=longdate, wrap=wrap, underline=underline, hostname=hostname, tracked=tracked
+    )
     return env
 
 

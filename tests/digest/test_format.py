@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from newsletter.digest import Digest, json_schema, load_digest, parse_digest
+from newsletter.digest import SCHEMA_KEY, Digest, json_schema, load_digest, parse_digest
 from newsletter.digest.models import Quote
 from newsletter.errors import DigestFileError, DigestInvalidError
 from tests.conftest import SAMPLE_DIGESTS
@@ -232,12 +232,39 @@ def test_json_schema_describes_the_format() -> None:
     import jsonschema
 
     schema = json_schema()
-    assert set(schema["properties"]) == set(Digest.model_fields)
+    assert set(schema["properties"]) == {SCHEMA_KEY, *Digest.model_fields}
     assert schema["additionalProperties"] is False
     for path in SAMPLE_DIGESTS:
-        jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validate(data, schema)
+        jsonschema.validate({SCHEMA_KEY: "./schema.json", **data}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"title": "x"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, SCHEMA_KEY: 7}, schema)
+
+
+def test_schema_key_is_accepted_and_ignored(digest_data: dict[str, Any]) -> None:
+    """A top-level "$schema" (as `newsletter new` writes it) is not content: the digest and
+    its content hash are those of the same file without it (so an approval or a backfill
+    match does not depend on it); anywhere else it is an unknown field as before."""
+    plain = parse_digest(json.dumps(digest_data))
+    named = parse_digest(json.dumps({SCHEMA_KEY: "./schema.json", **digest_data}))
+    assert named == plain
+    assert named.content_hash() == plain.content_hash()
+    digest_data["items"][0][SCHEMA_KEY] = "./schema.json"
+    assert (
+        only_problem(digest_data)
+        == "items[0].$schema: unknown field (not part of the format; check the spelling)"
+    )
+
+
+@pytest.mark.parametrize("value", [7, ["./schema.json"], {"a": 1}, True])
+def test_schema_key_must_be_a_string(digest_data: dict[str, Any], value: Any) -> None:
+    """A "$schema" that is not a string is reported at its path, not ignored: an editor's
+    tool could not use it either."""
+    problem = only_problem({SCHEMA_KEY: value, **digest_data})
+    assert problem == "$schema: expected a string: the JSON Schema's path or URL"
 
 
 def test_values_that_fit_one_body_line_are_accepted(digest_data: dict[str, Any]) -> None:

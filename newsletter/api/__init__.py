@@ -18,6 +18,8 @@ from newsletter.api.results import (
     ProgressEvent,
     RenderedFile,
     RenderResult,
+    Screenshot,
+    ScreenshotResult,
     SendOutcome,
     SendResult,
     SendStatus,
@@ -28,6 +30,7 @@ from newsletter.api.results import (
     SyncedList,
     SyncResult,
 )
+from newsletter.api.workbench import Workbench
 
 __all__ = [
     "ArchiveWritten",
@@ -46,6 +49,8 @@ __all__ = [
     "ProgressEvent",
     "RenderResult",
     "RenderedFile",
+    "Screenshot",
+    "ScreenshotResult",
     "SendOutcome",
     "SendResult",
     "SendStatus",
@@ -55,5 +60,6 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "Workbench",
     "validate_digest",
 ]

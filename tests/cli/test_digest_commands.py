@@ -174,7 +174,8 @@ def test_screenshot_prints_each_png(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """`newsletter screenshot DIGEST --out DIR --offline` writes and lists the four PNGs."""
     monkeypatch.setenv("NEWSLETTER_CHROMIUM", str(chromium()))
     out = tmp_path / "shots"
-    result = run(
+    digest = str(REPO / "digests/2025-09-12.json")
+    result = run("screenshot", digest, "--out", str(out), "--offline")
         "screenshot", str(REPO / "digests/2025-09-12.json"), "--out", str(out), "--offline"
     )
     assert result.exit_code == 0, result.output

@@ -176,8 +176,6 @@ def test_screenshot_prints_each_png(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     out = tmp_path / "shots"
     digest = str(REPO / "digests/2025-09-12.json")
     result = run("screenshot", digest, "--out", str(out), "--offline")
-        "screenshot", str(REPO / "digests/2025-09-12.json"), "--out", str(out), "--offline"
-    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "email-375-dark.png", "email-375-light.png", "email-600-dark.png", "email-600-light.png"

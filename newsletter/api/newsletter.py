@@ -180,11 +180,15 @@ class Newsletter:
         return sending.cancel(self.config, self.clock, _path(path), list_name)
 
     def workbench(
-        self, path: Path | str, to: Iterable[str] = (), transport: str | None = None
+        self,
+        path: Path | str,
+        to: Iterable[str] = (),
+        eml: Path | str | None = None,
+        transport: str | None = None,
     ) -> Workbench:
         """The editors' workbench over a digest file (what `preview --web` serves): its
         latest rendering, re-rendered when the file or a template changes, the check's
-        findings, and a button's worth of `preview(path, to, transport=transport)`.
+        findings, and a button's worth of `preview(path, to, eml, transport)`.
         Serve it with newsletter.web.server.serve_workbench. Nothing is raised for a
         digest that does not validate: the workbench shows its errors."""
         digest = _path(path)
@@ -192,7 +196,7 @@ class Newsletter:
         return Workbench(
             self.config,
             digest,
-            lambda: self.preview(digest, recipients, transport=transport),
+            lambda: self.preview(digest, recipients, eml, transport),
         )
 
     def screenshot(

@@ -53,10 +53,15 @@ def _stat(path: Path) -> tuple[str, int, int] | None:
     return (str(path), info.st_mtime_ns, info.st_size)
 
 
+# Digests are at most 2 MB (newsletter.digest); a bigger file is hashed this far only.
+HASHED_BYTES = 4_000_000
+
+
 def _digest_hash(path: Path) -> str | None:
     # The content too: two saves within one timestamp tick keep mtime and maybe size.
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as file:
+            return hashlib.sha256(file.read(HASHED_BYTES)).hexdigest()
     except OSError:
         return None
 

@@ -141,7 +141,7 @@ def status(app: AppContext, digest: str | None) -> None:
 )
 @TRANSPORT
 @click.option("--web", is_flag=True, help="Open the live workbench on 127.0.0.1 instead.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8025, show_default=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=8030, show_default=True,
               help="The workbench's port with --web (0: any free port).")  # fmt: skip
 @pass_app
 @report_errors
@@ -155,7 +155,7 @@ def preview(
     if web:
         from newsletter.web.server import serve_workbench  # uvicorn, Starlette: only here
 
-        serve_workbench(app.api.workbench(digest, to, transport), port, announce)
+        serve_workbench(app.api.workbench(digest, to, eml, transport), port, announce)
         return
     report = app.api.preview(digest, to, eml, transport)
     print_preview(report)

@@ -81,7 +81,14 @@ def screenshots(html: str, shots: Sequence[Shot], *, offline: bool = False) -> l
     sync_api = _playwright()
     executable = find_chromium()
     heights = []
-    with sync_api.sync_playwright() as playwright:
+    try:
+        playwright = sync_api.sync_playwright().start()
+    except sync_api.Error as err:  # e.g. called from inside a running asyncio loop
+        raise ConfigError(
+            f"Playwright did not start: {_first_line(err)}",
+            hint="call it from synchronous code (in a thread when inside asyncio)",
+        ) from err
+    try:
         try:
             browser = playwright.chromium.launch(executable_path=str(executable), args=ARGS)
         except sync_api.Error as err:
@@ -94,6 +101,8 @@ def screenshots(html: str, shots: Sequence[Shot], *, offline: bool = False) -> l
                 heights.append(_shoot(browser, html, shot, offline=offline, error=sync_api.Error))
         finally:
             browser.close()
+    finally:
+        playwright.stop()
     return heights
 
 

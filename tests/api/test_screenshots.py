@@ -61,3 +61,22 @@ def test_no_chromium_is_a_config_error_with_the_fix(
     assert caught.value.exit_code == 4
     assert "apt-get install chromium" in (caught.value.hint or "")
     assert not (tmp_path / "shots").exists()
+
+
+@pytest.mark.browser
+def test_from_inside_asyncio_it_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Playwright's synchronous API refuses to run inside an event loop: a library caller
+    in async code gets a ConfigError saying what to do, not Playwright's traceback."""
+    import asyncio
+
+    monkeypatch.setenv("NEWSLETTER_CHROMIUM", str(chromium()))
+    api = Newsletter.from_config(write_project(tmp_path))
+
+    async def inside() -> None:
+        api.screenshot(DIGEST, tmp_path / "shots", offline=True)
+
+    with pytest.raises(ConfigError, match="Playwright did not start") as caught:
+        asyncio.run(inside())
+    assert "synchronous code" in (caught.value.hint or "")

@@ -109,6 +109,7 @@ HOMES = {
     "alembic": ("newsletter.store",),
     "click": ("newsletter.cli",),
     "rich": ("newsletter.cli",),
+    "playwright": ("newsletter.browser",),
 }
 
 
@@ -166,7 +167,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "digest csvio",
         "render",
         "message",
-        "transports store",
+        "transports store browser",
         "dispatch feedback pages archive_backfill",
         "api",
         "web",

@@ -42,3 +42,8 @@ def mjml_validator() -> Path:
 def chromium() -> Path:
     """Debian's Chromium, for Playwright with the system browser."""
     return find_tool("NEWSLETTER_CHROMIUM", "/usr/lib/chromium/chromium", "chromium")
+
+
+def axe_core() -> Path:
+    """axe-core's browser script (npm package `axe-core`, file axe.min.js)."""
+    return find_tool("NEWSLETTER_AXE_JS", str(REPO / "node_modules/axe-core/axe.min.js"))

@@ -19,6 +19,8 @@ from newsletter.api.results import (
     ProgressEvent,
     RenderedFile,
     RenderResult,
+    Screenshot,
+    ScreenshotResult,
     SendOutcome,
     SendResult,
     SendStatus,
@@ -29,6 +31,7 @@ from newsletter.api.results import (
     SyncedList,
     SyncResult,
 )
+from newsletter.api.workbench import Workbench
 
 __all__ = [
     "ArchiveWritten",
@@ -48,6 +51,8 @@ __all__ = [
     "ProgressEvent",
     "RenderResult",
     "RenderedFile",
+    "Screenshot",
+    "ScreenshotResult",
     "SendOutcome",
     "SendResult",
     "SendStatus",
@@ -57,5 +62,6 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "Workbench",
     "validate_digest",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from newsletter.api import archive, digests, preview, sending, subscribers
+from newsletter.api import archive, digests, preview, screenshots, sending, subscribers
 from newsletter.api.results import (
     ArchiveWritten,
     CancelResult,
@@ -24,6 +24,7 @@ from newsletter.api.results import (
     PreviewReport,
     ProgressCallback,
     RenderResult,
+    ScreenshotResult,
     SendResult,
     SendStatus,
     StoreInit,
@@ -32,6 +33,7 @@ from newsletter.api.results import (
     SyncResult,
 )
 from newsletter.api.subscribers import CreatedCallback
+from newsletter.api.workbench import Workbench
 from newsletter.archive_backfill import BackfillReport
 from newsletter.clock import Clock, SystemClock
 from newsletter.config import Config, load_config
@@ -187,6 +189,34 @@ class Newsletter:
     def cancel(self, path: Path | str, list_name: str) -> CancelResult:
         """Cancel a scheduled send (SendGrid, `at`) that has not gone out; InputError (3)."""
         return sending.cancel(self.config, self.clock, _path(path), list_name)
+
+    def workbench(
+        self,
+        path: Path | str,
+        to: Iterable[str] = (),
+        eml: Path | str | None = None,
+        transport: str | None = None,
+    ) -> Workbench:
+        """The editors' workbench over a digest file (what `preview --web` serves): its
+        latest rendering, re-rendered when the file or a template changes, the check's
+        findings, and a button's worth of `preview(path, to, eml, transport)`.
+        Serve it with newsletter.web.server.serve_workbench. Nothing is raised for a
+        digest that does not validate: the workbench shows its errors."""
+        digest = _path(path)
+        recipients = tuple(to)
+        return Workbench(
+            self.config,
+            digest,
+            lambda: self.preview(digest, recipients, eml, transport),
+        )
+
+    def screenshot(
+        self, path: Path | str, out: Path | str, *, offline: bool = False
+    ) -> ScreenshotResult:
+        """PNGs of the email at 375 and 600 px, light and dark, full height, into `out`
+        (`email-375-light.png` …) through headless Chromium; `offline` refuses remote
+        images. Digest errors (3), RenderError (6), ConfigError (4) without Chromium."""
+        return screenshots.screenshot(self.config, _path(path), _path(out), offline=offline)
 
     # ------------------------------------------------------------------ subscribers
 

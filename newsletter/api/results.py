@@ -58,6 +58,27 @@ class RenderResult:
     warnings: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Screenshot:
+    """One PNG of the email: where, its width in CSS pixels (= PNG pixels), the colour
+    scheme the reader prefers ("light" or "dark"), and its full height in CSS pixels."""
+
+    path: Path
+    width: int
+    scheme: str
+    height: int
+
+
+@dataclass(frozen=True)
+class ScreenshotResult:
+    """`screenshot`: the digest, its issue id and the PNGs written (375 and 600 px, light
+    and dark, in that order)."""
+
+    path: Path
+    issue_id: str
+    files: tuple[Screenshot, ...]
+
+
 # --------------------------------------------------------------------------- sending
 
 

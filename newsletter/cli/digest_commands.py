@@ -1,4 +1,4 @@
-"""Commands on digest files: new, validate, render, schema."""
+"""Commands on digest files: new, validate, render, screenshot, schema."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
+from newsletter.cli.present import print_screenshots
 from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import SCHEMA_FILE, Digest, schema_text
 from newsletter.errors import InputError, NewsletterError
@@ -77,6 +78,22 @@ def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None
             click.echo(f"  {written.path}  {written.size / 1000:.1f} KB")
         for message in result.warnings:
             warn(message)
+
+
+@cli.command()
+@click.argument("digest", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for email-375-light.png, email-375-dark.png, email-600-light.png, …",
+)
+@click.option("--offline", is_flag=True, help="Do not fetch remote images.")
+@pass_app
+@report_errors
+def screenshot(app: AppContext, digest: Path, out: Path, offline: bool) -> None:
+    """PNGs of the email at 375 and 600 px, light and dark, full height (headless Chromium)."""
+    print_screenshots(app.api.screenshot(digest, out, offline=offline))
 
 
 @cli.command()

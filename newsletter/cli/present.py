@@ -12,7 +12,9 @@ from newsletter.api import (
     DispatchEntry,
     DispatchOutcome,
     PreparedIssue,
+    PreviewReport,
     ProgressEvent,
+    ScreenshotResult,
     SendResult,
     SendStatus,
     SendUpdate,
@@ -219,3 +221,23 @@ class Presenter:
             reporter = Reporter(f"{update.issue_id} → {update.list_name}").__enter__()
             self._reporter, self._key = reporter, key
         reporter(update.progress)
+
+
+def print_preview(report: PreviewReport) -> None:
+    for message in report.warnings:
+        warn(message)
+    for target in report.eml_files:
+        click.echo(f"wrote {target}")
+    for result in report.results:
+        detail = f": {inert(result.error)}" if result.error else ""
+        click.echo(f"{inert(result.recipient.email)}: {result.outcome}{detail}")
+
+
+def announce(url: str) -> None:
+    """The workbench is listening."""
+    click.echo(f"workbench: {url}  (updates as you save; Ctrl-C stops it)")
+
+
+def print_screenshots(result: ScreenshotResult) -> None:
+    for shot in result.files:
+        click.echo(f"{shot.path}  {shot.width} px, {shot.scheme}, {shot.height} px high")

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
-from newsletter.cli.present import Presenter, print_send, print_status
-from newsletter.cli.terminal import inert
+from newsletter.cli.app import AppContext, cli, pass_app, report_errors
+from newsletter.cli.present import Presenter, announce, print_preview, print_send, print_status
 from newsletter.errors import EXIT_OK, EXIT_PARTIAL
 from newsletter.transports import NAMES
 from newsletter.wording import plural
@@ -141,20 +140,24 @@ def status(app: AppContext, digest: str | None) -> None:
     help="Also write each message as an .eml file into this folder.",
 )
 @TRANSPORT
+@click.option("--web", is_flag=True, help="Open the live workbench on 127.0.0.1 instead.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8030, show_default=True,
+              help="The workbench's port with --web (0: any free port).")  # fmt: skip
 @pass_app
 @report_errors
 def preview(
-    app: AppContext, digest: Path, to: tuple[str, ...], eml: Path | None, transport: str | None
-) -> None:
-    """Send the exact production message, marked [PREVIEW], to editors."""
+    app: AppContext, digest: Path, to: tuple[str, ...], eml: Path | None,
+    transport: str | None, web: bool, port: int,
+) -> None:  # fmt: skip
+    """Send the exact production message, marked [PREVIEW], to editors; with --web, serve
+    the live workbench (the email at 600 and 375 px, light and dark, the findings, and a
+    button that sends this preview) until Ctrl-C."""
+    if web:
+        from newsletter.web.server import serve_workbench  # uvicorn, Starlette: only here
+
+        serve_workbench(app.api.workbench(digest, to, eml, transport), port, announce)
+        return
     report = app.api.preview(digest, to, eml, transport)
-    for message in report.warnings:
-        warn(message)
-    for target in report.eml_files:
-        click.echo(f"wrote {target}")
-    for result in report.results:
-        detail = f": {inert(result.error)}" if result.error else ""
-        click.echo(f"{inert(result.recipient.email)}: {result.outcome}{detail}")
-    failed = report.error()
-    if failed is not None:
+    print_preview(report)
+    if (failed := report.error()) is not None:
         raise failed

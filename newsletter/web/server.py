@@ -10,14 +10,19 @@ loggers all write through the redacting filter of newsletter.redaction.
 from __future__ import annotations
 
 import copy
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from newsletter.api import Workbench
 from newsletter.config import Config
+from newsletter.errors import ConfigError
 from newsletter.store import Store
 from newsletter.web.app import create_app
+from newsletter.web.workbench import create_workbench_app
 
 REDACT = "newsletter.redaction.RedactingFilter"
 
@@ -59,3 +64,49 @@ def serve(config: Config, host: str, port: int) -> None:
     with Store.from_config(config) as store:
         settings = uvicorn_config(config, store, host, port, log_config=log_config(app_logs=True))
         uvicorn.Server(settings).run()
+
+
+WORKBENCH_HOST = "127.0.0.1"  # the workbench is for the editor at this machine only
+
+
+def workbench_socket(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0: any free port). ConfigError (4) when
+    the port is taken or not allowed."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((WORKBENCH_HOST, port))
+    except OSError as err:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {WORKBENCH_HOST}:{port}: {err.strerror}",
+            hint="choose another port with --port (0 picks a free one)",
+        ) from err
+    sock.listen(128)
+    return sock
+
+
+def workbench_server(workbench: Workbench, sock: socket.socket, **options: Any) -> Any:
+    """The uvicorn server of the workbench on a socket from `workbench_socket` (the tests
+    run it in a thread). Open live-update streams are given a second at shutdown."""
+    options.setdefault("log_config", log_config())
+    config = uvicorn.Config(
+        create_workbench_app(workbench),
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        **options,
+    )
+    return uvicorn.Server(config)
+
+
+def serve_workbench(workbench: Workbench, port: int, on_ready: Callable[[str], None]) -> None:
+    """Serve the workbench on 127.0.0.1:`port` until SIGINT or SIGTERM; `on_ready` gets
+    the URL once the port is bound (the CLI prints it). ConfigError (4) if it cannot be."""
+    with workbench_socket(port) as sock:
+        url = f"http://{WORKBENCH_HOST}:{sock.getsockname()[1]}/"
+        server = workbench_server(workbench, sock, log_level="warning")
+        on_ready(url)
+        try:
+            server.run(sockets=[sock])
+        finally:
+            workbench.close()

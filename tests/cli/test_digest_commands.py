@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from newsletter.cli import cli
 from newsletter.errors import EXIT_BAD_INPUT, EXIT_CONFIG
 from tests.conftest import REPO, SAMPLE_DIGESTS
+from tests.tools import chromium
 
 
 def run(*args: str) -> Result:
@@ -155,3 +156,28 @@ def test_every_command_has_help() -> None:
     for name, command in cli.commands.items():
         assert command.help, name
         assert run(name, "--help").exit_code == 0
+
+
+def test_screenshot_without_chromium_exits_4_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`newsletter screenshot` with no Chromium: exit 4, one line and a hint, no traceback."""
+    monkeypatch.setenv("NEWSLETTER_CHROMIUM", str(tmp_path / "missing"))
+    result = run("screenshot", str(SAMPLE_DIGESTS[0]), "--out", str(tmp_path / "shots"))
+    assert result.exit_code == EXIT_CONFIG
+    assert "Chromium not found" in result.output and "hint: install it" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.browser
+def test_screenshot_prints_each_png(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`newsletter screenshot DIGEST --out DIR --offline` writes and lists the four PNGs."""
+    monkeypatch.setenv("NEWSLETTER_CHROMIUM", str(chromium()))
+    out = tmp_path / "shots"
+    digest = str(REPO / "digests/2025-09-12.json")
+    result = run("screenshot", digest, "--out", str(out), "--offline")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "email-375-dark.png", "email-375-light.png", "email-600-dark.png", "email-600-light.png"
+    ]  # fmt: skip
+    assert result.output.count(" px high") == 4

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         StoreUpgrade,
         SyncedList,
         SyncResult,
+        TextImport,
         validate_digest,
     )
 
@@ -69,6 +70,7 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "TextImport",
     "validate_digest",
 ]
 _API_NAMES = frozenset(__all__)

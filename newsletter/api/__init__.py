@@ -27,6 +27,7 @@ from newsletter.api.results import (
     StoreUpgrade,
     SyncedList,
     SyncResult,
+    TextImport,
 )
 
 __all__ = [
@@ -55,5 +56,6 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "TextImport",
     "validate_digest",
 ]

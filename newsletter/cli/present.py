@@ -16,6 +16,7 @@ from newsletter.api import (
     SendResult,
     SendStatus,
     SendUpdate,
+    TextImport,
 )
 from newsletter.archive_backfill import BackfillReport
 from newsletter.cli.app import warn
@@ -212,3 +213,17 @@ class Presenter:
             reporter = Reporter(f"{update.issue_id} → {update.list_name}").__enter__()
             self._reporter, self._key = reporter, key
         reporter(update.progress)
+
+
+def print_import(result: TextImport) -> None:
+    """The digest written on stdout; each note for review on stderr, then where they are."""
+    digest = result.digest
+    kind = "HTML" if result.html else "text"
+    click.echo(
+        f"{result.source} ({kind}) → {result.out}: {digest.date.isoformat()}, "
+        f"{plural(len(digest.items), 'item')}"
+    )
+    for note in result.notes:
+        click.secho(f"review: {inert(str(note))}", fg="yellow", err=True)
+    count = plural(len(result.notes), "note") if result.notes else "nothing flagged"
+    click.echo(f"review: {count} in {result.review}", err=True)

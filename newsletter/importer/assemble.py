@@ -31,6 +31,7 @@ from newsletter.importer.outlets import Found, find_outlet
 from newsletter.importer.quotes import ItemParts, split_item
 
 MAX_SOURCE_CHARS = 2_000_000
+MAX_PARAGRAPH_CHARS = 5000  # the format's limit on a paragraph (digest.models.Paragraph)
 _MAX_HEADLINE_CHARS = 250
 _MAX_HEADLINE_WORDS = 35
 _CAPTION = re.compile(
@@ -295,6 +296,14 @@ def import_text(
     blocks = html_blocks(text, source) if is_html else text_blocks(text, source)
     if not blocks:
         raise ImportTextError(f"{source}: no text to import")
+    for block in blocks:  # refused before any search, which would be slow on such text
+        if len(block.text) > MAX_PARAGRAPH_CHARS:
+            where = "block" if is_html else "line"
+            raise ImportTextError(
+                f"{source}: {where} {block.line}: a paragraph of {len(block.text):,} "
+                f"characters; the digest format holds at most {MAX_PARAGRAPH_CHARS:,}",
+                hint="split it into paragraphs (one per line)",
+            )
     reader = _Reader(blocks, source)
     title, dated, intro, hero, start = reader.preamble()
     heads = reader.items(start)

@@ -116,7 +116,7 @@ def _backward_name(before: str) -> tuple[str, bool]:
     """The name just before a verb: capitalised words and joining words read backwards,
     skipping an adverb ("also") and a describing noun ("newspaper"). Also whether a
     describing noun was skipped (then a leading "Portugal’s" is a description too)."""
-    tokens = before.split()
+    tokens = before[-_MAX_CHARS * 3 :].split()  # a name is short: no need to read further back
     described = False
     while tokens and tokens[-1] in _SKIPPED_BEFORE_VERB:
         tokens.pop()

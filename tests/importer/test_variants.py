@@ -339,3 +339,11 @@ def test_html_with_br_lines_and_a_h1_title() -> None:
     [item] = result.digest.items
     assert item.quote is not None and item.quote.text == ["Cargo grew sixfold."]
     assert "quotation without attribution" in notes_of(result)[0]
+
+
+def test_a_paragraph_longer_than_the_format_holds_is_refused_before_reading_it() -> None:
+    """A paragraph over 5,000 characters (the format's limit) is named by its line and
+    refused at once, before any search through it."""
+    long = "Trend reported on Sept. 4 about ports, " * 200
+    with pytest.raises(ImportTextError, match=r"line 4: a paragraph of 7,800 characters"):
+        imported(one_item(long))

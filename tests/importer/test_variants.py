@@ -345,5 +345,5 @@ def test_a_paragraph_longer_than_the_format_holds_is_refused_before_reading_it()
     """A paragraph over 5,000 characters (the format's limit) is named by its line and
     refused at once, before any search through it."""
     long = "Trend reported on Sept. 4 about ports, " * 200
-    with pytest.raises(ImportTextError, match=r"line 4: a paragraph of 7,800 characters"):
+    with pytest.raises(ImportTextError, match=r"line 4: a paragraph of 7,799 characters"):
         imported(one_item(long))

@@ -7,7 +7,7 @@ the commonest):
    an article, interview, opinion article, report …; "China Daily, a leading …
    newspaper, published …"; "Portugal’s Diário de Notícias newspaper released …")
 2. "In an article published by X on …"
-3. "According to an article by X …"
+3. "According to an article by X …"; "… as reported by X on …"; "An article in X on …"
 4. "… reported Euronews on Sept. 10." (also wrote)
 5. "… X reported on Feb. 5" / "…, China Daily reported." / "X wrote on April 17 …"
 6. "… according to China’s State Council."
@@ -63,6 +63,8 @@ _PUBLISHED_BY = re.compile(rf"\b{_NOUN}\s+(?:published|released|posted|written)\
 _ACCORDING_TO_ARTICLE = re.compile(
     rf"\b[Aa]ccording\s+to\s+an?\s+{_NOUN}\s+(?:published\s+)?(?:by|in|from)\s+"
 )
+_REPORTED_BY = re.compile(r"\b(?:reported|published|released|written)\s+by\s+")
+_ARTICLE_IN = re.compile(rf"\b{_NOUN}\s+in\s+")
 _VERB_THEN_NAME = re.compile(r"\b(?:reported|wrote|writes|reports)\s+(?=[^\W\d_])")
 _NAME_THEN_VERB = re.compile(r"\b(?:reported|wrote|writes|reports|noted|informed)\b")
 _ACCORDING_TO = re.compile(r"\b[Aa]ccording\s+to\s+")
@@ -235,6 +237,8 @@ def find_outlet(paragraph: str) -> Found | None:
         _published(paragraph)
         or _name_after(_PUBLISHED_BY, paragraph)
         or _name_after(_ACCORDING_TO_ARTICLE, paragraph)
+        or _name_after(_REPORTED_BY, paragraph)
+        or _name_after(_ARTICLE_IN, paragraph)
         or _name_after(_VERB_THEN_NAME, paragraph)
         or _name_before(paragraph)
         or _name_after(_ACCORDING_TO, paragraph)

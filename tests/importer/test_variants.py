@@ -66,6 +66,16 @@ def notes_of(result: ImportedDigest) -> list[str]:
          dt.date(2026, 1, 9), "The Diplomat", "2025-12-30"),
         ("Le Figaro published an article on 17 April about the steppe.", dt.date(2025, 4, 18),
          "Le Figaro", "2025-04-17"),
+        ("Kazakhstan plans a crypto reserve, as reported by Bloomberg on Sept. 9.", ISSUE,
+         "Bloomberg", "2025-09-09"),
+        ("An article in Foreign Policy on Sept. 8 argues for engagement.", ISSUE,
+         "Foreign Policy", "2025-09-08"),
+        ("Reuters wrote on Sept. 9 that exports grew.", ISSUE, "Reuters", "2025-09-09"),
+        ("Exports grew, wrote Reuters on Sept. 9.", ISSUE, "Reuters", "2025-09-09"),
+        ("Exports grew, Bloomberg reported on Sept. 9, citing sources.", ISSUE, "Bloomberg",
+         "2025-09-09"),
+        ("The Diplomat also published an interview on Sept. 9, 2025 with the minister.", ISSUE,
+         "The Diplomat", "2025-09-09"),
     ],
 )  # fmt: skip
 def test_each_phrasing_gives_the_outlet_and_the_date(

@@ -26,7 +26,7 @@ from newsletter.importer.dates import Mention, mentions
 
 _CONNECTORS = frozenset(
     {"of", "de", "du", "des", "la", "le", "el", "al", "and", "&", "der", "di", "del", "da"}
-    | {"do", "dos", "das", "y", "the", "for", "on-line"}
+    | {"do", "dos", "das", "y", "the", "for"}
 )
 # Words that describe an outlet rather than name it ("Portugal’s X newspaper").
 _DESCRIPTORS = frozenset(

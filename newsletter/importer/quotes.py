@@ -24,7 +24,7 @@ _SPEECH = re.compile(
     r"|explained|explains|told|tells|stressed|stresses|emphasized|emphasised|emphasizes"
     r"|concluded|concludes|continued|continues|asked|asks|commented|remarked|argued|argues"
     r"|underlined|underlines|highlighted|pointed out|according to|quoted|declared|insisted"
-    r"|recalled|warned|observed|added|claimed|claims|believes|mentioned)\b"
+    r"|recalled|warned|observed|claimed|claims|believes|mentioned)\b"
 )
 _MAX_CITE_WORDS = 8
 _MAX_CITE_CHARS = 80

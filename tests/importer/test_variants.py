@@ -357,3 +357,20 @@ def test_a_paragraph_longer_than_the_format_holds_is_refused_before_reading_it()
     long = "Trend reported on Sept. 4 about ports, " * 200
     with pytest.raises(ImportTextError, match=r"line 4: a paragraph of 7,799 characters"):
         imported(one_item(long))
+
+
+def test_html_without_headings_reads_headlines_as_plain_text_does() -> None:
+    """A page whose headlines are bold paragraphs (no <h2>–<h6>): headline-like
+    paragraphs start items, as lines do in plain text; list items are paragraphs."""
+    page = (
+        "<div><p>12.09.2025</p><p>ASTANA &ndash; Intro.</p>"
+        "<p><strong>Is Kazakhstan the next transit hub?</strong></p>"
+        "<p>Trend reported on Sept. 4 about cargo.</p><ul><li>Ports grew.</li></ul>"
+        "<p><b>Water recovery</b></p><p>Euronews reported on Sept. 9.</p></div>"
+    )
+    result = imported(page, issue=None)
+    assert [(item.headline, item.outlet) for item in result.digest.items] == [
+        ("Is Kazakhstan the next transit hub?", "Trend"),
+        ("Water recovery", "Euronews"),
+    ]
+    assert result.digest.items[0].summary[1] == "Ports grew."

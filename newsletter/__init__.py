@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         StoreUpgrade,
         SyncedList,
         SyncResult,
+        TextImport,
         validate_digest,
     )
 
@@ -71,6 +72,7 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "TextImport",
     "validate_digest",
 ]
 _API_NAMES = frozenset(__all__)

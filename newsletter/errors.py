@@ -19,8 +19,10 @@ them and turns them into exit codes::
     │   │   ├── TokenError                  a tampered, foreign or malformed token
     │   │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
     │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
-    │   │   └── UnsupportedFeatureError     a send option the transport cannot honour
-    │   │                                   (send_at on the outbox): refused, never ignored
+    │   │   ├── UnsupportedFeatureError     a send option the transport cannot honour
+    │   │   │                               (send_at on the outbox): refused, never ignored
+    │   │   └── ImportTextError     13      a published text that cannot become a digest
+    │   │                                   (unreadable, no date, no item, too large)
     │   ├── RenderError             6   the templates could not produce an email
     │   │   └── MessageError                a message would leave incomplete (no text part,
     │   │                                   no unsubscribe link, unresolved placeholder)
@@ -75,6 +77,7 @@ EXIT_RENDER = 6
 EXIT_STORE = 7
 EXIT_DELIVERY = 8
 EXIT_INTERNAL = 9
+EXIT_IMPORT = 13
 
 
 class BaseNewsletterError(Exception):
@@ -268,6 +271,14 @@ class MalformedEventsError(InputError):
 class UnsupportedFeatureError(InputError):
     """A send option (a SendOptions field such as send_at or batch_id) that the chosen
     transport cannot honour: refused before anything is sent, never silently ignored."""
+
+
+class ImportTextError(InputError):
+    """A published text (plain or HTML) that `import-text` cannot turn into a digest: not
+    readable as UTF-8, too large, no issue date, no item, or more than the format holds.
+    Its own exit code (13), so a script tells "fix the text" from other bad input."""
+
+    exit_code = EXIT_IMPORT
 
 
 class InternalError(NewsletterError):

@@ -109,6 +109,7 @@ HOMES = {
     "alembic": ("newsletter.store",),
     "click": ("newsletter.cli",),
     "rich": ("newsletter.cli",),
+    "lxml": ("newsletter.importer.markup",),
     "playwright": ("newsletter.browser",),
 }
 
@@ -165,7 +166,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         " addresses names",
         "config",
         "digest csvio",
-        "render",
+        "render importer",
         "message",
         "transports store browser",
         "dispatch feedback pages archive_backfill",

@@ -30,6 +30,7 @@ from newsletter.api.results import (
     StoreUpgrade,
     SyncedList,
     SyncResult,
+    TextImport,
 )
 from newsletter.api.workbench import Workbench
 
@@ -62,6 +63,7 @@ __all__ = [
     "StoreUpgrade",
     "SyncResult",
     "SyncedList",
+    "TextImport",
     "Workbench",
     "validate_digest",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from newsletter.api import archive, digests, preview, screenshots, sending, subscribers
+from newsletter.api import archive, digests, importing, preview, screenshots, sending, subscribers
 from newsletter.api.results import (
     ArchiveWritten,
     CancelResult,
@@ -31,6 +31,7 @@ from newsletter.api.results import (
     StoreState,
     StoreUpgrade,
     SyncResult,
+    TextImport,
 )
 from newsletter.api.subscribers import CreatedCallback
 from newsletter.api.workbench import Workbench
@@ -96,6 +97,24 @@ class Newsletter:
         """Validate, render and check a digest for a list, sending nothing: what `send`
         does first. UnknownListError, digest errors (3), RenderError (6), ConfigError (4)."""
         return sending.prepare(self.config, _path(path), sending.check_list(self.config, list_name))
+
+    def import_text(
+        self,
+        path: Path | str,
+        out: Path | str | None = None,
+        *,
+        issue_date: dt.date | None = None,
+        overwrite: bool = False,
+    ) -> TextImport:
+        """Turn a published digest's text (UTF-8 plain text, or an HTML page or fragment)
+        into a valid digest file at `out` (default <build dir>/imported/<date>.json) and
+        its review notes beside it (<name>.review.txt). `issue_date` is used when the
+        text has no date line. ImportTextError (13): unreadable text, no date, no item,
+        too large, or `out` exists without `overwrite` (docs/import.md)."""
+        target = None if out is None else _path(out)
+        return importing.import_text_file(
+            self.config, _path(path), target, issue_date=issue_date, overwrite=overwrite
+        )
 
     # ------------------------------------------------------------------ sending
 

@@ -15,9 +15,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from newsletter.archive_backfill import BackfillReport
+from newsletter.digest import Digest
 from newsletter.dispatch.engine import Progress, SendReport
 from newsletter.errors import NewsletterError
 from newsletter.feedback import PullOutcome
+from newsletter.importer import Note
 from newsletter.message import IssueMessage, Recipient
 from newsletter.render import RenderedIssue
 from newsletter.store import ImportReport, ListCount, SendRecord, Status
@@ -77,6 +79,21 @@ class ScreenshotResult:
     path: Path
     issue_id: str
     files: tuple[Screenshot, ...]
+
+
+@dataclass(frozen=True)
+class TextImport:
+    """A published text imported into a digest: the source, the digest JSON written to
+    `out` (valid: read back as `validate` reads it), the review file beside it, the
+    digest, the notes for the editor (also in `review`), and whether the source was
+    read as HTML."""
+
+    source: Path
+    out: Path
+    review: Path
+    digest: Digest
+    notes: tuple[Note, ...]
+    html: bool
 
 
 # --------------------------------------------------------------------------- sending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import click
 
 from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
-from newsletter.cli.present import print_screenshots
+from newsletter.cli.present import print_import, print_screenshots
 from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import SCHEMA_FILE, Digest, schema_text
 from newsletter.errors import InputError, NewsletterError
@@ -78,6 +79,31 @@ def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None
             click.echo(f"  {written.path}  {written.size / 1000:.1f} KB")
         for message in result.warnings:
             warn(message)
+
+
+@cli.command("import-text")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--date",
+    "issue_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The issue's date, YYYY-MM-DD, when the text has no date line.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Digest JSON to write (default: build/imported/<date>.json); the review notes go "
+    "beside it as <name>.review.txt.",
+)
+@click.option("--force", is_flag=True, help="Replace --out and its review file if they exist.")
+@pass_app
+@report_errors
+def import_text(
+    app: AppContext, source: Path, issue_date: dt.datetime | None, out: Path | None, force: bool
+) -> None:
+    """Turn a published digest's text (plain or HTML) into digest JSON to review."""
+    day = issue_date.date() if issue_date is not None else None
+    print_import(app.api.import_text(source, out, issue_date=day, overwrite=force))
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from newsletter.api import (
     SendResult,
     SendStatus,
     SendUpdate,
+    TextImport,
 )
 from newsletter.archive_backfill import BackfillReport
 from newsletter.cli.app import warn
@@ -241,3 +242,17 @@ def announce(url: str) -> None:
 def print_screenshots(result: ScreenshotResult) -> None:
     for shot in result.files:
         click.echo(f"{shot.path}  {shot.width} px, {shot.scheme}, {shot.height} px high")
+
+
+def print_import(result: TextImport) -> None:
+    """The digest written on stdout; each note for review on stderr, then where they are."""
+    digest = result.digest
+    kind = "HTML" if result.html else "text"
+    click.echo(
+        f"{result.source} ({kind}) → {result.out}: {digest.date.isoformat()}, "
+        f"{plural(len(digest.items), 'item')}"
+    )
+    for note in result.notes:
+        click.secho(f"review: {inert(str(note))}", fg="yellow", err=True)
+    count = plural(len(result.notes), "note") if result.notes else "nothing flagged"
+    click.echo(f"review: {count} in {result.review}", err=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, cast
 
 from newsletter.api.results import (
     CancelResult,
@@ -43,7 +43,7 @@ from newsletter.render import issue_id, render_issue
 from newsletter.secrets import Secret, signing_secret
 from newsletter.states import DeliveryState, SendState
 from newsletter.store import Claimed, SendRecord, Store
-from newsletter.transports import Pacer, Transport, open_transport
+from newsletter.transports import Pacer, Transport, open_transport, scheduler_of
 from newsletter.wording import plural
 
 
@@ -99,22 +99,6 @@ def configured_transport(config: Config, name: str | None) -> Iterator[Transport
         yield transport
     finally:
         transport.close()
-
-
-class _Scheduling(Protocol):
-    """A transport that can schedule a send (SendGrid: a batch id, cancellable)."""
-
-    def create_batch(self) -> str: ...
-
-    def cancel_scheduled(self, batch_id: str) -> None: ...
-
-
-def scheduler(transport: Transport) -> _Scheduling | None:
-    """The transport if it can schedule sends, else None. The one place that probes for
-    the ability (issue 11, part C replaces the probe with a declared protocol)."""
-    if getattr(transport, "create_batch", None) is None:
-        return None  # SendGrid alone schedules, and it can also cancel what it scheduled
-    return cast(_Scheduling, transport)  # the probe above is the check
 
 
 def _settings(config: Config, transport: Transport) -> SendSettings:
@@ -214,7 +198,9 @@ def send_issue(
             return _result(issue, SendOutcome.NOTHING_TO_SEND, warnings=(warning,))
 
         def on_progress(running: Progress) -> None:
-            progress(SendUpdate(issue.issue_id, list_name, running))
+            # A copy: the dispatcher goes on counting in `running`, and a caller that keeps
+            # or streams the update (the web) must see the totals of this moment.
+            progress(SendUpdate(issue.issue_id, list_name, replace(running)))
 
         dispatcher = Dispatcher(
             store.sends,
@@ -271,11 +257,7 @@ def _schedule(
 ) -> tuple[dt.datetime | None, str | None]:
     if at is None:
         return None, None
-    able = scheduler(transport)
-    if able is None:
-        raise InputError(
-            f"--at needs the sendgrid transport; {transport.name} cannot schedule a send"
-        )
+    able = scheduler_of(transport, "schedule")  # UnsupportedFeatureError (3) if it cannot
     send_at = parse_at(at, clock.now())
     existing = store.sends.find_send(issue.issue_id, issue.list_name)
     batch_id = existing.batch_id if existing and existing.batch_id else str(able.create_batch())
@@ -428,9 +410,7 @@ def cancel(config: Config, clock: Clock, path: Path, list_name: str) -> CancelRe
                 "too late to cancel"
             )
         with configured_transport(config, record.transport) as transport:
-            able = scheduler(transport)
-            if able is None:
-                raise InputError(f"the {record.transport} transport cannot cancel sends")
+            able = scheduler_of(transport, "cancel")  # UnsupportedFeatureError (3)
             able.cancel_scheduled(record.batch_id)
         requeued = store.sends.cancel_send(record.id)
     return CancelResult(issue_id=issue, list_name=list_name, requeued=requeued)

@@ -126,10 +126,13 @@ class Newsletter:
         transport: str | None = None,
     ) -> PreviewReport:
         """Send the [PREVIEW] message to `to` (else delivery.preview_recipients, else the
-        `editors` list); nothing is recorded as a delivery. See PreviewReport.error()."""
+        `editors` list); nothing is recorded as a delivery. See PreviewReport.error().
+        A single address may be given as a plain string."""
         folder = None if eml is None else _path(eml)
+        # A str is an Iterable[str] of its characters: taken as one address, not as many.
+        addresses = (to,) if isinstance(to, str) else tuple(to)
         return preview.preview(
-            self.config, _path(path), tuple(to), folder, transport, clock=self.clock
+            self.config, _path(path), addresses, folder, transport, clock=self.clock
         )
 
     def send(

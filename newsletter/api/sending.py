@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from newsletter.api.results import (
@@ -201,7 +202,9 @@ def send_issue(
             return _result(issue, SendOutcome.NOTHING_TO_SEND, warnings=(warning,))
 
         def on_progress(running: Progress) -> None:
-            progress(SendUpdate(issue.issue_id, list_name, running))
+            # A copy: the dispatcher goes on counting in `running`, and a caller that keeps
+            # or streams the update (the web) must see the totals of this moment.
+            progress(SendUpdate(issue.issue_id, list_name, replace(running)))
 
         dispatcher = Dispatcher(
             store.sends,

@@ -26,6 +26,7 @@ from newsletter.errors import (
     InputError,
     StoreError,
     UnknownListError,
+    UnsupportedFeatureError,
 )
 from newsletter.feedback import PullSkipped
 from newsletter.store import AddOutcome, Status
@@ -114,6 +115,22 @@ def test_send_reports_progress_per_issue_and_list_then_resumes_nothing(nl: Newsl
     assert again.report is not None and again.report.already_finished
 
 
+def test_kept_progress_updates_hold_the_totals_of_their_moment(
+    nl: Newsletter, tmp_path: Path
+) -> None:
+    """A caller that keeps the updates (the web streams them from another thread) reads,
+    in each, the totals when it was made, not the dispatcher's running counter: three
+    batches of 100 give 100, 200, 250 accepted."""
+    many = tmp_path / "many.csv"
+    many.write_text("email\n" + "".join(f"r{n}@example.com\n" for n in range(250)))
+    nl.import_csv(many, "editors")
+    kept = Events()
+    nl.send(DIGEST, "editors", progress=kept)
+    updates = [e.progress for e in kept.seen if isinstance(e, SendUpdate)]
+    assert [p.accepted for p in updates] == [100, 200, 250]
+    assert len({id(p) for p in updates}) == len(updates)
+
+
 def test_send_a_prepared_issue_and_the_dry_run(nl: Newsletter) -> None:
     """prepare checks and renders without sending; send takes its result; a dry run
     counts the audience and records nothing."""
@@ -140,7 +157,7 @@ def test_send_refuses_bad_input_with_typed_errors(nl: Newsletter) -> None:
     sent: input errors (exit 3), raised before anything is sent."""
     with pytest.raises(UnknownListError):
         nl.send(DIGEST, "nope")
-    with pytest.raises(InputError, match="--at needs the sendgrid transport"):
+    with pytest.raises(UnsupportedFeatureError, match="--at needs the sendgrid transport"):
         nl.send(DIGEST, "weekly", at="2030-01-01 10:00 UTC")
     with pytest.raises(InputError, match="was never sent to weekly"):
         nl.retry(DIGEST, "weekly")
@@ -184,12 +201,15 @@ def test_status_names_an_issue_by_file_or_date(nl: Newsletter, tmp_path: Path) -
 
 
 def test_preview_goes_to_the_given_addresses(nl: Newsletter, tmp_path: Path) -> None:
-    """preview sends the [PREVIEW] message to `to`, writes .eml files when asked, and
-    reports each answer; nobody to preview to is an input error."""
+    """preview sends the [PREVIEW] message to `to` (a list, or one address as a str),
+    writes .eml files when asked, and reports each answer; nobody to preview to is an
+    input error."""
     report = nl.preview(DIGEST, to=["ed@example.com"], eml=tmp_path / "eml")
     assert [r.outcome for r in report.results] == ["accepted"] and report.error() is None
     assert [p.name for p in report.eml_files] == ["2025-09-12-preview-ed@example.com.eml"]
     assert b"[PREVIEW]" in report.eml_files[0].read_bytes()
+    one = nl.preview(DIGEST, to="ed@example.com")  # a plain str is one address, not letters
+    assert [r.email for r in one.recipients] == ["ed@example.com"]
     with pytest.raises(InputError, match="nobody to preview to"):
         nl.preview(DIGEST)  # the editors list was never synced: nobody on it
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.api.project import DIGEST, READERS, SECRET, write_project
+from tests.conftest import REPO
 
 SCRIPT = f"""
 import sys
@@ -73,3 +78,46 @@ def test_importing_newsletter_stays_cheap() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.splitlines() == ["[]", "True False"]
+
+
+def _documented_script() -> str:
+    """The Python block under "A complete script" in docs/api.md, as a reader copies it."""
+    text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split("## A complete script", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("secret", [SECRET, None], ids=["with-secret", "without-secret"])
+def test_the_script_in_docs_api_runs_as_written(tmp_path: Path, secret: str | None) -> None:
+    """docs/api.md's complete script, copied as it stands, on a fresh project: with
+    NEWSLETTER_SECRET it previews, sends and prints each list's status (exit 0); without
+    it, the ConfigError (not a NewsletterError) is still caught and reported as one line
+    with exit 4, never a traceback."""
+    write_project(tmp_path)
+    (tmp_path / "digests").mkdir()
+    shutil.copy(DIGEST, tmp_path / "digests" / DIGEST.name)
+    script = _documented_script()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NEWSLETTER_")}
+    if secret:
+        env["NEWSLETTER_SECRET"] = secret
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr
+    if secret is None:
+        assert (done.returncode, done.stdout) == (4, "")
+        assert done.stderr.startswith("NEWSLETTER_SECRET is not set")
+        return
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[-1] == f"weekly finished {{'accepted': {len(READERS)}}}"
+    assert lines[-2] == f"2025-09-12 → weekly: {len(READERS)} sent"

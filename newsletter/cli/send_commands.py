@@ -14,7 +14,7 @@ import click
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
 from newsletter.cli.present import Presenter, print_send, print_status
 from newsletter.cli.terminal import inert
-from newsletter.errors import EXIT_OK, EXIT_PARTIAL
+from newsletter.errors import EXIT_NOT_APPROVED, EXIT_OK, EXIT_PARTIAL
 from newsletter.transports import NAMES
 from newsletter.wording import plural
 
@@ -36,7 +36,14 @@ def _exit(needs_attention: bool) -> None:
 @LIST
 @TRANSPORT
 @click.option("--dry-run", is_flag=True, help="Validate, render and count; send nothing.")
-@click.option("--force", is_flag=True, help="Go on with a digest changed after a partial send.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go on with a digest changed after a partial send; with --reason, also past "
+    "the pre-send check's blocking findings.",
+)
+@click.option("--reason", help="With --force: why it must go out anyway (recorded, in status).")
+@click.option("--by", help="Who forces it (default: $USER, else the login name).")
 @AT
 @pass_app
 @report_errors
@@ -47,12 +54,22 @@ def send(
     transport: str | None,
     dry_run: bool,
     force: bool,
+    reason: str | None,
+    by: str | None,
     at: str | None,
 ) -> None:
     """Send DIGEST to every active member of a list (resumes an interrupted send)."""
     with Presenter() as presenter:
         result = app.api.send(
-            digest, list_name, transport, at, dry_run=dry_run, force=force, progress=presenter
+            digest,
+            list_name,
+            transport,
+            at,
+            dry_run=dry_run,
+            force=force,
+            reason=reason,
+            by=by,
+            progress=presenter,
         )
     print_send(result)
     _exit(result.needs_attention)
@@ -77,10 +94,12 @@ def dispatch(
     transport: str | None,
     at: str | None,
 ) -> None:
-    """The weekly cron entry: send the due digest to each weekly list, once."""
+    """The weekly cron entry: send the due digest, as approved, to each weekly list, once."""
     today = on_date.date() if on_date else None
     with Presenter() as presenter:  # prints each list's outcome as soon as it is done
         report = app.api.dispatch(today, list_name, transport, at, progress=presenter)
+    if report.not_approved:  # nothing went out for that issue: cron mails the editors
+        sys.exit(EXIT_NOT_APPROVED)
     _exit(report.needs_attention)
 
 

@@ -204,7 +204,9 @@ def send_issue(
     list_name = issue.list_name
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
-    with Store.from_config(config) as store, configured_transport(config, chosen) as transport:
+    # The store reads "now" from the same clock as the rest of the call (a forced send's time).
+    store = Store.from_config(config, clock=clock)
+    with store, configured_transport(config, chosen) as transport:
         send_at, batch_id = _schedule(store, transport, issue, at, clock)
         if store.sends.find_send(
             issue.issue_id, list_name

@@ -59,18 +59,8 @@ def send(
     at: str | None,
 ) -> None:
     """Send DIGEST to every active member of a list (resumes an interrupted send)."""
-    with Presenter() as presenter:
-        result = app.api.send(
-            digest,
-            list_name,
-            transport,
-            at,
-            dry_run=dry_run,
-            force=force,
-            reason=reason,
-            by=by,
-            progress=presenter,
-        )
+    with Presenter() as shown:  # the API's positional order: dry_run, force, progress, reason, by
+        result = app.api.send(digest, list_name, transport, at, dry_run, force, shown, reason, by)
     print_send(result)
     _exit(result.needs_attention)
 

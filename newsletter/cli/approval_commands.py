@@ -14,16 +14,17 @@ from newsletter.cli.present import print_approval, print_approvals
 
 
 @cli.command()
-@click.argument("digest", type=click.Path(path_type=Path))
+@click.argument("digests", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--by", help="Who approves (default: $USER, else the OS login name).")
 @pass_app
 @report_errors
-def approve(app: AppContext, digest: Path, by: str | None) -> None:
-    """Check DIGEST and approve this exact version for the weekly `dispatch`.
+def approve(app: AppContext, digests: tuple[Path, ...], by: str | None) -> None:
+    """Check each DIGEST and approve this exact version for the weekly `dispatch`.
 
-    Exits 11 (nothing recorded) when the pre-send check finds a blocking problem. Any
-    later change to the digest or its rendering needs a new approval."""
-    print_approval(app.api.approve(digest, by))
+    Stops at the first digest the pre-send check blocks (exit 11; it is not recorded).
+    Any later change to a digest or its rendering needs a new approval."""
+    for digest in digests:
+        print_approval(app.api.approve(digest, by))
 
 
 @cli.command()

@@ -184,7 +184,7 @@ def print_approval(recorded: ApprovalRecorded) -> None:
     approval = recorded.approval
     verb = "was already approved" if recorded.already else "approved"
     click.echo(
-        f"{recorded.path}: {approval.issue_id} {verb} by {inert(approval.approved_by)} at "
+        f"{inert(str(recorded.path))}: {approval.issue_id} {verb} by {inert(approval.approved_by)} at "
         f"{approval.approved_at:%Y-%m-%d %H:%M} UTC (content {approval.content_hash[:SHORT]}, "
         f"message {approval.message_hash[:SHORT]}); `dispatch` sends it while it stays so"
     )
@@ -200,7 +200,7 @@ def print_approvals(found: tuple[ApprovalStatus, ...]) -> None:
         click.echo(
             f"{approval.issue_id}  {inert(approval.approved_by)}  "
             f"{approval.approved_at:%Y-%m-%d %H:%M} UTC  content {approval.content_hash[:SHORT]}"
-            f"  message {approval.message_hash[:SHORT]}  {state} vs {status.file}"
+            f"  message {approval.message_hash[:SHORT]}  {state} vs {inert(str(status.file))}"
             + ("  (latest)" if status.latest else "")
         )
 

@@ -184,9 +184,10 @@ def print_approval(recorded: ApprovalRecorded) -> None:
     approval = recorded.approval
     verb = "was already approved" if recorded.already else "approved"
     click.echo(
-        f"{inert(str(recorded.path))}: {approval.issue_id} {verb} by {inert(approval.approved_by)} at "
-        f"{approval.approved_at:%Y-%m-%d %H:%M} UTC (content {approval.content_hash[:SHORT]}, "
-        f"message {approval.message_hash[:SHORT]}); `dispatch` sends it while it stays so"
+        f"{inert(str(recorded.path))}: {approval.issue_id} {verb} by "
+        f"{inert(approval.approved_by)} at {approval.approved_at:%Y-%m-%d %H:%M} UTC "
+        f"(content {approval.content_hash[:SHORT]}, message {approval.message_hash[:SHORT]}); "
+        "`dispatch` sends it while it stays so"
     )
 
 

@@ -384,8 +384,10 @@ def dispatch(
     progress: ProgressCallback = _ignore,
 ) -> DispatchReport:
     """The weekly cron entry: send the due digest to each weekly list (or `list_name`),
-    once. With SendGrid, its suppressions are pulled first. Each list's entry is also
-    given to `progress` as soon as that list is done."""
+    once, and only while its latest approval covers it exactly (approval.not_approved;
+    unless approval.required_for_dispatch is off): otherwise the list's entry is
+    NOT_APPROVED and nothing is sent. With SendGrid, its suppressions are pulled first.
+    Each list's entry is also given to `progress` as soon as that list is done."""
     lists = [check_list(config, list_name)] if list_name else config.weekly_lists
     if not lists:
         raise ConfigError("no list has `weekly: true` in config.yaml; nothing to dispatch")

@@ -22,6 +22,9 @@ demo: $(STAMP)
 	$(BIN)/newsletter validate digests/*.json
 	$(BIN)/newsletter render digests/*.json
 	$(BIN)/newsletter subscribers sync
+	@# dispatch sends only what an editor approved, exactly as approved: the demo approves
+	@# the samples as an editor would (`newsletter approvals` lists who approved what).
+	$(BIN)/newsletter approve digests/*.json --by demo
 	@echo "$(BIN)/newsletter dispatch"
 	@$(DEMO_ENV) $(BIN)/newsletter dispatch
 	$(BIN)/newsletter status

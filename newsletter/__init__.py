@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from newsletter.api import (
+        ApprovalRecorded,
+        ApprovalState,
+        ApprovalStatus,
         ArchiveWritten,
         CancelResult,
         Counts,
@@ -46,6 +49,9 @@ __version__ = "0.1.0"
 # of this package, and importing `newsletter` must not make it pay for SQLAlchemy, the
 # renderer and the transports that newsletter.api pulls in.
 __all__ = [
+    "ApprovalRecorded",
+    "ApprovalState",
+    "ApprovalStatus",
     "ArchiveWritten",
     "CancelResult",
     "Counts",

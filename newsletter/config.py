@@ -269,6 +269,16 @@ class Webhook(_Strict):
     )
 
 
+class ApprovalSettings(_Strict):
+    """Approval bound to content (`newsletter approve`, docs/dispatch.md)."""
+
+    required_for_dispatch: bool = Field(
+        default=True,
+        description="`dispatch` sends an issue only while its digest and rendered message "
+        "match its latest approval; false: it sends the due digest unapproved.",
+    )
+
+
 def _default_lists() -> dict[str, ListConfig]:
     return {
         "weekly": ListConfig(
@@ -296,6 +306,7 @@ class Config(_Strict):
     database: Database = Database()
     web: Web = Web()
     webhook: Webhook = Webhook()
+    approval: ApprovalSettings = ApprovalSettings()
     base_dir: Path = Field(default=Path(), exclude=True)
 
     def resolve(self, path: Path) -> Path:

@@ -23,6 +23,9 @@ them and turns them into exit codes::
     │   │   │                               (send_at on the outbox): refused, never ignored
     │   │   └── ImportTextError     13      a published text that cannot become a digest
     │   │                                   (unreadable, no date, no item, too large)
+    │   ├── CheckBlockedError      11   the pre-send check found blocking problems:
+    │   │                               `approve` and `send` refuse (send --force --reason
+    │   │                               overrides)
     │   ├── RenderError             6   the templates could not produce an email
     │   │   └── MessageError                a message would leave incomplete (no text part,
     │   │                                   no unsubscribe link, unresolved placeholder)
@@ -53,8 +56,9 @@ BaseNewsletterError.
 error (SendGrid's `errors[].message` texts, an SMTP server's reply text), so an
 operator reads them without turning on debugging; None elsewhere.
 
-Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
-2 (command-line usage) are the CLI's own.
+Exit codes 0 (done), 1 (done, some recipients failed or the send paused),
+2 (command-line usage) and 12 (`dispatch` left a due issue unsent: not approved, or
+changed since its approval; an outcome of the run, not an error) are the CLI's own.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ EXIT_RENDER = 6
 EXIT_STORE = 7
 EXIT_DELIVERY = 8
 EXIT_INTERNAL = 9
+EXIT_CHECK_BLOCKED = 11  # the pre-send check found blocking problems: approve/send refused
+EXIT_NOT_APPROVED = 12  # dispatch: a due issue unapproved or changed since its approval
 EXIT_IMPORT = 13
 
 
@@ -144,6 +150,22 @@ class DigestInvalidError(InputError):
 
     def lines(self) -> list[str]:
         return [self.message] + [f"  {self.source}: {problem}" for problem in self.problems]
+
+
+class CheckBlockedError(NewsletterError):
+    """The pre-send check found blocking problems: nothing was approved or sent.
+
+    `blocking` holds one line per problem (its JSON path, what is wrong, the fix)."""
+
+    exit_code = EXIT_CHECK_BLOCKED
+
+    def __init__(self, message: str, blocking: Sequence[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.blocking = tuple(blocking)
+
+    def lines(self) -> list[str]:
+        listed = [f"  blocking: {line}" for line in self.blocking]
+        return [self.message, *listed] + ([f"hint: {self.hint}"] if self.hint else [])
 
 
 class RenderError(NewsletterError):

@@ -3,6 +3,9 @@
 from newsletter.api.digests import validate as validate_digest
 from newsletter.api.newsletter import Newsletter
 from newsletter.api.results import (
+    ApprovalRecorded,
+    ApprovalState,
+    ApprovalStatus,
     ArchiveWritten,
     CancelResult,
     Counts,
@@ -35,6 +38,9 @@ from newsletter.api.results import (
 from newsletter.api.workbench import Workbench
 
 __all__ = [
+    "ApprovalRecorded",
+    "ApprovalState",
+    "ApprovalStatus",
     "ArchiveWritten",
     "CancelResult",
     "Counts",

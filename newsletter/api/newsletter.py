@@ -12,8 +12,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from newsletter.api import archive, digests, importing, preview, screenshots, sending, subscribers
+from newsletter.api import (
+    approval,
+    archive,
+    digests,
+    importing,
+    preview,
+    screenshots,
+    sending,
+    subscribers,
+)
 from newsletter.api.results import (
+    ApprovalRecorded,
+    ApprovalStatus,
     ArchiveWritten,
     CancelResult,
     Counts,
@@ -144,11 +155,17 @@ class Newsletter:
         dry_run: bool = False,
         force: bool = False,
         progress: ProgressCallback | None = None,
+        reason: str | None = None,
+        by: str | None = None,
     ) -> SendResult:
         """Send a digest (or an issue from `prepare`) to every active member of a list,
         once, resumably. `at`: "YYYY-MM-DD HH:MM ZONE" (SendGrid, ≤ 72 h ahead).
-        `dry_run` sends nothing. Raises UnknownListError/InputError (3), ConfigError (4),
-        LockedError (5), RenderError (6), StoreError (7), AuthenticationError (8)."""
+        `dry_run` sends nothing. The pre-send check runs first: blocking findings raise
+        CheckBlockedError (11) unless `force` comes with a one-line `reason`, recorded on
+        the send with `by` (default $USER, else the login name) and the time; `force`
+        alone goes on with a digest changed after a partial send. Raises
+        UnknownListError/InputError (3), ConfigError (4), LockedError (5), RenderError
+        (6), StoreError (7), AuthenticationError (8), CheckBlockedError (11)."""
         issue = path if isinstance(path, PreparedIssue) else _path(path)
         return sending.send(
             self.config,
@@ -159,6 +176,8 @@ class Newsletter:
             at=at,
             dry=dry_run,
             force=force,
+            reason=reason,
+            by=by,
             progress=progress or _ignore,
         )
 
@@ -171,8 +190,11 @@ class Newsletter:
         progress: ProgressCallback | None = None,
     ) -> DispatchReport:
         """The weekly cron entry: the due digest (newest dated on or before `today`,
-        default the local date) to each weekly list (or `list_name`), once. ConfigError
-        (4) when no list is weekly; the errors of `send`."""
+        default the local date) to each weekly list (or `list_name`), once, and only
+        while its content and rendered message match its latest approval (unless
+        approval.required_for_dispatch is off): otherwise that list's entry is
+        NOT_APPROVED and nothing is sent (DispatchReport.not_approved; the CLI exits 12).
+        ConfigError (4) when no list is weekly; the errors of `send`."""
         return sending.dispatch(
             self.config,
             self.clock,
@@ -182,6 +204,23 @@ class Newsletter:
             at=at,
             progress=progress or _ignore,
         )
+
+    # ------------------------------------------------------------------ approval
+
+    def approve(self, path: Path | str, by: str | None = None) -> ApprovalRecorded:
+        """Run the pre-send check and record that `by` (default $USER, else the OS login
+        name) approves this exact version: the digest's content hash and the rendered
+        message's hash, dated by the store's clock. CheckBlockedError (11) on blocking
+        findings; digest errors (3), RenderError (6), StoreError (7), InputError (3)
+        for an unusable name. Approving again the same version by the same person adds
+        nothing (`already`)."""
+        return approval.approve(self.config, self.clock, _path(path), by)
+
+    def approvals(self, path: Path | str | None = None) -> tuple[ApprovalStatus, ...]:
+        """Every approval recorded (or those of the issue in `path`), each marked
+        current or stale against the digest file now (`path`, else the file approved),
+        and whether it is the issue's latest. Digest errors (3) for `path`."""
+        return approval.approvals(self.config, self.clock, None if path is None else _path(path))
 
     def status(self, issue: str | Path | None = None) -> list[SendStatus]:
         """Every send recorded, or those of `issue` (a digest path or YYYY-MM-DD);

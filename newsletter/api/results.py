@@ -22,7 +22,7 @@ from newsletter.feedback import PullOutcome
 from newsletter.importer import Note
 from newsletter.message import IssueMessage, Recipient
 from newsletter.render import RenderedIssue
-from newsletter.store import ImportReport, ListCount, SendRecord, Status
+from newsletter.store import Approval, ImportReport, ListCount, SendRecord, Status
 from newsletter.transports import Outcome, Result
 from newsletter.wording import plural
 
@@ -165,13 +165,16 @@ class DispatchOutcome(StrEnum):
     NO_DIGEST = "no digest"
     ALREADY_SENT = "already sent"
     CANCELLED = "cancelled"
+    NOT_APPROVED = "not approved"  # unapproved, or changed since its latest approval
     SENT = "sent"
 
 
 @dataclass(frozen=True)
 class DispatchEntry:
     """One weekly list's part of a dispatch. `result` only when SENT; `attention` when
-    ALREADY_SENT (readers still failed or in doubt are said every run until someone acts)."""
+    ALREADY_SENT (readers still failed or in doubt are said every run until someone acts)
+    or NOT_APPROVED (why nothing was sent, what to run). `approval`: when NOT_APPROVED,
+    the issue's latest approval (None: nobody approved it)."""
 
     list_name: str
     outcome: DispatchOutcome
@@ -180,9 +183,12 @@ class DispatchEntry:
     issue_id: str | None = None
     result: SendResult | None = None
     attention: tuple[str, ...] = ()
+    approval: Approval | None = None
 
     @property
     def needs_attention(self) -> bool:
+        if self.outcome is DispatchOutcome.NOT_APPROVED:
+            return True
         if self.result is not None:
             return self.result.needs_attention
         return bool(self.attention)
@@ -200,6 +206,12 @@ class DispatchReport:
     @property
     def needs_attention(self) -> bool:
         return any(entry.needs_attention for entry in self.entries)
+
+    @property
+    def not_approved(self) -> tuple[DispatchEntry, ...]:
+        """The lists left unsent because the due issue is not approved as it is now
+        (the CLI then exits 12, EXIT_NOT_APPROVED)."""
+        return tuple(e for e in self.entries if e.outcome is DispatchOutcome.NOT_APPROVED)
 
 
 ProgressEvent = SendUpdate | PreparedIssue | PullOutcome | DispatchEntry
@@ -259,6 +271,38 @@ class PreviewReport:
         return NewsletterError(
             f"{self.failed:,} of {plural(len(self.results), 'preview')} {were} not accepted"
         )
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+@dataclass(frozen=True)
+class ApprovalRecorded:
+    """`approve`: the approval that now counts for the issue. `already`: the latest
+    approval was already this person's, of this exact version; nothing was added."""
+
+    path: Path
+    approval: Approval
+    already: bool = False
+    warnings: tuple[str, ...] = ()  # the pre-send check's warnings (approval goes on)
+
+
+class ApprovalState(StrEnum):
+    CURRENT = "current"  # both hashes match the digest file as it is now
+    STALE = "stale"  # the file (or its rendering) changed since this approval
+    UNREADABLE = "unreadable"  # the file is gone, invalid, or does not render
+
+
+@dataclass(frozen=True)
+class ApprovalStatus:
+    """One recorded approval against the digest file now. `latest`: the approval that
+    counts for its issue (dispatch compares against it alone); `detail`: why UNREADABLE."""
+
+    approval: Approval
+    latest: bool
+    state: ApprovalState
+    file: Path
+    detail: str | None = None
 
 
 # --------------------------------------------------------------------------- subscribers
@@ -334,6 +378,9 @@ class ArchiveWritten:
 
 
 __all__ = [
+    "ApprovalRecorded",
+    "ApprovalState",
+    "ApprovalStatus",
     "ArchiveWritten",
     "CancelResult",
     "Counts",

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from newsletter.api import approval
 from newsletter.api.results import (
     CancelResult,
     DispatchEntry,
@@ -42,7 +43,7 @@ from newsletter.message.links import UnsubscribeLinks, public_base
 from newsletter.render import issue_id, render_issue
 from newsletter.secrets import Secret, signing_secret
 from newsletter.states import DeliveryState, SendState
-from newsletter.store import Claimed, SendRecord, Store
+from newsletter.store import Claimed, ForcedSend, SendRecord, Store
 from newsletter.transports import Pacer, Transport, open_transport, scheduler_of
 from newsletter.wording import plural
 
@@ -175,13 +176,15 @@ def send_issue(
     transport_name: str | None,
     *,
     force: bool = False,
+    forced: ForcedSend | None = None,
     at: str | None = None,
     retry_states: tuple[str, ...] = (),
     progress: ProgressCallback = _ignore,
 ) -> SendResult:
     """Send (or resume) one prepared issue to its list. NOTHING_TO_SEND, with a warning,
     when the list has no active subscriber and no send of the issue was started: nothing
-    is recorded, so the issue still goes out once the list has members."""
+    is recorded, so the issue still goes out once the list has members. `forced` (a send
+    past the pre-send check) is recorded on the send as it opens."""
     list_name = issue.list_name
     secret = signing_secret()
     chosen = transport_name or config.delivery.transport
@@ -223,6 +226,7 @@ def send_issue(
                 retry_states=retry_states,
                 send_at=send_at,
                 batch_id=batch_id,
+                forced=forced,
             )
         )
     return _sent(issue, report)
@@ -313,12 +317,29 @@ def send(
     at: str | None = None,
     dry: bool = False,
     force: bool = False,
+    reason: str | None = None,
+    by: str | None = None,
     progress: ProgressCallback = _ignore,
 ) -> SendResult:
+    """A send by hand: the pre-send check first; blocking findings refuse it
+    (CheckBlockedError, 11) unless `force` comes with a `reason`, which is then recorded
+    on the send with who (`by`, default the login name) and when. `force` alone keeps its
+    meaning: go on with a digest changed after a partial send."""
+    forced = approval.forced_send(force, reason, by)
     issue = _prepared(config, path, list_name, progress)
+    if forced is None:
+        approval.refuse_blocked(
+            issue.path,
+            approval.gate(config, issue.path),
+            doing="nothing sent",
+            hint=f"fix them (`newsletter check {issue.path}`), or send anyway with "
+            '--force --reason "why it must go out as it is" (recorded, shown by `status`)',
+        )
     if dry:
         return dry_run(config, issue, transport, clock=clock)
-    return send_issue(config, clock, issue, transport, force=force, at=at, progress=progress)
+    return send_issue(
+        config, clock, issue, transport, force=force, forced=forced, at=at, progress=progress
+    )
 
 
 def retry(
@@ -357,8 +378,10 @@ def dispatch(
     progress: ProgressCallback = _ignore,
 ) -> DispatchReport:
     """The weekly cron entry: send the due digest to each weekly list (or `list_name`),
-    once. With SendGrid, its suppressions are pulled first. Each list's entry is also
-    given to `progress` as soon as that list is done."""
+    once, and only while its latest approval covers it exactly (approval.not_approved;
+    unless approval.required_for_dispatch is off): otherwise the list's entry is
+    NOT_APPROVED and nothing is sent. With SendGrid, its suppressions are pulled first.
+    Each list's entry is also given to `progress` as soon as that list is done."""
     lists = [check_list(config, list_name)] if list_name else config.weekly_lists
     if not lists:
         raise ConfigError("no list has `weekly: true` in config.yaml; nothing to dispatch")
@@ -403,6 +426,19 @@ def _dispatch_one(
         # An editor cancelled it on purpose: the cron job must not send it behind their back.
         return DispatchEntry(list_name, DispatchOutcome.CANCELLED, today, path, issue)
     prepared = _prepared(config, path, list_name, progress)
+    if config.approval.required_for_dispatch:
+        with Store.from_config(config, clock=clock) as store:
+            latest, why = approval.not_approved(store, prepared)
+        if why:  # the cron job sends only what a person approved, exactly as approved
+            return DispatchEntry(
+                list_name,
+                DispatchOutcome.NOT_APPROVED,
+                today,
+                path,
+                issue,
+                attention=why,
+                approval=latest,
+            )
     result = send_issue(config, clock, prepared, transport, at=at, progress=progress)
     return DispatchEntry(list_name, DispatchOutcome.SENT, today, path, issue, result=result)
 

@@ -9,6 +9,8 @@ from types import TracebackType
 import click
 
 from newsletter.api import (
+    ApprovalRecorded,
+    ApprovalStatus,
     DispatchEntry,
     DispatchOutcome,
     PreparedIssue,
@@ -153,6 +155,9 @@ def print_dispatch_entry(entry: DispatchEntry) -> None:
     elif entry.outcome is DispatchOutcome.ALREADY_SENT:
         click.echo(f"{name}: {issue} was already sent; nothing to do")
         attention_lines(entry.attention)
+    elif entry.outcome is DispatchOutcome.NOT_APPROVED:
+        click.echo(f"{name}: {issue} NOT SENT: it is not approved as it is now")
+        attention_lines(entry.attention)
     elif entry.outcome is DispatchOutcome.CANCELLED:
         click.echo(
             f"{name}: {issue} was cancelled; not sending it "
@@ -170,9 +175,45 @@ def print_status(found: SendStatus) -> None:
         f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
     )
     click.echo(f"  {counts_line(found.counts, record.removed, found.already_sent_via)}")
+    if record.force_reason is not None and record.forced_at is not None:
+        click.echo(
+            f"  forced past the pre-send check by {inert(record.forced_by or '?')} at "
+            f"{record.forced_at:%Y-%m-%d %H:%M} UTC: {inert(record.force_reason)}"
+        )
     attention_lines(found.attention, err=False)
     for failed in found.failed:
         click.echo(f"  failed: {inert(failed.email)}: {inert(failed.error)}")
+
+
+SHORT = 12  # hex digits of a hash: enough to tell versions apart
+
+
+def print_approval(recorded: ApprovalRecorded) -> None:
+    for message in recorded.warnings:
+        warn(message)
+    approval = recorded.approval
+    verb = "was already approved" if recorded.already else "approved"
+    click.echo(
+        f"{inert(str(recorded.path))}: {approval.issue_id} {verb} by "
+        f"{inert(approval.approved_by)} at {approval.approved_at:%Y-%m-%d %H:%M} UTC "
+        f"(content {approval.content_hash[:SHORT]}, message {approval.message_hash[:SHORT]}); "
+        "`dispatch` sends it while it stays so"
+    )
+
+
+def print_approvals(found: tuple[ApprovalStatus, ...]) -> None:
+    """One line per approval: issue, who, when, short hashes, current or stale now."""
+    if not found:
+        click.echo("no approvals recorded")
+    for status in found:
+        approval = status.approval
+        state = f"{status.state}: {inert(status.detail)}" if status.detail else status.state
+        click.echo(
+            f"{approval.issue_id}  {inert(approval.approved_by)}  "
+            f"{approval.approved_at:%Y-%m-%d %H:%M} UTC  content {approval.content_hash[:SHORT]}"
+            f"  message {approval.message_hash[:SHORT]}  {state} vs {inert(str(status.file))}"
+            + ("  (latest)" if status.latest else "")
+        )
 
 
 class Presenter:

@@ -13,7 +13,7 @@ import click
 
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors
 from newsletter.cli.present import Presenter, announce, print_preview, print_send, print_status
-from newsletter.errors import EXIT_OK, EXIT_PARTIAL
+from newsletter.errors import EXIT_NOT_APPROVED, EXIT_OK, EXIT_PARTIAL
 from newsletter.transports import NAMES
 from newsletter.wording import plural
 
@@ -35,7 +35,14 @@ def _exit(needs_attention: bool) -> None:
 @LIST
 @TRANSPORT
 @click.option("--dry-run", is_flag=True, help="Validate, render and count; send nothing.")
-@click.option("--force", is_flag=True, help="Go on with a digest changed after a partial send.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go on with a digest changed after a partial send; with --reason, also past "
+    "the pre-send check's blocking findings.",
+)
+@click.option("--reason", help="With --force: why it must go out anyway (recorded, in status).")
+@click.option("--by", help="Who forces it (default: $USER, else the login name).")
 @AT
 @pass_app
 @report_errors
@@ -46,13 +53,13 @@ def send(
     transport: str | None,
     dry_run: bool,
     force: bool,
+    reason: str | None,
+    by: str | None,
     at: str | None,
 ) -> None:
     """Send DIGEST to every active member of a list (resumes an interrupted send)."""
-    with Presenter() as presenter:
-        result = app.api.send(
-            digest, list_name, transport, at, dry_run=dry_run, force=force, progress=presenter
-        )
+    with Presenter() as shown:  # the API's positional order: dry_run, force, progress, reason, by
+        result = app.api.send(digest, list_name, transport, at, dry_run, force, shown, reason, by)
     print_send(result)
     _exit(result.needs_attention)
 
@@ -76,10 +83,12 @@ def dispatch(
     transport: str | None,
     at: str | None,
 ) -> None:
-    """The weekly cron entry: send the due digest to each weekly list, once."""
+    """The weekly cron entry: send the due digest, as approved, to each weekly list, once."""
     today = on_date.date() if on_date else None
     with Presenter() as presenter:  # prints each list's outcome as soon as it is done
         report = app.api.dispatch(today, list_name, transport, at, progress=presenter)
+    if report.not_approved:  # nothing went out for that issue: cron mails the editors
+        sys.exit(EXIT_NOT_APPROVED)
     _exit(report.needs_attention)
 
 

@@ -35,7 +35,7 @@ from newsletter.errors import (
 )
 from newsletter.message import IssueMessage, PersonalMessage
 from newsletter.states import DeliveryState, SendState
-from newsletter.store import Batch, Claimed, Outcomes, SendRecord
+from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Result, SendOptions, Transport
 from newsletter.transports.base import check_options, outcome_of
@@ -69,6 +69,7 @@ class SendRequest:
     retry_states: tuple[str, ...] = ()
     send_at: datetime | None = None
     batch_id: str | None = None
+    forced: ForcedSend | None = None  # pushed past the pre-send check: recorded on the send
 
 
 @dataclass
@@ -158,6 +159,7 @@ class Dispatcher:
                 force=request.force,
                 send_at=request.send_at,
                 batch_id=request.batch_id,
+                forced=request.forced,
             )
             interrupted = self.ledger.mark_interrupted(record.id)
             if request.retry_states:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from newsletter.message import IssueMessage, Recipient
-from newsletter.store import Batch, Claimed, Outcomes, SendRecord
+from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 
 RecipientOf = Callable[[Claimed], Recipient]
 """Builds the recipient (with its signed unsubscribe URL) of one claimed delivery."""
@@ -37,6 +37,7 @@ class Ledger(Protocol):
         force: bool = False,
         send_at: datetime | None = None,
         batch_id: str | None = None,
+        forced: ForcedSend | None = None,
     ) -> SendRecord: ...
 
     def mark_interrupted(self, send_id: int) -> int: ...

@@ -1,9 +1,9 @@
 """The store of record: subscribers and lists, sends and the ledger, provider feedback, issues.
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
-repositories are ``store.subscribers``, ``store.sends``, ``store.feedback`` and
-``store.issues`` (see `newsletter.store.store`). SQLite by default, PostgreSQL
-through the same code; see docs/subscribers.md and docs/dispatch.md.
+repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
+``store.issues`` and ``store.approvals`` (see `newsletter.store.store`). SQLite by
+default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
 
 This is the store's public face: code outside the package imports from here,
 never from its modules.
@@ -12,6 +12,7 @@ never from its modules.
 from __future__ import annotations
 
 from newsletter.csvio import Rejection
+from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.feedback import (
     DeliveryEvent,
@@ -22,7 +23,7 @@ from newsletter.store.feedback import (
 )
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import ArchivedVersion, IssueRepository, PublishedIssue
-from newsletter.store.ledger import Batch, Claimed, Outcomes, SendRecord
+from newsletter.store.ledger import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 from newsletter.store.lock import STALE_LOCK_AFTER, LockHolder
 from newsletter.store.migrate import HEAD as SCHEMA_HEAD
 from newsletter.store.migrate import SchemaState
@@ -54,6 +55,8 @@ __all__ = [
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
+    "Approval",
+    "ApprovalRepository",
     "ArchivedVersion",
     "Batch",
     "Claimed",
@@ -61,6 +64,7 @@ __all__ = [
     "DeliveryEvent",
     "EventsReport",
     "FeedbackRepository",
+    "ForcedSend",
     "HistoryEntry",
     "ImportReport",
     "IssueRepository",

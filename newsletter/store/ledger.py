@@ -50,6 +50,18 @@ class SendRecord:
     send_at: datetime | None
     note: str | None
     removed: int
+    force_reason: str | None = None  # 0006: `send --force --reason`: why, who, when
+    forced_by: str | None = None
+    forced_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ForcedSend:
+    """A send made with `--force --reason`: why, and who asked. Recorded on the send
+    when it opens, with the store's time."""
+
+    reason: str
+    by: str
 
 
 @dataclass(frozen=True)

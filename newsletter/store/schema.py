@@ -144,6 +144,9 @@ sends = Table(
     Column("send_at", UtcDateTime, nullable=True),  # 0002: a scheduled send's time
     Column("note", Text, nullable=True),  # 0002: why the last run paused
     Column("removed", Integer, nullable=False, server_default="0"),  # 0002: left the audience
+    Column("force_reason", Text, nullable=True),  # 0006: why a send was forced past the check
+    Column("forced_by", String(200), nullable=True),  # 0006: who forced it
+    Column("forced_at", UtcDateTime, nullable=True),  # 0006: when (the store's clock)
     UniqueConstraint("issue_id", "list_name", name="uq_sends_issue_id_list_name"),
 )
 
@@ -221,4 +224,20 @@ sent_issues = Table(
     Column("origin", String(16), nullable=False),
     UniqueConstraint("issue_id", "version", name="uq_sent_issues_issue_id_version"),
     CheckConstraint(_one_of("origin", SENT_ISSUE_ORIGINS), name="origin"),
+)
+
+# 0006: who approved which version of an issue, for `dispatch`: an approval names the
+# digest's content hash and the rendered message's hash; a row is never rewritten, a
+# new approval adds a row, and the latest row of an issue is the one that counts.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issue_id", String(32), nullable=False),  # the digest's date, YYYY-MM-DD
+    Column("digest_path", Text, nullable=False),  # the file approved, absolute
+    Column("content_hash", String(64), nullable=False),  # sha256 of the canonical digest
+    Column("message_hash", String(64), nullable=False),  # sha256 of subject, html, text
+    Column("approved_by", String(200), nullable=False),
+    Column("approved_at", UtcDateTime, nullable=False),
+    Index("ix_approvals_issue_id", "issue_id", "id"),
 )

@@ -16,7 +16,7 @@ from newsletter.errors import InputError
 from newsletter.states import DeliveryState, SendState
 from newsletter.store import ledger
 from newsletter.store.database import Database
-from newsletter.store.ledger import Batch, Outcomes, SendRecord
+from newsletter.store.ledger import Batch, ForcedSend, Outcomes, SendRecord
 from newsletter.store.lock import SendLock
 from newsletter.store.schema import deliveries
 
@@ -61,13 +61,17 @@ class SendRepository:
         force: bool = False,
         send_at: datetime | None = None,
         batch_id: str | None = None,
+        forced: ForcedSend | None = None,
     ) -> SendRecord:
         """The send of this issue to this list: created (audience frozen) on first use,
-        resumed afterwards. A changed digest is refused unless `force`."""
+        resumed afterwards. A changed digest is refused unless `force`. `forced` (a send
+        pushed past the pre-send check) is recorded on the send: reason, who, now."""
         with self._db.write() as conn:
             existing = ledger.find_send(conn, issue_id, list_name)
+            if forced is not None and existing is not None:
+                ledger.update_send(conn, existing.id, **self._forced(forced))
             if existing is None:
-                return ledger.create_send(
+                created = ledger.create_send(
                     conn,
                     issue_id=issue_id,
                     list_name=list_name,
@@ -78,6 +82,10 @@ class SendRepository:
                     send_at=send_at,
                     batch_id=batch_id,
                 )
+                if forced is None:
+                    return created
+                ledger.update_send(conn, created.id, **self._forced(forced))
+                return ledger.get_send(conn, created.id)
             if existing.content_hash != content_hash and not force:
                 raise InputError(
                     f"{issue_id} changed since its send to {list_name} started "
@@ -94,6 +102,13 @@ class SendRepository:
                 values["state"] = SendState.FINISHED
             ledger.update_send(conn, existing.id, **values)
             return ledger.get_send(conn, existing.id)
+
+    def _forced(self, forced: ForcedSend) -> dict[str, object]:
+        return {
+            "force_reason": forced.reason,
+            "forced_by": forced.by,
+            "forced_at": self._db.clock.now(),
+        }
 
     def mark_interrupted(self, send_id: int) -> int:
         with self._db.write() as conn:

@@ -1,13 +1,14 @@
 """The store of record, as one object the CLI, dispatch and the web endpoint share.
 
 `Store` opens and closes the store and migrates its schema; the work is done by
-its four repositories, which share its one `Database` (engine, transactions,
+its five repositories, which share its one `Database` (engine, transactions,
 clock):
 
 - `store.subscribers`: subscribers and lists (`SubscriberRepository`);
 - `store.sends`: sends, the ledger and the run lock (`SendRepository`);
 - `store.feedback`: the provider's suppressions and events (`FeedbackRepository`);
-- `store.issues`: issues as sent, and which are published (`IssueRepository`).
+- `store.issues`: issues as sent, and which are published (`IssueRepository`);
+- `store.approvals`: who approved which version of an issue (`ApprovalRepository`).
 
 Every database error leaves as StoreError, naming the store with its password masked.
 """
@@ -24,6 +25,7 @@ from newsletter.clock import Clock, SystemClock
 from newsletter.config import Config
 from newsletter.errors import StoreError
 from newsletter.store import migrate
+from newsletter.store.approval_repository import ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.engine import describe_store, make_engine, parse_url
 from newsletter.store.feedback_repository import FeedbackRepository
@@ -42,6 +44,7 @@ class Store:
         self.sends = SendRepository(database)
         self.feedback = FeedbackRepository(database)
         self.issues = IssueRepository(database)
+        self.approvals = ApprovalRepository(database)
 
     # -- opening and closing -------------------------------------------------
 

@@ -13,9 +13,10 @@ SECRET = "api-tests-secret-0123456789abcdefghijkl"  # noqa: S105 - a test secret
 READERS = ["ann@example.com", "bob@example.org", "cy@example.net"]
 
 
-def write_project(folder: Path) -> Path:
+def write_project(folder: Path, *, require_approval: bool = False) -> Path:
     """config.yaml in `folder` (SQLite store and outbox there), weekly.csv with READERS,
-    an editors list with one editor; returns the config's path."""
+    an editors list with one editor; returns the config's path. `dispatch` needs no
+    approval unless `require_approval` (tests/api/test_approval.py turns it on)."""
     (folder / "weekly.csv").write_text(
         "email,name\n" + "".join(f"{email},Reader {n}\n" for n, email in enumerate(READERS)),
         encoding="utf-8",
@@ -38,6 +39,7 @@ def write_project(folder: Path) -> Path:
             "retry_base_seconds": 0.01,
             "outbox": {"folder": str(folder / "outbox")},
         },
+        "approval": {"required_for_dispatch": require_approval},
     }
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")

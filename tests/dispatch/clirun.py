@@ -35,7 +35,9 @@ class Project:
     def database(self) -> str:
         return f"sqlite:///{self.folder / 'store.sqlite3'}"
 
-    def write_config(self, **delivery: Any) -> None:
+    def write_config(self, *, require_approval: bool = False, **delivery: Any) -> None:
+        """config.yaml; `dispatch` needs no approval unless `require_approval` (the
+        tests of approval itself turn it on: tests/cli/test_approval_commands.py)."""
         settings = {
             "publication": {"public_base_url": "https://news.example.com"},
             "lists": {
@@ -45,6 +47,7 @@ class Project:
             "paths": {"digests": str(REPO / "digests"), "templates": str(REPO / "templates")},
             "database": {"url": self.database},
             "delivery": {"retry_base_seconds": 0.01, "outbox": {"folder": "outbox"}, **delivery},
+            "approval": {"required_for_dispatch": require_approval},
         }
         self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
 

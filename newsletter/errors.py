@@ -52,7 +52,8 @@ error (SendGrid's `errors[].message` texts, an SMTP server's reply text), so an
 operator reads them without turning on debugging; None elsewhere.
 
 Exit codes 0 (done), 1 (done, some recipients failed or the send paused) and
-2 (command-line usage) are the CLI's own.
+2 (command-line usage) are the CLI's own; so are 10 (`check` found warnings only)
+and 11 (`check` found blocking findings), which report a finished check, not an error.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ EXIT_RENDER = 6
 EXIT_STORE = 7
 EXIT_DELIVERY = 8
 EXIT_INTERNAL = 9
+EXIT_CHECK_WARNINGS = 10  # the pre-send check found warnings, nothing blocking
+EXIT_CHECK_BLOCKED = 11  # the pre-send check found blocking findings
 
 
 class BaseNewsletterError(Exception):

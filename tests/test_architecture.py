@@ -109,6 +109,7 @@ HOMES = {
     "alembic": ("newsletter.store",),
     "click": ("newsletter.cli",),
     "rich": ("newsletter.cli",),
+    "playwright": ("newsletter.check.axe",),
 }
 
 
@@ -167,7 +168,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "render",
         "message",
         "transports store",
-        "dispatch feedback pages archive_backfill",
+        "dispatch feedback pages archive_backfill check",
         "api",
         "web",
         "cli",

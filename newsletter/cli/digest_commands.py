@@ -1,4 +1,4 @@
-"""Commands on digest files: validate, render, schema."""
+"""Commands on digest files: validate, render, check, schema."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
+from newsletter.cli.present import print_check
 from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import Digest, json_schema
 from newsletter.errors import InputError, NewsletterError
@@ -68,6 +69,26 @@ def render(app: AppContext, digests: tuple[Path, ...], out: Path | None) -> None
             click.echo(f"  {written.path}  {written.size / 1000:.1f} KB")
         for message in result.warnings:
             warn(message)
+
+
+@cli.command()
+@click.argument("digest", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for tools).")
+@click.option(
+    "--no-tools", is_flag=True, help="Skip SpamAssassin and axe-core (fast; noted in the report)."
+)
+@pass_app
+@report_errors
+def check(app: AppContext, digest: Path, as_json: bool, no_tools: bool) -> None:
+    """The pre-send gate: blocking findings and warnings, each with its JSON path and a fix.
+
+    Exits 0 when clean, 10 with warnings only, 11 with blocking findings."""
+    report = app.api.check(digest, tools=not no_tools)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_check(report)
+    sys.exit(report.exit_code)
 
 
 @cli.command()

@@ -1,0 +1,113 @@
+"""The pre-send gate: every rule over one digest, then the tools, into one report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from newsletter.check import content, output
+from newsletter.check.axe import axe_check
+from newsletter.check.findings import CheckReport, Finding, Severity, blocking
+from newsletter.check.issue import CheckedIssue
+from newsletter.check.spam import spam_check
+from newsletter.config import Config
+from newsletter.digest import load_digest
+from newsletter.errors import MessageError
+from newsletter.message import Recipient, build_issue_message
+from newsletter.message.mime import mime_bytes
+from newsletter.render import issue_id, render_issue
+
+Rule = Callable[[CheckedIssue], Iterable[Finding]]
+
+# In the order an editor reads the issue: the subject line first, then the content,
+# then what the templates and the configuration made of it.
+RULES: tuple[Rule, ...] = (
+    content.subject,
+    content.preheader,
+    content.placeholders,
+    content.digest_links,
+    content.missing_urls,
+    content.duplicate_urls,
+    content.published_dates,
+    content.long_items,
+    output.size,
+    output.image_alt,
+    output.language,
+    output.template_links,
+    output.footer,
+    output.text_part,
+    output.leftover_markers,
+)
+SKIPPED_TOOLS = (
+    "spam score: skipped (tools off)",
+    "accessibility: skipped (tools off)",
+)
+# A fixed Date header keeps SpamAssassin's input the same from run to run.
+_DATE = "Mon, 01 Jan 2024 06:00:00 +0000"
+
+
+def _ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Blocking findings first, each group in the order found (a stable sort)."""
+    return tuple(sorted(findings, key=lambda f: f.severity is not Severity.BLOCKING))
+
+
+def run_rules(issue: CheckedIssue, rules: Iterable[Rule] = RULES) -> tuple[Finding, ...]:
+    """Every finding of `rules`, blocking ones first."""
+    return _ordered(finding for rule in rules for finding in rule(issue))
+
+
+def _sample_recipient(config: Config) -> Recipient:
+    """A reader as SpamAssassin sees one: the sender's own domain, a link of the real shape."""
+    base = (config.publication.public_base_url or config.publication.website).rstrip("/")
+    if base.startswith("http://"):  # unsubscribe links must be https (but on localhost)
+        base = "https://" + base.removeprefix("http://")
+    domain = config.sender.email.rsplit("@", 1)[1]
+    return Recipient(
+        email=f"reader@{domain}",
+        unsubscribe_url=f"{base}/unsubscribe/1.{'x' * 43}",
+        subscriber_id=1,
+    )
+
+
+def _list_name(config: Config) -> str:
+    return next(iter(config.weekly_lists or list(config.lists) or ["weekly"]))
+
+
+def run_tools(issue: CheckedIssue) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """SpamAssassin on the finished message, axe-core on the HTML: findings and notes."""
+    config, found, notes = issue.config, [], []
+    try:
+        message = build_issue_message(issue.rendered, config, _list_name(config))
+        raw = mime_bytes(message.personalise(_sample_recipient(config)), date=_DATE)
+    except MessageError as err:
+        found.append(blocking("message", "", err.message, err.hint or "see the message"))
+        notes.append("spam score: skipped, the message could not be built")
+    else:
+        spam_found, spam_notes = spam_check(raw)
+        found.extend(spam_found)
+        notes.extend(spam_notes)
+    axe_found, axe_notes = axe_check(issue.rendered.html, config.base_dir)
+    return (*found, *axe_found), (*notes, *axe_notes)
+
+
+def check_issue(config: Config, path: Path, *, tools: bool = True) -> CheckReport:
+    """Check the digest in `path` before it is sent (docs/check.md lists every rule).
+
+    Returns a CheckReport: blocking findings and warnings, each with the JSON path it
+    concerns and a fix, and a note for each check that could not run. `tools=False`
+    skips SpamAssassin and axe-core (seconds each). Raises DigestFileError /
+    DigestInvalidError (3) for a digest that is not valid, RenderError (6) when the
+    templates fail: there is nothing to check then."""
+    rendered = render_issue(load_digest(path), config)
+    issue = CheckedIssue(config=config, rendered=rendered)
+    findings = run_rules(issue)
+    skipped: tuple[str, ...] = SKIPPED_TOOLS
+    if tools:
+        tool_findings, skipped = run_tools(issue)
+        findings = _ordered((*findings, *tool_findings))
+    return CheckReport(
+        digest_path=path,
+        issue_id=issue_id(rendered.digest),
+        findings=findings,
+        skipped=skipped,
+    )

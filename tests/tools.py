@@ -42,3 +42,8 @@ def mjml_validator() -> Path:
 def chromium() -> Path:
     """Debian's Chromium, for Playwright with the system browser."""
     return find_tool("NEWSLETTER_CHROMIUM", "/usr/lib/chromium/chromium", "chromium")
+
+
+def axe_js() -> Path:
+    """axe-core's axe.min.js (npm `axe-core@4`): $NEWSLETTER_AXE_JS, else ./node_modules."""
+    return find_tool("NEWSLETTER_AXE_JS", str(REPO / "node_modules/axe-core/axe.min.js"))

@@ -203,6 +203,18 @@ def long_items(issue: CheckedIssue) -> Iterator[Finding]:
             )
 
 
+def hero_alt(issue: CheckedIssue) -> Iterator[Finding]:
+    """The schema requires `hero.alt` with an image, but invisible characters pass it."""
+    hero = issue.digest.hero
+    if hero is not None and hero.image and not visible(hero.alt or ""):
+        yield blocking(
+            "image-alt",
+            "hero.alt",
+            "the hero image has no alt text (only spaces or invisible characters)",
+            "describe the photo in `hero.alt`: what a reader who cannot see it should know",
+        )
+
+
 def digest_links(issue: CheckedIssue) -> Iterator[Finding]:
     rules = issue.config.check
     for url, path in issue.digest_urls().items():

@@ -25,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     content.subject,
     content.preheader,
     content.placeholders,
+    content.hero_alt,
     content.digest_links,
     content.missing_urls,
     content.duplicate_urls,

@@ -38,28 +38,46 @@ def size(issue: CheckedIssue) -> Iterator[Finding]:
         )
 
 
+# mjml-python writes some characters of an attribute value as Rust escapes (`\u{301}` for
+# a combining accent, `\u{200b}` for a zero-width space): readers would see them.
+_RUST_ESCAPE = re.compile(r"\\u\{[0-9a-f]{1,6}\}")
+
+
 def image_alt(issue: CheckedIssue) -> Iterator[Finding]:
+    """Images the templates add need alt text; the hero's own is judged on the digest
+    (content.hero_alt), unless the renderer garbled it."""
     hero = issue.digest.hero
     for image in issue.html.images:
-        if image.decorative or (image.alt is not None and visible(image.alt)):
+        from_hero = hero is not None and image.src == hero.image
+        if image.alt is not None and _RUST_ESCAPE.search(image.alt):
+            yield blocking(
+                "image-alt",
+                "hero.alt" if from_hero else "",
+                f"the alt text would show as {image.alt[:100]!r}: the renderer cannot write "
+                "some invisible or combining characters in an attribute",
+                "retype the alt text without invisible characters, accents precomposed (NFC)",
+            )
+        elif image.decorative or (image.alt is not None and visible(image.alt)):
             continue
-        from_digest = hero is not None and image.src == hero.image
-        yield blocking(
-            "image-alt",
-            "hero.alt" if from_digest else "",
-            f"the image {image.src[:100]!r} has no alt text",
-            "describe the photo in `hero.alt`"
-            if from_digest
-            else 'give the template\'s <img> an alt (or role="presentation" if decorative)',
-        )
+        elif not (from_hero and image.alt is not None):  # a blank hero.alt: content.hero_alt
+            yield blocking(
+                "image-alt",
+                "",
+                f"the image {image.src[:100]!r} has no alt text",
+                'give the template\'s <img> an alt (or role="presentation" if decorative)',
+            )
 
 
 def language(issue: CheckedIssue) -> Iterator[Finding]:
-    if not (issue.html.lang or "").strip():
+    """<html lang> must name a language; MJML writes "und" (BCP 47: undetermined) when
+    the template gives none, which tells a screen reader nothing."""
+    lang = (issue.html.lang or "").strip()
+    if not lang or lang.lower() == "und":
         yield blocking(
             "lang",
             "",
-            "the HTML has no lang attribute: screen readers cannot pick the voice",
+            f"the HTML does not say its language (lang={lang!r}): screen readers cannot "
+            "pick the voice",
             "set publication.language in config.yaml; the template writes <mjml lang=…>",
         )
 

@@ -87,7 +87,9 @@ def test_a_long_title_used_as_subject_warns_and_suggests_subject(tmp_path: Path)
     """The issue's title is often long: the warning says so and suggests `subject`."""
     data = clean_data()
     del data["subject"]
-    data["title"] = "Foreign Media on Kazakhstan’s Role as Rising Middle Power, and Many More Stories"
+    data["title"] = (
+        "Foreign Media on Kazakhstan’s Role as Rising Middle Power, and Many More Stories"
+    )
     report = check_data(data, tmp_path)
     [finding] = report.warnings
     assert (finding.rule, finding.path) == ("subject-long", "title")
@@ -96,7 +98,13 @@ def test_a_long_title_used_as_subject_warns_and_suggests_subject(tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("preheader", "expected"),
-    [("Too short", True), ("x" * 39, True), ("x" * 40, False), ("x" * 130, False), ("x" * 131, True)],
+    [
+        ("Too short", True),
+        ("x" * 39, True),
+        ("x" * 40, False),
+        ("x" * 130, False),
+        ("x" * 131, True),
+    ],
 )
 def test_a_preheader_outside_40_to_130_characters_warns(
     tmp_path: Path, preheader: str, expected: bool

@@ -45,7 +45,8 @@ def spam_check(raw_message: bytes) -> tuple[tuple[Finding, ...], tuple[str, ...]
     except (OSError, subprocess.SubprocessError) as err:
         return (), (f"spam score: skipped, spamassassin failed: {err}",)
     status = email.message_from_bytes(result.stdout, policy=email.policy.default)
-    header = " ".join(str(status.get("X-Spam-Status", "")).split())
+    # Folded over lines after a comma in the test list: unfold and close the gaps.
+    header = re.sub(r",\s+", ",", " ".join(str(status.get("X-Spam-Status", "")).split()))
     score = _SCORE.search(header)
     if score is None:
         return (), ("spam score: skipped, spamassassin gave no X-Spam-Status score",)

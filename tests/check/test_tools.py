@@ -6,7 +6,6 @@ skips its check with a note, never silently (and fails these tests in CI)."""
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from newsletter.check import check_issue
 from newsletter.check.axe import axe_check
 from newsletter.check.spam import spam_check
+from newsletter.check.tools import chromium as find_chromium
 from tests.check.support import found, project_config, rendered_clean
 from tests.conftest import SAMPLE_DIGESTS
 from tests.tools import axe_js, chromium, find_tool
@@ -77,14 +77,8 @@ def test_without_chromium_or_axe_the_check_is_skipped_with_a_note(
     assert axe_check("<p>x</p>", tmp_path)[1][0].endswith("(or set NEWSLETTER_CHROMIUM)")
     monkeypatch.delenv("NEWSLETTER_CHROMIUM")
     monkeypatch.setenv("NEWSLETTER_AXE_JS", str(tmp_path / "absent.js"))
-    if chromium_found():
+    if find_chromium() is not None:  # else the Chromium note comes first
         assert "NEWSLETTER_AXE_JS" in axe_check("<p>x</p>", tmp_path)[1][0]
-
-
-def chromium_found() -> bool:
-    return os.path.exists("/usr/lib/chromium/chromium") or bool(
-        os.environ.get("NEWSLETTER_CHROMIUM")
-    )
 
 
 @pytest.fixture

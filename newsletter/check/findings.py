@@ -44,9 +44,10 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The check of one digest: every finding, blocking first, in the digest's order,
-    and `skipped`: one note per check that did not run (a tool not installed, or
-    `tools=False`), so a clean report never hides a check that was not made."""
+    """The check of one digest: every finding, blocking first, each group in the order
+    of the rules (docs/check.md), and `skipped`: one note per check that did not run
+    (a tool not installed, or `tools=False`), so a clean report never hides a check
+    that was not made."""
 
     digest_path: Path
     issue_id: str

@@ -31,7 +31,9 @@ from newsletter.validation import http_url, plain_text, unbreakable
 
 FORMAT_VERSION = 1
 MAX_ITEMS = 30
-PREHEADER_LENGTH = 140
+# Inboxes show 40–130 characters of the preheader; `newsletter check` warns outside that,
+# so the default made from the headlines stays within it.
+PREHEADER_LENGTH = 130
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")

@@ -26,8 +26,9 @@ PUBLISHED_MAX_AGE = dt.timedelta(days=14)
 
 # Leftovers of a draft or a template that must never reach readers.
 PLACEHOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a template tag {{ … }}", re.compile(r"\{\{.*?\}\}")),
-    ("a template tag {% … %}", re.compile(r"\{%.*?%\}")),
+    # Opening marks alone count: "{{ name" left half-typed is as unresolved as "{{ name }}".
+    ("a template tag {{ … }}", re.compile(r"\{\{[^{}]{0,60}(?:\}\})?")),
+    ("a template tag {% … %}", re.compile(r"\{%[^{}]{0,60}(?:%\})?")),
     ("a merge tag *|…|*", re.compile(r"\*\|[^|\s]{1,40}\|\*")),
     ("a merge tag %%…%%", re.compile(r"%%[^%\s]{1,40}%%")),
     ("a placeholder [[…]]", re.compile(r"\[\[[^\]]{0,40}\]\]")),

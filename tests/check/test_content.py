@@ -24,6 +24,7 @@ def test_the_clean_fixture_has_no_finding(tmp_path: Path) -> None:
     "text",
     [
         "Dear {{ first_name }}, read on.",
+        "Dear {{ first_name, read on.",
         "Totals {% if x %}",
         "Hello *|FNAME|*",
         "Hello %%name%%",

@@ -74,21 +74,40 @@ def _list_name(config: Config) -> str:
     return next(iter(config.weekly_lists or list(config.lists) or ["weekly"]))
 
 
-def run_tools(issue: CheckedIssue) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    """SpamAssassin on the finished message, axe-core on the HTML: findings and notes."""
-    config, found, notes = issue.config, [], []
+# What build_issue_message refuses that a rule has already reported, with its path.
+_EXPLAINED = frozenset({"text-empty", "unsubscribe", "placeholder"})
+
+
+def build_message(
+    issue: CheckedIssue, known: tuple[Finding, ...]
+) -> tuple[bytes | None, tuple[Finding, ...]]:
+    """The finished MIME message as a reader would get it, built by the code that sends
+    it. What that refuses (MessageError) blocks, unless a rule already said why (no
+    unsubscribe link, an empty text part, a leftover marker)."""
+    config = issue.config
     try:
         message = build_issue_message(issue.rendered, config, _list_name(config))
-        raw = mime_bytes(message.personalise(_sample_recipient(config)), date=_DATE)
     except MessageError as err:
-        found.append(blocking("message", "", err.message, err.hint or "see the message"))
-        notes.append("spam score: skipped, the message could not be built")
-    else:
-        spam_found, spam_notes = spam_check(raw)
-        found.extend(spam_found)
-        notes.extend(spam_notes)
-    axe_found, axe_notes = axe_check(issue.rendered.html, config.base_dir)
-    return (*found, *axe_found), (*notes, *axe_notes)
+        if any(f.rule in _EXPLAINED for f in known):
+            return None, ()
+        return None, (blocking("message", "", err.message, err.hint or "see the message"),)
+    try:  # per reader: the unsubscribe URL made from public_base_url, the To header
+        return mime_bytes(message.personalise(_sample_recipient(config)), date=_DATE), ()
+    except MessageError as err:
+        return None, (blocking("message", "", err.message, err.hint or "see the message"),)
+
+
+def run_tools(
+    issue: CheckedIssue, raw: bytes | None
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """SpamAssassin on the finished message, axe-core on the HTML: findings and notes."""
+    spam_found, spam_notes = (
+        spam_check(raw)
+        if raw is not None
+        else ((), ("spam score: skipped, the message could not be built",))
+    )
+    axe_found, axe_notes = axe_check(issue.rendered.html, issue.config.base_dir)
+    return (*spam_found, *axe_found), (*spam_notes, *axe_notes)
 
 
 def check_issue(config: Config, path: Path, *, tools: bool = True) -> CheckReport:
@@ -102,9 +121,11 @@ def check_issue(config: Config, path: Path, *, tools: bool = True) -> CheckRepor
     rendered = render_issue(load_digest(path), config)
     issue = CheckedIssue(config=config, rendered=rendered)
     findings = run_rules(issue)
+    raw, refused = build_message(issue, findings)
+    findings = _ordered((*findings, *refused))
     skipped: tuple[str, ...] = SKIPPED_TOOLS
     if tools:
-        tool_findings, skipped = run_tools(issue)
+        tool_findings, skipped = run_tools(issue, raw)
         findings = _ordered((*findings, *tool_findings))
     return CheckReport(
         digest_path=path,

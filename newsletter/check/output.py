@@ -83,11 +83,11 @@ def language(issue: CheckedIssue) -> Iterator[Finding]:
 
 
 def template_links(issue: CheckedIssue) -> Iterator[Finding]:
-    """Links the templates and config.yaml add (the digest's own are checked by
-    content.digest_links); the unsubscribe link is filled in per reader at sending."""
+    """Links and images the templates and config.yaml add (the digest's own are checked
+    by content.digest_links); the unsubscribe link is filled in per reader at sending."""
     rules, own = issue.config.check, issue.digest_urls()
     seen: set[str] = set()
-    for url in issue.html.links:
+    for url in (*issue.html.links, *(image.src for image in issue.html.images)):
         if url == issue.unsubscribe_marker or url in own or url in seen:
             continue
         seen.add(url)

@@ -9,7 +9,14 @@ import pytest
 from newsletter.check.links import link_problem
 from newsletter.config import Check, load_config
 from newsletter.errors import ConfigError
-from tests.check.support import check_data, clean_data, found, project_config
+from tests.check.support import (
+    check_data,
+    clean_data,
+    found,
+    project_config,
+    rendered_clean,
+    rules_on,
+)
 
 DENIED = [
     "http://localhost/x",
@@ -121,3 +128,11 @@ def test_a_malformed_deny_entry_is_a_config_error(tmp_path: Path, entry: str) ->
     path.write_text(f"check:\n  deny_hosts: [{entry!r}]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"check\.deny_hosts"):
         load_config(path)
+
+
+def test_an_image_the_template_adds_from_a_denied_host_blocks() -> None:
+    """A logo a template loads from the office network is no image to any reader."""
+    rendered = rendered_clean()
+    logo = '<img src="http://intranet.local/logo.png" alt="The Astana Times">'
+    html = rendered.html.replace("<body", f"<body>{logo}<span", 1)
+    assert rules_on(rendered, html=html) == {("blocking", "link", "")}

@@ -1,6 +1,7 @@
 """Headless Chromium, driven by Playwright: the one place either is imported.
 
-Used for screenshots of the email (`newsletter screenshot`). Playwright talks to the
+Used for screenshots of the email (`newsletter screenshot`) and for running a script
+such as axe-core in each view of it (`newsletter check`). Playwright talks to the
 system's Chromium (never a browser it downloads itself): $NEWSLETTER_CHROMIUM, else
 Debian's /usr/lib/chromium/chromium, else `chromium`, `chromium-browser` or
 `google-chrome` on PATH. A missing browser or Playwright is a ConfigError with the fix,
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,15 +74,12 @@ def _first_line(err: Exception) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def screenshots(html: str, shots: Sequence[Shot], *, offline: bool = False) -> list[int]:
-    """Load `html` once per shot in headless Chromium and write a full-height PNG of it
-    to each shot's target; the height of each in CSS pixels. With `offline`, every
-    http(s) request (remote images) is refused, as a privacy-minded client would.
-    ConfigError when Chromium or Playwright is missing or will not start; RenderError
-    when a page does not load in LOAD_TIMEOUT_MS."""
+@contextmanager
+def _chromium(executable: Path | None = None) -> Iterator[tuple[Any, Any]]:
+    """Playwright's sync API and a started headless Chromium, both stopped on exit.
+    ConfigError when Chromium or Playwright is missing or will not start."""
     sync_api = _playwright()
-    executable = find_chromium()
-    heights = []
+    executable = executable or find_chromium()
     try:
         playwright = sync_api.sync_playwright().start()
     except sync_api.Error as err:  # e.g. called from inside a running asyncio loop
@@ -97,13 +96,66 @@ def screenshots(html: str, shots: Sequence[Shot], *, offline: bool = False) -> l
                 hint=f"set {CHROMIUM_ENV} to a working Chromium",
             ) from err
         try:
-            for shot in shots:
-                heights.append(_shoot(browser, html, shot, offline=offline, error=sync_api.Error))
+            yield sync_api, browser
         finally:
             browser.close()
     finally:
         playwright.stop()
-    return heights
+
+
+def screenshots(html: str, shots: Sequence[Shot], *, offline: bool = False) -> list[int]:
+    """Load `html` once per shot in headless Chromium and write a full-height PNG of it
+    to each shot's target; the height of each in CSS pixels. With `offline`, every
+    http(s) request (remote images) is refused, as a privacy-minded client would.
+    ConfigError when Chromium or Playwright is missing or will not start; RenderError
+    when a page does not load in LOAD_TIMEOUT_MS."""
+    with _chromium() as (sync_api, browser):
+        return [_shoot(browser, html, s, offline=offline, error=sync_api.Error) for s in shots]
+
+
+def evaluate_in_views(
+    html: str,
+    views: Sequence[tuple[int, Scheme]],
+    script: Path,
+    expression: str,
+    *,
+    executable: Path | None = None,
+) -> list[Any]:
+    """Open `html` offline (every request refused) in each view (viewport width in CSS
+    pixels, colour scheme emulated), add the JavaScript file `script` and return what
+    `expression` (a JS function, may be async) evaluates to, one value per view: how
+    axe-core is run. ConfigError as for `screenshots`; RenderError when a page does not
+    load or the expression fails."""
+    with _chromium(executable) as (sync_api, browser):
+        return [
+            _evaluate(browser, html, view, script, expression, sync_api.Error) for view in views
+        ]
+
+
+def _evaluate(
+    browser: Any,
+    html: str,
+    view: tuple[int, Scheme],
+    script: Path,
+    expression: str,
+    error: type[Exception],
+) -> Any:
+    width, scheme = view
+    context = browser.new_context(
+        viewport={"width": width, "height": VIEWPORT_HEIGHT}, color_scheme=scheme
+    )
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda route: route.abort())
+        page.set_content(html, wait_until="load", timeout=LOAD_TIMEOUT_MS)
+        page.add_script_tag(path=str(script))
+        return page.evaluate(expression)
+    except error as err:
+        raise RenderError(
+            f"Chromium could not run {script.name} at {width} px {scheme}: {_first_line(err)}"
+        ) from err
+    finally:
+        context.close()
 
 
 def _shoot(browser: Any, html: str, shot: Shot, *, offline: bool, error: type[Exception]) -> int:

@@ -9,6 +9,7 @@ holds config.yaml, so the CLI works from any working directory.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import string
@@ -249,6 +250,56 @@ class Links(_Strict):
     )
 
 
+# Hosts no link in an issue may point at (RFC 2606 and RFC 6761 reserved names, RFC 6762
+# .local, RFC 8375 home.arpa, ICANN's .internal): a link there is a draft's leftover or a
+# link into the office network, and no reader can open it.
+DEFAULT_DENY_HOSTS = (
+    "localhost",
+    ".localhost",
+    ".invalid",
+    ".test",
+    ".example",
+    "example.com",
+    "example.net",
+    "example.org",
+    ".local",
+    ".internal",
+    ".home.arpa",
+)
+_DENY_ENTRY = re.compile(r"^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def _deny_entry(value: str) -> str:
+    value = value.strip().lower()
+    if _DENY_ENTRY.match(value):
+        return value
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{value!r}: expected a host name (example.com: it and its subdomains), a "
+            "suffix starting with a dot (.test) or an IP network (10.0.0.0/8)"
+        ) from None
+    return value
+
+
+class Check(_Strict):
+    """`newsletter check`, the pre-send gate (docs/check.md). Its size limits are
+    `rendering.warn_size_bytes` and `rendering.clip_size_bytes`."""
+
+    deny_hosts: list[Annotated[str, AfterValidator(_deny_entry)]] = Field(
+        default_factory=lambda: list(DEFAULT_DENY_HOSTS),
+        max_length=1000,
+        description="Hosts no link may point at: a name (and its subdomains), a .suffix, "
+        "or an IP network. Replaces the default list when given.",
+    )
+    deny_private_addresses: bool = Field(
+        default=True,
+        description="Refuse links to private, loopback, link-local and other non-public "
+        "IP addresses (however the address is spelled).",
+    )
+
+
 class Web(_Strict):
     """`newsletter serve`: where it listens (behind a reverse proxy in production)."""
 
@@ -302,6 +353,7 @@ class Config(_Strict):
     paths: Paths = Paths()
     rendering: Rendering = Rendering()
     links: Links = Links()
+    check: Check = Check()
     delivery: Delivery = Delivery()
     database: Database = Database()
     web: Web = Web()

@@ -57,8 +57,10 @@ error (SendGrid's `errors[].message` texts, an SMTP server's reply text), so an
 operator reads them without turning on debugging; None elsewhere.
 
 Exit codes 0 (done), 1 (done, some recipients failed or the send paused),
-2 (command-line usage) and 12 (`dispatch` left a due issue unsent: not approved, or
-changed since its approval; an outcome of the run, not an error) are the CLI's own.
+2 (command-line usage), 10 (`check` found warnings only), 11 (`check` found blocking
+findings: a finished check, not an error) and 12 (`dispatch` left a due issue unsent:
+not approved, or changed since its approval; an outcome of the run, not an error) are
+the CLI's own.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ EXIT_RENDER = 6
 EXIT_STORE = 7
 EXIT_DELIVERY = 8
 EXIT_INTERNAL = 9
-EXIT_CHECK_BLOCKED = 11  # the pre-send check found blocking problems: approve/send refused
+EXIT_CHECK_WARNINGS = 10  # the pre-send check found warnings, nothing blocking
+EXIT_CHECK_BLOCKED = 11  # the pre-send check found blocking findings: approve/send refused
 EXIT_NOT_APPROVED = 12  # dispatch: a due issue unapproved or changed since its approval
 EXIT_IMPORT = 13
 

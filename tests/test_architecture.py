@@ -169,7 +169,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "render importer",
         "message",
         "transports store browser",
-        "dispatch feedback pages archive_backfill",
+        "dispatch feedback pages archive_backfill check",
         "api",
         "web",
         "cli",

@@ -44,6 +44,6 @@ def chromium() -> Path:
     return find_tool("NEWSLETTER_CHROMIUM", "/usr/lib/chromium/chromium", "chromium")
 
 
-def axe_core() -> Path:
-    """axe-core's browser script (npm package `axe-core`, file axe.min.js)."""
+def axe_js() -> Path:
+    """axe-core's axe.min.js (npm `axe-core@4`): $NEWSLETTER_AXE_JS, else ./node_modules."""
     return find_tool("NEWSLETTER_AXE_JS", str(REPO / "node_modules/axe-core/axe.min.js"))

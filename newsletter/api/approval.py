@@ -22,10 +22,11 @@ from newsletter.api.results import (
     ApprovalStatus,
     PreparedIssue,
 )
+from newsletter.check import CheckReport, Finding, check_issue
 from newsletter.clock import Clock
 from newsletter.config import Config
 from newsletter.digest import load_digest
-from newsletter.errors import CheckBlockedError, InputError, NewsletterError, RenderError
+from newsletter.errors import CheckBlockedError, InputError, NewsletterError
 from newsletter.render import issue_id, render_issue
 from newsletter.store import Approval, ForcedSend, Store
 
@@ -34,17 +35,18 @@ MAX_REASON = 500  # one sentence or two, shown on one line by `status`
 SHORT = 12  # hex digits of a hash shown to people: enough to tell versions apart
 
 
-def gate(config: Config, path: Path) -> tuple[str, ...]:
-    """The pre-send check's blocking findings for the digest at `path`, one line each
-    (empty: nothing blocks). Digest errors (3) are raised as usual."""
-    # lead: swap for newsletter.check.check_issue at merge (its report's `blocking`,
-    # each as f"{finding.path}: {finding.message} (fix: {finding.fix})"; warnings kept
-    # for ApprovalRecorded.warnings)
-    try:
-        render_issue(load_digest(path), config)
-    except RenderError as err:
-        return (err.message,)
-    return ()
+def gate(config: Config, path: Path, *, tools: bool = True) -> CheckReport:
+    """The pre-send check (newsletter.check) of the digest at `path`; `tools=False`
+    leaves out SpamAssassin and axe-core (seconds each). Digest errors (3) and
+    RenderError (6) are raised as usual."""
+    return check_issue(config, path, tools=tools)
+
+
+def finding_lines(findings: tuple[Finding, ...]) -> tuple[str, ...]:
+    """One line per finding, as `approve` and `send` list them: where, what, the fix."""
+    return tuple(
+        (f"{f.path}: " if f.path else "") + f"{f.message} (fix: {f.fix})" for f in findings
+    )
 
 
 def refuse_blocked(path: Path, blocking: tuple[str, ...], *, doing: str, hint: str) -> None:
@@ -99,19 +101,21 @@ def approve(config: Config, clock: Clock, path: Path, by: str | None) -> Approva
     CheckBlockedError (11) on blocking findings; digest errors (3), RenderError (6),
     StoreError (7, also when there is no store); InputError (3) for a bad `by`."""
     name = approver(by)
+    report = gate(config, path)
     refuse_blocked(
         path,
-        gate(config, path),
+        finding_lines(report.blocking),
         doing="not approved",
         hint=f"fix them (`newsletter check {path}` shows each with its fix), then approve again",
     )
+    warnings = finding_lines(report.warnings) + report.skipped
     digest = load_digest(path)
     rendered = render_issue(digest, config)
     issue, content, message = issue_id(digest), digest.content_hash(), rendered.message_hash()
     with Store.from_config(config, clock=clock) as store:
         latest = store.approvals.latest(issue)
         if latest and latest.approved_by == name and latest.matches(content, message):
-            return ApprovalRecorded(path=path, approval=latest, already=True)
+            return ApprovalRecorded(path=path, approval=latest, already=True, warnings=warnings)
         recorded = store.approvals.record(
             issue_id=issue,
             digest_path=str(path.resolve()),
@@ -119,7 +123,7 @@ def approve(config: Config, clock: Clock, path: Path, by: str | None) -> Approva
             message_hash=message,
             approved_by=name,
         )
-    return ApprovalRecorded(path=path, approval=recorded)
+    return ApprovalRecorded(path=path, approval=recorded, warnings=warnings)
 
 
 def _hashes_now(config: Config, path: Path) -> tuple[str, str]:

@@ -47,6 +47,7 @@ from newsletter.api.results import (
 from newsletter.api.subscribers import CreatedCallback
 from newsletter.api.workbench import Workbench
 from newsletter.archive_backfill import BackfillReport
+from newsletter.check import CheckReport, check_issue
 from newsletter.clock import Clock, SystemClock
 from newsletter.config import Config, load_config
 from newsletter.digest import Digest
@@ -103,6 +104,12 @@ class Newsletter:
         <build dir>/<file stem>/). Digest errors (3), RenderError (6)."""
         folder = None if out is None else _path(out)
         return digests.render(self.config, _path(path), folder, write=write)
+
+    def check(self, path: Path | str, *, tools: bool = True) -> CheckReport:
+        """The pre-send gate (docs/check.md): blocking findings and warnings, each with its
+        JSON path and a fix; `tools=False` skips SpamAssassin and axe-core. Digest errors
+        (3), RenderError (6). The report's `exit_code` is 0, 10 (warnings) or 11 (blocking)."""
+        return check_issue(self.config, _path(path), tools=tools)
 
     def prepare(self, path: Path | str, list_name: str) -> PreparedIssue:
         """Validate, render and check a digest for a list, sending nothing: what `send`

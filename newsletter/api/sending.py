@@ -330,7 +330,9 @@ def send(
     if forced is None:
         approval.refuse_blocked(
             issue.path,
-            approval.gate(config, issue.path),
+            # Without the slow tools (SpamAssassin, axe-core): `approve` runs them, and
+            # `dispatch` sends only what was approved.
+            approval.finding_lines(approval.gate(config, issue.path, tools=False).blocking),
             doing="nothing sent",
             hint=f"fix them (`newsletter check {issue.path}`), or send anyway with "
             '--force --reason "why it must go out as it is" (recorded, shown by `status`)',

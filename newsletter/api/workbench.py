@@ -19,6 +19,7 @@ from pathlib import Path
 
 from newsletter.api.digests import render
 from newsletter.api.results import PreviewReport
+from newsletter.check import check_issue
 from newsletter.config import Config
 from newsletter.errors import BaseNewsletterError, InputError, RenderError
 from newsletter.pages import FindingView, WorkbenchView, workbench_page, workbench_script
@@ -39,10 +40,10 @@ def _findings(config: Config, path: Path) -> tuple[Finding, ...]:
     """The pre-send check's findings for the digest at `path`, without the slow tools
     (SpamAssassin, axe-core), which would run on every save. Raises the digest errors
     and RenderError as rendering does."""
-    # lead: swap for newsletter.check.check_issue at merge
-    #   return check_issue(config, path, tools=False).findings
-    result = render(config, path, write=False)
-    return tuple(Finding("warning", "render", "", text, "") for text in result.issue.warnings)
+    report = check_issue(config, path, tools=False)
+    return tuple(
+        Finding(str(f.severity), f.rule, f.path, f.message, f.fix) for f in report.findings
+    )
 
 
 def _stat(path: Path) -> tuple[str, int, int] | None:

@@ -1,8 +1,9 @@
-"""Commands on digest files: new, validate, render, screenshot, schema."""
+"""Commands on digest files: new, validate, render, check, screenshot, import-text, schema."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 
 from newsletter.api import validate_digest
 from newsletter.cli.app import AppContext, cli, pass_app, report_errors, warn
-from newsletter.cli.present import print_import, print_screenshots
+from newsletter.cli.present import print_check, print_import, print_screenshots
 from newsletter.cli.terminal import inert, inert_lines
 from newsletter.digest import SCHEMA_FILE, Digest, schema_text
 from newsletter.errors import InputError, NewsletterError
@@ -120,6 +121,26 @@ def import_text(
 def screenshot(app: AppContext, digest: Path, out: Path, offline: bool) -> None:
     """PNGs of the email at 375 and 600 px, light and dark, full height (headless Chromium)."""
     print_screenshots(app.api.screenshot(digest, out, offline=offline))
+
+
+@cli.command()
+@click.argument("digest", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for tools).")
+@click.option(
+    "--no-tools", is_flag=True, help="Skip SpamAssassin and axe-core (fast; noted in the report)."
+)
+@pass_app
+@report_errors
+def check(app: AppContext, digest: Path, as_json: bool, no_tools: bool) -> None:
+    """The pre-send gate: blocking findings and warnings, each with its JSON path and a fix.
+
+    Exits 0 when clean, 10 with warnings only, 11 with blocking findings."""
+    report = app.api.check(digest, tools=not no_tools)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_check(report)
+    sys.exit(report.exit_code)
 
 
 @cli.command()

@@ -23,6 +23,7 @@ from newsletter.api import (
     TextImport,
 )
 from newsletter.archive_backfill import BackfillReport
+from newsletter.check import CheckReport
 from newsletter.cli.app import warn
 from newsletter.cli.progress import Reporter
 from newsletter.cli.terminal import inert
@@ -297,3 +298,20 @@ def print_import(result: TextImport) -> None:
         click.secho(f"review: {inert(str(note))}", fg="yellow", err=True)
     count = plural(len(result.notes), "note") if result.notes else "nothing flagged"
     click.echo(f"review: {count} in {result.review}", err=True)
+
+
+def print_check(report: CheckReport) -> None:
+    """Each finding (severity, JSON path, what, fix), the skipped checks, then the count.
+    Findings quote the digest: made inert."""
+    for finding in report.findings:
+        where = f"{finding.path}: " if finding.path else ""
+        colour = "red" if finding.severity == "blocking" else "yellow"
+        click.secho(f"{finding.severity}: {where}{inert(finding.message)}", fg=colour)
+        click.echo(f"  fix: {inert(finding.fix)}  [{finding.rule}]")
+    for note in report.skipped:
+        click.echo(f"note: {inert(note)}")
+    counts = ", ".join(
+        (plural(len(report.blocking), "blocking finding"), plural(len(report.warnings), "warning"))
+    )
+    verdict = "not ready to send" if report.blocking else "ready to send"
+    click.echo(f"{report.digest_path}: {counts}: {verdict}")

@@ -40,6 +40,9 @@ def write_project(folder: Path, *, require_approval: bool = False) -> Path:
             "outbox": {"folder": str(folder / "outbox")},
         },
         "approval": {"required_for_dispatch": require_approval},
+        # The public URL is on example.com (RFC 2606: never reachable); the check's default
+        # deny list would block every send. The check's own tests keep the defaults.
+        "check": {"deny_hosts": ["localhost", ".invalid", ".test"]},
     }
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")

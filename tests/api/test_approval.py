@@ -14,6 +14,7 @@ import yaml
 
 from newsletter import Newsletter
 from newsletter.api import ApprovalState, DispatchOutcome
+from newsletter.check import CheckReport, Finding, Severity
 from newsletter.clock import FixedClock
 from newsletter.errors import EXIT_CHECK_BLOCKED, CheckBlockedError, InputError
 from newsletter.states import SendState
@@ -108,12 +109,16 @@ def test_a_send_forced_with_a_reason_is_recorded(
     the finding; send(force=True, reason=…) goes out and the ledger says why, who, when."""
     from newsletter.api import approval
 
-    # lead: with newsletter.check in place, use a digest with a real blocking finding.
-    monkeypatch.setattr(approval, "gate", lambda config, path: ("subject: empty",))
+    found = Finding(Severity.BLOCKING, "subject-empty", "subject", "empty", "write one")
+    monkeypatch.setattr(
+        approval,
+        "gate",
+        lambda config, path, tools=True: CheckReport(path, "2025-09-12", (found,), ()),
+    )
     with pytest.raises(CheckBlockedError) as caught:
         nl.approve(digest, by="ann")
     assert caught.value.exit_code == EXIT_CHECK_BLOCKED
-    assert caught.value.blocking == ("subject: empty",)
+    assert caught.value.blocking == ("subject: empty (fix: write one)",)
     with pytest.raises(CheckBlockedError):
         nl.send(digest, "weekly", force=True)
     with pytest.raises(InputError, match="the reason is empty"):

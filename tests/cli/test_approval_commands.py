@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy.engine import URL
 
 from newsletter.api import approval
+from newsletter.check import CheckReport, Finding, Severity
 from newsletter.errors import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_BLOCKED,
@@ -167,11 +168,13 @@ def test_approve_defaults_to_the_login_name_and_once_per_version(project: Projec
 
 @pytest.fixture
 def blocked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pre-send check finds one blocking problem in every digest."""
-    # lead: with newsletter.check in place, use a digest with a real blocking finding
-    # (an image without alt text) instead of replacing the gate.
+    """The pre-send check finds one blocking problem in every digest (the real check's
+    findings on a real digest: test_a_digest_with_a_placeholder_is_refused_by_the_check)."""
+    found = Finding(Severity.BLOCKING, "image-alt", "hero.alt", "an image without alt text", "")
     monkeypatch.setattr(
-        approval, "gate", lambda config, path: ("hero.alt: an image without alt text",)
+        approval,
+        "gate",
+        lambda config, path, tools=True: CheckReport(path, "2025-09-12", (found,), ()),
     )
 
 
@@ -240,3 +243,28 @@ def test_approval_gates_dispatch_on_postgresql(
     assert sent_to(project) == 1
     edit_one_character(draft(project))
     assert "stale vs" in project.run("approvals", env=on_postgres).stdout
+
+
+def test_a_digest_with_a_placeholder_is_refused_by_the_check(project: Project) -> None:
+    """The real gate, no stand-in: a draft whose first summary still holds "TODO" is
+    refused by `approve` (exit 11, the finding at its JSON path) and by `send` (exit
+    11); nothing is recorded or sent. Fixed, it is approved."""
+    path = draft(project)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    original = data["items"][0]["summary"]
+    first = original[0] if isinstance(original, list) else original
+    leftover = "TODO: add the second paragraph. " + first
+    data["items"][0]["summary"] = (
+        [leftover, *original[1:]] if isinstance(original, list) else leftover
+    )
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    refused = project.run("approve", str(path), "--by", "ann")
+    assert refused.exit_code == EXIT_CHECK_BLOCKED, refused.output
+    assert "items[0].summary" in refused.stderr
+    sent = project.run("send", str(path), "--list", "weekly")
+    assert sent.exit_code == EXIT_CHECK_BLOCKED, sent.output
+    assert sent_to(project) == 0
+    assert project.run("approvals").stdout.strip() == "no approvals recorded"
+    data["items"][0]["summary"] = original
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert project.run("approve", str(path), "--by", "ann").exit_code == 0

@@ -80,9 +80,10 @@ def test_default_subject_and_preheader(digest_data: dict[str, Any]) -> None:
 
 
 def test_long_preheader_is_cut_at_a_word() -> None:
-    """The default preheader stays within 140 characters and ends on a whole word."""
+    """The default preheader stays within 130 characters (what inboxes show, and the
+    check's warning limit) and ends on a whole word."""
     digest = load_digest(SAMPLE_DIGESTS[0])
-    assert len(digest.email_preheader) <= 140
+    assert len(digest.email_preheader) <= 130
     assert digest.email_preheader.endswith("…")
 
 

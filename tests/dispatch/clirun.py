@@ -48,6 +48,9 @@ class Project:
             "database": {"url": self.database},
             "delivery": {"retry_base_seconds": 0.01, "outbox": {"folder": "outbox"}, **delivery},
             "approval": {"required_for_dispatch": require_approval},
+            # The public URL is on example.com (RFC 2606: never reachable); the check's default
+            # deny list would block every send. The check's own tests keep the defaults.
+            "check": {"deny_hosts": ["localhost", ".invalid", ".test"]},
         }
         self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
 

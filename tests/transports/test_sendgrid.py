@@ -50,6 +50,7 @@ def outcomes(results: list[Any]) -> set[Outcome]:
     return {r.outcome for r in results}
 
 
+@pytest.mark.golden  # so `make golden` rewrites it with the others
 def test_payload_matches_golden() -> None:
     """The request body for a batch of 3 is exactly the committed golden JSON."""
     config = delivery_config()

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from newsletter.api import Workbench
-from tests.tools import axe_core
+from tests.tools import axe_js
 from tests.web.workbench_support import (
     HEADLINE,
     edit_headline,
@@ -137,7 +137,7 @@ def test_without_javascript_the_page_shows_everything_and_the_button_works(
 def test_the_page_passes_axe(browser: Any, url: str, width: int, scheme: str) -> None:
     """axe-core finds no serious or critical violation on the page, at phone and desktop
     width, light and dark (the frames' email included)."""
-    script = axe_core()
+    script = axe_js()
     page = open_page(browser, url, width, color_scheme=scheme, bypass_csp=True)
     page.add_script_tag(path=str(script))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

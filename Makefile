@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/newsletter subscribers sync
 	@# dispatch sends only what an editor approved, exactly as approved: the demo approves
 	@# the samples as an editor would (`newsletter approvals` lists who approved what).
-	$(BIN)/newsletter approve digests/*.json --by demo
+	$(BIN)/newsletter approve digests/2*.json --by demo
 	@echo "$(BIN)/newsletter dispatch"
 	@$(DEMO_ENV) $(BIN)/newsletter dispatch
 	$(BIN)/newsletter status

@@ -14,8 +14,10 @@ from newsletter.config import Config
 from newsletter.digest import load_digest
 from newsletter.errors import MessageError
 from newsletter.message import Recipient, build_issue_message
+from newsletter.message.links import UnsubscribeLinks
 from newsletter.message.mime import mime_bytes
 from newsletter.render import issue_id, render_issue
+from newsletter.secrets import Secret
 
 Rule = Callable[[CheckedIssue], Iterable[Finding]]
 
@@ -44,6 +46,8 @@ SKIPPED_TOOLS = (
     "accessibility: skipped (tools off)",
 )
 # A token's shape (newsletter.tokens: id, dot, 43 characters), signed by nobody.
+# Signs the sample reader's link only: the link is checked, never sent or published.
+_SAMPLE_SECRET = "the-checks-sample-reader-only"  # noqa: S105 (not a credential)
 _SAMPLE_SIGNATURE = "sample-unsubscribe-token-of-the-check-0000"[:43].ljust(43, "0")
 # A fixed Date header keeps SpamAssassin's input the same from run to run.
 _DATE = "Mon, 01 Jan 2024 06:00:00 +0000"
@@ -60,16 +64,21 @@ def run_rules(issue: CheckedIssue, rules: Iterable[Rule] = RULES) -> tuple[Findi
 
 
 def _sample_recipient(config: Config) -> Recipient:
-    """A reader as SpamAssassin sees one: the sender's own domain, a link of the real shape."""
-    base = (config.publication.public_base_url or config.publication.website).rstrip("/")
-    if base.startswith("http://"):  # unsubscribe links must be https (but on localhost)
-        base = "https://" + base.removeprefix("http://")
+    """A reader as SpamAssassin sees one: the sender's own domain, a link of the real shape.
+
+    With publication.public_base_url set, its link is made by the sending code itself
+    (UnsubscribeLinks), so a base URL no unsubscribe link can be made from is the same
+    ConfigError (4) here as in `send`: a configuration error, never a finding about the
+    digest. Without it (a check before the web endpoint exists), the website stands in."""
+    if config.publication.public_base_url:
+        links = UnsubscribeLinks(config, Secret("check sample", _SAMPLE_SECRET))
+        url = links(1)
+    else:
+        url = f"{config.publication.website.rstrip('/')}/unsubscribe/1.{_SAMPLE_SIGNATURE}"
+        if url.startswith("http://"):  # unsubscribe links must be https (but on localhost)
+            url = "https://" + url.removeprefix("http://")
     domain = config.sender.email.rsplit("@", 1)[1]
-    return Recipient(
-        email=f"reader@{domain}",
-        unsubscribe_url=f"{base}/unsubscribe/1.{_SAMPLE_SIGNATURE}",
-        subscriber_id=1,
-    )
+    return Recipient(email=f"reader@{domain}", unsubscribe_url=url, subscriber_id=1)
 
 
 def _list_name(config: Config) -> str:

@@ -39,6 +39,9 @@ class ArchiveProject:
             shutil.copytree(REPO / "templates", templates)
         settings: dict[str, Any] = {
             "publication": {"public_base_url": self.base_url},
+            # The public URL is on example.com (RFC 2606: never reachable); the check's default
+            # deny list would block every send. The check's own tests keep the defaults.
+            "check": {"deny_hosts": ["localhost", ".invalid", ".test"]},
             "lists": {"weekly": {"file": "weekly.csv", "weekly": True}},
             "paths": {"digests": "digests", "templates": "templates"},
             "database": {"url": self.database},

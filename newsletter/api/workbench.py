@@ -14,7 +14,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from newsletter.api.digests import render
@@ -23,27 +23,6 @@ from newsletter.check import check_issue
 from newsletter.config import Config
 from newsletter.errors import BaseNewsletterError, InputError, RenderError
 from newsletter.pages import FindingView, WorkbenchView, workbench_page, workbench_script
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One finding of the pre-send check: the shape of newsletter.check's `Finding`."""
-
-    severity: str  # "blocking" or "warning"
-    rule: str
-    path: str  # a JSON path into the digest (`items[2].url`), or "" for the whole issue
-    message: str
-    fix: str
-
-
-def _findings(config: Config, path: Path) -> tuple[Finding, ...]:
-    """The pre-send check's findings for the digest at `path`, without the slow tools
-    (SpamAssassin, axe-core), which would run on every save. Raises the digest errors
-    and RenderError as rendering does."""
-    report = check_issue(config, path, tools=False)
-    return tuple(
-        Finding(str(f.severity), f.rule, f.path, f.message, f.fix) for f in report.findings
-    )
 
 
 def _stat(path: Path) -> tuple[str, int, int] | None:
@@ -114,7 +93,8 @@ class Workbench:
         )
         try:
             issue = render(self.config, self.path, write=False).issue
-            findings = _findings(self.config, self.path)
+            # The check without the slow tools (SpamAssassin, axe-core): it runs on every save.
+            report = check_issue(self.config, self.path, tools=False)
         except (InputError, RenderError) as err:
             return replace(base, errors=tuple(err.lines()))
         return replace(
@@ -125,7 +105,9 @@ class Workbench:
             text=issue.text,
             html_size=issue.html_size,
             items=tuple((n, item.headline) for n, item in enumerate(issue.digest.items)),
-            findings=tuple(FindingView(f.severity, f.path, f.message, f.fix) for f in findings),
+            findings=tuple(
+                FindingView(str(f.severity), f.path, f.message, f.fix) for f in report.findings
+            ),
         )
 
     def refresh(self) -> int:

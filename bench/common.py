@@ -26,10 +26,15 @@ class Figure:
     def ok(self) -> bool:
         return self.limit is None or self.value <= self.limit
 
+    @property
+    def shown(self) -> str:
+        """The value as printed: ratios (×) with two decimals, so 1.23 never reads 1.2."""
+        return f"{self.value:.{2 if self.unit == '×' else 1}f}"
+
     def __str__(self) -> str:
         target = f" (target ≤ {self.limit:g} {self.unit})" if self.limit is not None else ""
         verdict = "" if self.limit is None else (" ok" if self.ok else " MISSED")
-        return f"{self.label}: {self.value:.1f} {self.unit}{target}{verdict}"
+        return f"{self.label}: {self.shown} {self.unit}{target}{verdict}"
 
 
 @dataclass(frozen=True)

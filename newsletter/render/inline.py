@@ -35,7 +35,7 @@ _RAW_VALUE = re.compile(r"""=(?:"(&\{[^"]*)"|'(&\{[^']*)')""")
 # Stylesheets remembered (by their text and position); a template has one or two.
 _MAX_SHEETS = 32
 
-_OPTIONS: dict[str, Any] = {
+PREMAILER_OPTIONS: dict[str, Any] = {
     "allow_network": False,
     "base_url": None,
     "strip_important": False,
@@ -60,7 +60,7 @@ class _Inliner(premailer.Premailer):  # type: ignore[misc]  # premailer has no t
 
     The cached values are what premailer itself computes the first time (so the output
     is byte for byte the same); they depend on the stylesheet text, its index and the
-    options, which are fixed (`_OPTIONS`)."""
+    options, which are fixed (`PREMAILER_OPTIONS`)."""
 
     def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
         key = (css_body or "", ruleset_index)
@@ -89,7 +89,7 @@ def inline_css(html: str) -> str:
     try:
         # premailer gives a floated image an align attribute, parsing every image's style
         # with cssutils (a tenth of its time); no style can float anything without the word.
-        inliner = _Inliner(html, align_floating_images="float" in html.lower(), **_OPTIONS)
+        inliner = _Inliner(html, align_floating_images="float" in html.lower(), **PREMAILER_OPTIONS)
         result: str = inliner.transform(pretty_print=False)
     except Exception as err:  # premailer raises many unrelated types; all mean the same here
         raise RenderError(f"CSS inlining failed: {err}") from err

@@ -11,7 +11,8 @@ meet the target. premailer's options are measured on the same HTML as well
 
 The anchor needs node and the `mjml` package: NEWSLETTER_MJML_BIN (or `mjml` on
 the PATH) names the CLI, whose node_modules folder holds the package (install:
-docs/ci-recipes.md). Without them the ratios are skipped, with a note.
+docs/rendering.md, "Validating the MJML"). Without them the ratios are skipped,
+with a note.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import Figure, Result
+from bench.common import Figure, Result, load_average
 
 REPO = Path(__file__).resolve().parent.parent
 DIGEST = REPO / "digests" / "2025-09-12.json"
@@ -112,6 +113,7 @@ def run() -> Result:
     from newsletter.render.inline import inline_css
     from newsletter.render.lines import break_html_lines
 
+    load_before = load_average()
     config = load_config(REPO / "config.yaml")
     digest = load_digest(DIGEST)
     issue = render_issue(digest, config)
@@ -157,7 +159,7 @@ def run() -> Result:
             f"best of {ROUNDS} rounds of {CALLS} calls after {WARM_UP} warm-up calls, in "
             "wall and in CPU time (node's CPU time includes its garbage-collector "
             f"threads). {anchor} premailer's options are measured on the same HTML "
-            "(informative)."
+            f"(informative). Machine: {load_before} at the start."
         ),
         figures=figures + stages + premailer_options(compiled),
     )

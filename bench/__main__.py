@@ -20,6 +20,7 @@ BENCHMARKS = {
     "dispatch-sendgrid": "bench.dispatch_sendgrid",
     "web-load": "bench.web_load",
     "webhook-attack": "bench.webhook_attack",
+    "render-speed": "bench.render_speed",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
@@ -31,7 +32,7 @@ HEADER = (
 
 def section(result: Result) -> str:
     rows = "\n".join(
-        f"| {f.label} | {f.value:.1f} {f.unit} | "
+        f"| {f.label} | {f.shown} {f.unit} | "
         f"{'≤ ' + format(f.limit, 'g') + ' ' + f.unit if f.limit is not None else '–'} | "
         f"{'ok' if f.ok else '**missed**'} |"
         for f in result.figures

@@ -26,10 +26,15 @@ class Figure:
     def ok(self) -> bool:
         return self.limit is None or self.value <= self.limit
 
+    @property
+    def shown(self) -> str:
+        """The value as printed: ratios (×) with two decimals, so 1.23 never reads 1.2."""
+        return f"{self.value:.{2 if self.unit == '×' else 1}f}"
+
     def __str__(self) -> str:
         target = f" (target ≤ {self.limit:g} {self.unit})" if self.limit is not None else ""
         verdict = "" if self.limit is None else (" ok" if self.ok else " MISSED")
-        return f"{self.label}: {self.value:.1f} {self.unit}{target}{verdict}"
+        return f"{self.label}: {self.shown} {self.unit}{target}{verdict}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    # User + system CPU of the child and the descendants it waited for (wait4): unlike
+    # wall time, not stretched by other work queued on the same cores.
+    cpu_seconds: float = 0.0
 
 
 SAMPLE_SECONDS = 0.05
@@ -89,6 +97,7 @@ def run_child(args: list[str], *, cwd: Path) -> ChildRun:
             returncode=child.returncode,
             stdout=out.read(),
             stderr=err.read(),
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
         )
 
 
@@ -122,6 +131,14 @@ def _tree_rss_kib(root: int) -> int:
 def newsletter_command(*args: str) -> list[str]:
     """The `newsletter` CLI run by this interpreter, whatever the PATH."""
     return [sys.executable, "-c", "from newsletter.cli import main; main()", *args]
+
+
+def load_average() -> str:
+    """The 1-minute load average against the core count: how shared the machine was."""
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return "load average unknown"
 
 
 def machine() -> str:

@@ -48,13 +48,21 @@ class InvalidAddressError(ValueError):
 
 def normalise_email(raw: str) -> str:
     """The normal form of `raw`; InvalidAddressError with the reason when it is not valid."""
+    found = simple_email(raw)
+    return found if found is not None else _validate_whole(raw.strip())
+
+
+def simple_email(raw: str) -> str | None:
+    """The normal form of `raw` if it has the common shape described above, else None
+    (then only email-validator can tell). Such an address is also deliverable: its local
+    part is ASCII and cannot hold ``=?``."""
     text = raw.strip()
     simple = _SIMPLE.fullmatch(text) if len(text) <= _MAX_SIMPLE else None
     if simple is not None and simple.end(1) <= _MAX_LOCAL:
-        domain = _checked_domain(simple.group(2))
+        domain = _domains.get(simple.group(2)) or _checked_domain(simple.group(2))
         if domain:
             return text[: simple.end(1) + 1].lower() + domain
-    return _validate_whole(text)
+    return None
 
 
 NON_ASCII_LOCAL_PART = (

@@ -14,6 +14,7 @@ from typing import Any
 # One encoder instance: json.dumps with options would build a new one per call.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 _quote: Callable[[str], str] = json.encoder.encode_basestring  # json's own string quoting
+quote_json_string = _quote  # a JSON string literal exactly as dump_json writes one
 
 
 def dump_json(value: Any) -> str:

@@ -248,11 +248,19 @@ def _control_rejection(row: list[str], line: int, columns: Columns) -> Rejection
     if columns.name is not None:
         names[columns.name] = NAME
     for i, value in enumerate(row):
-        try:
-            clean_text(value, names[i])
-        except ValueError as err:
-            return Rejection(line, str(err))
+        # The cell as it is, not trimmed: a tab or U+0085 at either end is white space to
+        # str.strip() but still a control character in the row.
+        control = _CONTROL.search(value)
+        if control:
+            return Rejection(line, _control_reason(names[i], control.group()))
     raise AssertionError("unreachable: the row has a control character")  # pragma: no cover
+
+
+def _control_reason(column: str, char: str) -> str:
+    return (
+        f"{column}: contains a control character (U+{ord(char):04X}); "
+        "expected one line of plain text"
+    )
 
 
 def _snippet(value: str, limit: int = 60) -> str:
@@ -303,8 +311,5 @@ def clean_text(value: str, column: str) -> str:
     text = value.strip()
     match = _CONTROL.search(text)
     if match:
-        raise ValueError(
-            f"{column}: contains a control character (U+{ord(match.group()):04X}); "
-            "expected one line of plain text"
-        )
+        raise ValueError(_control_reason(column, match.group()))
     return text

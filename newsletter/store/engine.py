@@ -30,10 +30,11 @@ from newsletter.jsontext import dump_json
 
 BUSY_TIMEOUT_MS = 10_000
 # Page cache per SQLite connection (negative = KiB): big enough that a large import
-# rarely spills pages to the WAL mid-transaction, small enough for the 200 MB budget.
+# rarely spills pages to the WAL mid-transaction, small enough for the 150 MB budget.
 SQLITE_CACHE_KIB = 8_192
-# Temporary tables (an import's staging table) have their own cache.
-SQLITE_TEMP_CACHE_KIB = 16_384
+# Temporary tables (an import's staging table) have their own cache. 8 MiB imports a
+# million rows in the same CPU time as 16 MiB did, with 10 MB less memory (issue 16).
+SQLITE_TEMP_CACHE_KIB = 8_192
 WRITE = {"newsletter_write": True}  # execution option: this connection will write
 
 

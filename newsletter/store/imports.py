@@ -192,22 +192,18 @@ def _json_merge(old: ColumnElement[Any], new: ColumnElement[Any], dialect: str) 
 def _mark_existing(conn: Connection, list_name: str) -> None:
     """Note, per staged address, the existing subscriber, their status and membership.
 
-    Written as subqueries correlated to the staging table so every database
-    walks staging and looks each address up by index, whatever the sizes; a
-    join could be planned the other way round, scanning the whole store."""
-    by_email = select(subs.c.id).where(subs.c.email == staging.c.email).scalar_subquery()
-    known = exists().where(subs.c.email == staging.c.email)
-    conn.execute(update(staging).where(known).values(subscriber_id=by_email))
-    by_id = select(subs.c.status).where(subs.c.id == staging.c.subscriber_id).scalar_subquery()
+    One UPDATE … FROM (SQLite ≥ 3.33, PostgreSQL): each staged row is found once
+    and given all three at a time. On SQLite the store is looked up by the email
+    index for each staged row, walked in email order; PostgreSQL picks a join."""
     member = exists().where(
         memberships.c.list_name == list_name,
-        memberships.c.subscriber_id == staging.c.subscriber_id,
+        memberships.c.subscriber_id == subs.c.id,
         memberships.c.removed_at.is_(None),
     )
     conn.execute(
         update(staging)
-        .where(staging.c.subscriber_id.is_not(None))
-        .values(status=by_id, was_member=member)
+        .where(subs.c.email == staging.c.email)
+        .values(subscriber_id=subs.c.id, status=subs.c.status, was_member=member)
     )
     # Built now rather than with the table: cheaper than keeping it up to date
     # while rows stream in. Later statements find staged rows by subscriber id.
@@ -245,8 +241,8 @@ def _apply(conn: Connection, run: ImportRun) -> _Counts:
     # few) joiners is cheaper than testing every member twice.
     joining = _count(conn, _with_subscriber(), staging.c.was_member == false(), _changed(dialect))
     changed = _update_details(conn, run, dialect)
-    _insert_new(conn, run)
-    added = _reactivate(conn, run) + _insert_memberships(conn, run)
+    created = _insert_new(conn, run)
+    added = _reactivate(conn, run) + _insert_memberships(conn, run, created)
     updated = changed - joining
     return _Counts(added=added, updated=updated, unchanged=kept - updated, suppressed=suppressed)
 
@@ -289,7 +285,10 @@ def _update_details(conn: Connection, run: ImportRun, dialect: str) -> int:
     return result.rowcount
 
 
-def _insert_new(conn: Connection, run: ImportRun) -> None:
+def _insert_new(conn: Connection, run: ImportRun) -> Any:
+    """Create the subscribers whose addresses are new, with their first status history
+    row; a SELECT of the new subscribers' ids (`_created`)."""
+    last_id = conn.execute(select(func.max(subs.c.id))).scalar_one()
     now = literal(run.now, UtcDateTime())
     reason = f"{run.source.value} into list {run.list_name} from {run.origin}"
     new_rows = select(
@@ -317,17 +316,37 @@ def _insert_new(conn: Connection, run: ImportRun) -> None:
             new_rows,
         )
     )
-    created = (
-        select(
-            subs.c.id, null(), literal(SUBSCRIBED), literal(reason), literal(run.source.value), now
-        )
-        .select_from(staging.join(subs, subs.c.email == staging.c.email))
-        .where(staging.c.subscriber_id.is_(None))
-    )
+    created = _created(conn.dialect.name, last_id)
     conn.execute(
         insert(history).from_select(
-            ["subscriber_id", "from_status", "to_status", "reason", "source", "at"], created
+            ["subscriber_id", "from_status", "to_status", "reason", "source", "at"],
+            created.with_only_columns(
+                subs.c.id,
+                null(),
+                literal(SUBSCRIBED),
+                literal(reason),
+                literal(run.source.value),
+                now,
+            ),
         )
+    )
+    return created
+
+
+def _created(dialect: str, last_id: int | None) -> Any:
+    """The subscribers this import has just created, as a SELECT of their ids.
+
+    On SQLite they are the ids above the largest before the insert: the import holds
+    the database's only write lock (BEGIN IMMEDIATE) and ids are AUTOINCREMENT, so no
+    one else can have made one meanwhile; a range of the table's own key, no join. A
+    PostgreSQL sequence gives ids to concurrent transactions too: there, the staged
+    addresses that had no subscriber are looked up again."""
+    if dialect == "sqlite":
+        return select(subs.c.id).where(subs.c.id > (last_id or 0))
+    return (
+        select(subs.c.id)
+        .select_from(staging.join(subs, subs.c.email == staging.c.email))
+        .where(staging.c.subscriber_id.is_(None))
     )
 
 
@@ -349,23 +368,21 @@ def _reactivate(conn: Connection, run: ImportRun) -> int:
     return result.rowcount
 
 
-def _insert_memberships(conn: Connection, run: ImportRun) -> int:
+def _insert_memberships(conn: Connection, run: ImportRun, created: Any) -> int:
+    """New memberships: every subscriber just created, and every subscribed one who was
+    never on the list (one who had left it was rejoined by `_reactivate`)."""
+    now = literal(run.now, UtcDateTime())
+    columns = ["list_name", "subscriber_id", "added_at"]
+    joined = conn.execute(
+        insert(memberships).from_select(
+            columns, created.with_only_columns(literal(run.list_name), subs.c.id, now)
+        )
+    ).rowcount
     already = exists().where(
         memberships.c.list_name == run.list_name,
-        memberships.c.subscriber_id == subs.c.id,
+        memberships.c.subscriber_id == staging.c.subscriber_id,
     )
-    rows = (
-        select(literal(run.list_name), subs.c.id, literal(run.now, UtcDateTime()))
-        .select_from(staging.join(subs, subs.c.email == staging.c.email))
-        .where(
-            or_(
-                staging.c.subscriber_id.is_(None),
-                and_(_is_subscribed(), staging.c.was_member == false()),
-            ),
-            ~already,
-        )
+    returning = select(literal(run.list_name), staging.c.subscriber_id, now).where(
+        _is_subscribed(), staging.c.was_member == false(), ~already
     )
-    result = conn.execute(
-        insert(memberships).from_select(["list_name", "subscriber_id", "added_at"], rows)
-    )
-    return result.rowcount
+    return joined + conn.execute(insert(memberships).from_select(columns, returning)).rowcount

@@ -150,3 +150,29 @@ def test_the_shipped_sample_lists_are_valid_and_use_example_domains() -> None:
         assert entries, path
         assert not rejected(entries), path
         assert all(e.email.endswith(("@example.com", "@example.org")) for e in good(entries))
+
+
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [
+        ("Ann\t", "0009"),
+        ("\tAnn", "0009"),
+        ("Ann\x85", "0085"),
+        ("\u2028", "2028"),
+        ("\x1f", "001F"),
+    ],
+)
+def test_a_control_character_at_the_edge_of_a_cell_is_a_rejection_not_a_crash(
+    cell: str, code: str
+) -> None:
+    """A tab, U+0085 or U+2028 that str.strip() would trim (at either end of a cell) is
+    still a control character in the row: the row is rejected with the column and the
+    character, and the rows after it are read (it used to end the import with an
+    AssertionError)."""
+    entries = parse(f"email,name\nann@example.com,{cell}\nbob@example.org,Bob\n")
+    assert rejected(entries) == [
+        Rejection(
+            2, f"name: contains a control character (U+{code}); expected one line of plain text"
+        )
+    ]
+    assert good(entries) == [CsvRow(3, "bob@example.org", "Bob", None)]

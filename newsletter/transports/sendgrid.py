@@ -89,14 +89,16 @@ def api_host(settings: SendGridSettings) -> str:
 
 _json_string = json.encoder.encode_basestring  # C: a JSON string literal, non-ASCII kept
 # html.escape(url, quote=True) changes a URL only if it has one of these.
-_HTML_SPECIAL = re.compile(r"[&<>\"']")
+_HTML_SPECIAL = ("&", "<", ">", '"', "'")
 
 
 def _keys(placeholder: str, urls: Sequence[str]) -> tuple[str, str]:
     """Substitution keys for the HTML and the text part. One key serves both when no
     recipient's URL changes under HTML escaping (the usual case: a third less to send);
-    otherwise two, neither a prefix of the other. One regex search over all the URLs."""
-    if not _HTML_SPECIAL.search("".join(urls)):
+    otherwise two, neither a prefix of the other. Five substring searches over all the
+    URLs joined (memchr-fast), not an escape per URL."""
+    joined = "".join(urls)
+    if not any(special in joined for special in _HTML_SPECIAL):
         return placeholder, placeholder
     return placeholder + "/html", placeholder + "/text"
 

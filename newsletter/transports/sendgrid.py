@@ -533,10 +533,22 @@ class SendGridTransport:
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """One Result per message, in order; a message that cannot be built fails alone.
         UnsupportedFeatureError for an option SendGrid has no field for (check_options)."""
+        return self.prepare(messages, options)()
+
+    def prepare(
+        self, messages: Sequence[PersonalMessage], options: SendOptions
+    ) -> Callable[[], list[Result]]:
+        """`send` in two steps (base.Preparer): the request body is built now, on the
+        caller's thread; the callable posts it and answers as `send` does."""
         check_options(self, options)
         if not messages:
-            return []
+            return list
         prepared = prepare_payload(messages, self.settings, options)
+        return lambda: self._post(messages, prepared, options)
+
+    def _post(
+        self, messages: Sequence[PersonalMessage], prepared: Prepared, options: SendOptions
+    ) -> list[Result]:
         carried = [messages[i] for i in prepared.carried]
         sent = self._send_built(carried, prepared.body, options) if carried else []
         if not prepared.failed:  # the usual case: every message carried, in order

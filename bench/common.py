@@ -56,6 +56,7 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child (and descendants it reaped)
 
 
 SAMPLE_SECONDS = 0.05
@@ -89,6 +90,7 @@ def run_child(args: list[str], *, cwd: Path) -> ChildRun:
             returncode=child.returncode,
             stdout=out.read(),
             stderr=err.read(),
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
         )
 
 

@@ -184,6 +184,13 @@ def one_size(count: int) -> tuple[ChildRun, ChildRun, str]:
             raise SystemExit(f"send: {accepted} of {requests} requests accepted")
         check_ledger(folder / "store.sqlite3", count)
         summary = product.stdout.strip().splitlines()[0]
+    # Each size as it finishes: the three sizes take a while on a busy machine.
+    print(
+        f"  {count:,}: floor {floor.seconds:.1f} s ({floor.cpu_seconds:.1f} s CPU), "
+        f"send {product.seconds:.1f} s ({product.cpu_seconds:.1f} s CPU, "
+        f"{product.peak_tree_mb:.0f} MB), ratio {product.seconds / floor.seconds:.2f}; {summary}",
+        flush=True,
+    )
     return floor, product, summary
 
 

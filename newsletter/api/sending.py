@@ -82,12 +82,9 @@ def linked_recipients(links: Callable[[int], str]) -> RecipientOf:
     """Recipients whose unsubscribe URL is `links(subscriber_id)`."""
 
     def recipient_of(claimed: Claimed) -> Recipient:
-        return Recipient(
-            email=claimed.email,
-            name=claimed.name,
-            subscriber_id=claimed.subscriber_id,
-            unsubscribe_url=links(claimed.subscriber_id),
-        )
+        # Positional: a million calls per large send.
+        subscriber_id = claimed.subscriber_id
+        return Recipient(claimed.email, links(subscriber_id), claimed.name, subscriber_id)
 
     return recipient_of
 

@@ -37,7 +37,7 @@ from newsletter.message import IssueMessage, PersonalMessage
 from newsletter.states import DeliveryState, SendState
 from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 from newsletter.transports import Outcome as Delivered
-from newsletter.transports import Result, SendOptions, Transport
+from newsletter.transports import Preparer, Result, SendOptions, Transport
 from newsletter.transports.base import check_options, outcome_of
 from newsletter.wording import plural
 
@@ -227,7 +227,8 @@ class Dispatcher:
                         break
                     cursor = batch.last_id
                     if batch.claimed:
-                        future = pool.submit(self._deliver, issue, batch, options)
+                        # Built here, posted on a sending thread (see `_built`).
+                        future = pool.submit(self._built(issue, batch, options))
                         in_flight[future] = batch
                 if not in_flight:
                     break
@@ -271,12 +272,43 @@ class Dispatcher:
     # ------------------------------------------------------------------ one batch
 
     def _deliver(self, issue: IssueMessage, batch: Batch, options: SendOptions) -> Handled:
-        """Runs on a worker thread: build each reader's message, hand the batch over.
+        """Build each reader's message and hand the batch over, on the calling thread
+        (the dispatcher itself uses `_built`, which splits the two). Never raises."""
+        return self._built(issue, batch, options)()
 
-        A message that cannot be built fails for its reader alone; everyone else's
-        outcome is what the transport says about them. A ConfigError is no reader's
-        fault and would fail every one alike: nothing of the batch is handed over, all
-        stay pending and the send stops with it (exit 4). Never raises."""
+    def _built(
+        self, issue: IssueMessage, batch: Batch, options: SendOptions
+    ) -> Callable[[], Handled]:
+        """Build the batch now, on the dispatcher's thread; the callable hands it over
+        (on a sending thread) and returns what became of each reader. Never raises.
+
+        Everything CPU-bound (each reader's link and message, and the request body when
+        the transport is a Preparer) is done here, so the sending threads mostly wait
+        on the network: with the GIL, builders on four threads would only queue for it,
+        and the ledger's SQLite statements between them would wait for it each time.
+        A prepare that fails leaves `post` unset: the sending thread's `send` meets the
+        same fault and handles it exactly as before (split, fail, or stop)."""
+        handled, ready = self._build(issue, batch)
+        post: Callable[[], list[Result]] | None = None
+        if ready and handled.fatal is None and isinstance(self.transport, Preparer):
+            try:
+                post = self.transport.prepare([m for _, m in ready], options)
+            except Exception:
+                post = None
+
+        def hand_over() -> Handled:
+            self._hand_over(ready, options, handled, post)
+            return handled
+
+        return hand_over
+
+    def _build(
+        self, issue: IssueMessage, batch: Batch
+    ) -> tuple[Handled, list[tuple[Claimed, PersonalMessage]]]:
+        """Each reader's message. A message that cannot be built fails for its reader
+        alone; everyone else's outcome is what the transport says about them. A
+        ConfigError is no reader's fault and would fail every one alike: nothing of the
+        batch is handed over, all stay pending and the send stops with it (exit 4)."""
         handled = Handled()
         ready: list[tuple[Claimed, PersonalMessage]] = []
         for claimed in batch.claimed:
@@ -285,17 +317,20 @@ class Dispatcher:
             except ConfigError as err:
                 stopped = Handled(fatal=err)
                 stopped.add(DeliveryState.PENDING, None, "not sent: " + err.message, batch.claimed)
-                return stopped
+                return stopped, []
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
                 handled.add(DeliveryState.FAILED, None, reason, [claimed])
                 handled.build_error = reason
         handled.none_built = not ready
-        self._hand_over(ready, options, handled)
-        return handled
+        return handled, ready
 
     def _hand_over(
-        self, ready: list[tuple[Claimed, PersonalMessage]], options: SendOptions, handled: Handled
+        self,
+        ready: list[tuple[Claimed, PersonalMessage]],
+        options: SendOptions,
+        handled: Handled,
+        post: Callable[[], list[Result]] | None = None,
     ) -> None:
         """Send `ready` and record each reader's outcome in `handled`.
 
@@ -305,7 +340,7 @@ class Dispatcher:
         MessageError batch is split in halves until the reader it concerns is alone
         (then failed) and a transient one goes back to pending; anything else may
         have happened after some messages left, so that batch is ambiguous and the
-        send stops."""
+        send stops. `post`, when given, is `ready` already prepared (base.Preparer)."""
         if not ready:
             return
         claimed = [c for c, _ in ready]
@@ -314,7 +349,10 @@ class Dispatcher:
             return
         handled.requests += 1
         try:
-            results = self.transport.send([m for _, m in ready], options)
+            if post is not None:
+                results = post()
+            else:
+                results = self.transport.send([m for _, m in ready], options)
             _check_answer(ready, results)
         # Refused before anything was accepted (credentials), or a configuration that is
         # wrong for every reader alike: nobody is failed, the send stops with it.
@@ -347,9 +385,14 @@ class Dispatcher:
             handled.fatal = _unexpected(self.transport.name, err, len(ready))
             handled.add(DeliveryState.AMBIGUOUS, None, reason, claimed)
         else:
+            # Grouped here, not one `add` per reader: a thousand readers per batch.
+            outcomes = handled.outcomes
             for (reader, _), result in zip(ready, results, strict=True):
-                state = _STATE_OF[result.outcome]
-                handled.add(state, result.provider_id, result.error, [reader])
+                key = (_STATE_OF[result.outcome], result.provider_id, result.error)
+                ids = outcomes.get(key)
+                if ids is None:
+                    ids = outcomes[key] = []
+                ids.append(reader.delivery_id)
 
     def _report(
         self,

@@ -280,19 +280,26 @@ def _spaced_tokens(value: str) -> bool:
     )
 
 
+def token_value(field: str, value: str) -> str:
+    """`value` once checked as `token_header` checks it (printable ASCII, single spaces,
+    one line of at most 998 octets with its field name); MessageError otherwise. The
+    per-recipient form: no Header is built."""
+    if not _spaced_tokens(value):
+        raise MessageError(f"{field} header value is not printable ASCII: {value!r}")
+    if len(field) + 2 + len(value) > MAX_HARD_LINE:
+        raise MessageError(
+            f"{field} header is {len(field) + 2 + len(value):,} characters on one line; "
+            f"RFC 5322 allows at most {MAX_HARD_LINE}"
+        )
+    return value
+
+
 def token_header(field: str, value: str) -> Header:
     """A header built from values already checked to be printable ASCII without spaces
     between its items' separators (Message-ID, Date, List-Unsubscribe), kept on one
     line: List-Unsubscribe must not fold (mail providers cannot read folded URLs)."""
-    if not _spaced_tokens(value):
-        raise MessageError(f"{field} header value is not printable ASCII: {value!r}")
-    header = Header(field, value, f"{field}: {value}")
-    if len(header.folded) > MAX_HARD_LINE:
-        raise MessageError(
-            f"{field} header is {len(header.folded):,} characters on one line; "
-            f"RFC 5322 allows at most {MAX_HARD_LINE}"
-        )
-    return header
+    token_value(field, value)
+    return Header(field, value, f"{field}: {value}")
 
 
 # --------------------------------------------------------------------------- checks

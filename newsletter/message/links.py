@@ -7,7 +7,7 @@ from newsletter.errors import ConfigError, MessageError
 from newsletter.message.build import check_unsubscribe_url, list_unsubscribe_value
 from newsletter.message.headers import token_header
 from newsletter.secrets import Secret
-from newsletter.tokens import MAX_ID, make_token
+from newsletter.tokens import MAX_ID, TokenSigner, make_token
 
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 
@@ -39,6 +39,7 @@ class UnsubscribeLinks:
     def __init__(self, config: Config, secret: Secret) -> None:
         self.base = public_base(config) + UNSUBSCRIBE_PATH
         self.secret = secret
+        self._sign = TokenSigner(secret)
         # A stand-in of the longest token's length: a real token is a credential and
         # must not appear in the error.
         longest = self.base + "x" * len(make_token(MAX_ID, secret))
@@ -54,4 +55,4 @@ class UnsubscribeLinks:
             ) from err
 
     def __call__(self, subscriber_id: int) -> str:
-        return self.base + make_token(subscriber_id, self.secret)
+        return self.base + self._sign(subscriber_id)

@@ -16,10 +16,10 @@ Functions on an open connection, each called inside one transaction by
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
@@ -64,9 +64,10 @@ class ForcedSend:
     by: str
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery taken for sending: who, and their subscriber row's name."""
+class Claimed(NamedTuple):
+    """A delivery taken for sending: who, and their subscriber row's name. A named
+    tuple, not a dataclass: a million are made per large send, and a tuple is made
+    several times faster than a frozen dataclass."""
 
     delivery_id: int
     subscriber_id: int
@@ -267,7 +268,7 @@ def claim_batch(
     """The next `size` pending deliveries after `after_id`, marked sending (committed by
     the caller before anything is sent); None when none are left. Recipients who are
     no longer subscribed are removed from the audience instead."""
-    rows = conn.execute(
+    result = conn.execute(
         select(
             deliveries.c.id,
             deliveries.c.subscriber_id,
@@ -283,21 +284,26 @@ def claim_batch(
         )
         .order_by(deliveries.c.id)
         .limit(size)
-    ).all()
+    )
+    # The driver's own tuples: these columns (integers, text) need no result processing,
+    # and skipping SQLAlchemy's Row for a thousand rows per claim is a third of its cost.
+    rows: Sequence[tuple[int, int, str, str | None, str]] = result.cursor.fetchall()
+    result.close()
     if not rows:
         return None
-    # Unpacked by position: attribute access on a thousand rows per batch adds up.
     gone = [row[0] for row in rows if row[4] != "subscribed"]
     if gone:
         conn.execute(delete(deliveries).where(deliveries.c.id.in_(gone)))
         conn.execute(
             update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + len(gone))
         )
-    claimed = [
-        Claimed(delivery_id, subscriber_id, email, name)
-        for delivery_id, subscriber_id, email, name, status in rows
-        if status == "subscribed"
-    ]
+        claimed = [
+            Claimed(delivery_id, subscriber_id, email, name)
+            for delivery_id, subscriber_id, email, name, status in rows
+            if status == "subscribed"
+        ]
+    else:  # the usual case: everyone still subscribed
+        claimed = [Claimed(row[0], row[1], row[2], row[3]) for row in rows]
     if claimed:
         # The id range holds exactly the claimed rows now (the others were just removed),
         # and one range condition is far cheaper than a thousand bound ids.

@@ -13,6 +13,7 @@ from newsletter.config import Config
 from newsletter.errors import ConfigError
 from newsletter.transports.base import (
     Outcome,
+    Preparer,
     Result,
     Scheduler,
     SendOptions,
@@ -61,6 +62,7 @@ __all__ = [
     "NAMES",
     "Outcome",
     "Pacer",
+    "Preparer",
     "Result",
     "Scheduler",
     "SendOptions",

@@ -32,7 +32,7 @@ getattr: a transport that can schedule and cancel sends is a `Scheduler`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Final, Literal, Protocol, runtime_checkable
@@ -59,7 +59,7 @@ class Outcome(StrEnum):
     AMBIGUOUS = "ambiguous"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Result:
     """What happened to one recipient's message."""
 
@@ -67,6 +67,21 @@ class Result:
     outcome: Outcome
     provider_id: str | None = None
     error: str | None = None
+
+    def __init__(
+        self,
+        recipient: Recipient,
+        outcome: Outcome,
+        provider_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        # Not the frozen dataclass's __init__ (object.__setattr__ per field, four times
+        # the cost): one Result per reader, a million per large send.
+        fields = self.__dict__
+        fields["recipient"] = recipient
+        fields["outcome"] = outcome
+        fields["provider_id"] = provider_id
+        fields["error"] = error
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,25 @@ class Scheduler(Protocol):
 
     def cancel_scheduled(self, batch_id: str) -> None:
         """Cancel every message scheduled under `batch_id` that has not gone out."""
+        ...
+
+
+@runtime_checkable
+class Preparer(Protocol):
+    """A transport whose `send` splits into building (CPU, no I/O) and posting.
+
+    `prepare(messages, options)` does everything `send` does before anything leaves
+    (checking the options, building the request) and raises what `send` would raise
+    there; the callable it returns posts and answers exactly as `send` would, so
+    `send(m, o) == prepare(m, o)()`. The dispatcher builds on its own thread and
+    posts on the sending threads: with the GIL, CPU work on several threads only
+    queues for it, and a thread that wants it back after each SQLite step or socket
+    read waits up to a switch interval (5 ms) behind a builder, batch after batch."""
+
+    def prepare(
+        self, messages: Sequence[PersonalMessage], options: SendOptions
+    ) -> Callable[[], list[Result]]:
+        """The built batch, ready to post: call it to send."""
         ...
 
 

@@ -27,6 +27,7 @@ import time
 import urllib.error
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import python_http_client.exceptions as http_errors
@@ -44,7 +45,8 @@ from newsletter.errors import (
     TransientDeliveryError,
 )
 from newsletter.message import IssueMessage, PersonalMessage
-from newsletter.message.headers import display_name, one_line, token_header, wire_address
+from newsletter.message.build import list_unsubscribe_value
+from newsletter.message.headers import display_name, one_line, token_value, wire_address
 from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
 from newsletter.secrets import Secret, read_secret
 from newsletter.transports.base import (
@@ -79,14 +81,24 @@ def api_host(settings: SendGridSettings) -> str:
 
 
 # --------------------------------------------------------------------------- the payload
+#
+# A large send builds a thousand personalizations per request, a million per issue: the
+# request body is written as JSON text directly, one string format per recipient, with
+# what every recipient of a request shares (content, sender, keys) encoded once per
+# request. No per-recipient dict is built and nothing is serialised twice.
+
+_json_string = json.encoder.encode_basestring  # C: a JSON string literal, non-ASCII kept
+# html.escape(url, quote=True) changes a URL only if it has one of these.
+_HTML_SPECIAL = ("&", "<", ">", '"', "'")
 
 
-def _keys(placeholder: str, messages: Sequence[PersonalMessage]) -> tuple[str, str]:
+def _keys(placeholder: str, urls: Sequence[str]) -> tuple[str, str]:
     """Substitution keys for the HTML and the text part. One key serves both when no
     recipient's URL changes under HTML escaping (the usual case: a third less to send);
-    otherwise two, neither a prefix of the other."""
-    urls = (m.recipient.unsubscribe_url for m in messages)
-    if all(html.escape(url, quote=True) == url for url in urls):
+    otherwise two, neither a prefix of the other. Five substring searches over all the
+    URLs joined (memchr-fast), not an escape per URL."""
+    joined = "".join(urls)
+    if not any(special in joined for special in _HTML_SPECIAL):
         return placeholder, placeholder
     return placeholder + "/html", placeholder + "/text"
 
@@ -108,36 +120,81 @@ def sendgrid_name(name: str | None) -> str | None:
     return shown
 
 
-def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> dict[str, Any]:
-    """One recipient's entry; `keys` are the substitution keys (None with an ASM group).
-    MessageError when this recipient's entry cannot be built (their address cannot
-    be sent, their unsubscribe URL is unusable). Runs a million times per large
-    send, so it builds plain dicts directly."""
-    recipient = message.recipient
-    to = {"email": wire_address(recipient.email)}
-    name = sendgrid_name(recipient.name)
-    if name:
-        to["name"] = name
-    entry: dict[str, Any] = {"to": [to]}
-    if keys is None:
-        entry["headers"] = {"Message-ID": message.message_id}
-    else:
-        url = recipient.unsubscribe_url
-        html_key, text_key = keys
-        entry["substitutions"] = (
-            {html_key: url}
-            if html_key == text_key
-            else {html_key: html.escape(url, quote=True), text_key: url}
+def _substitution_keys(issue: IssueMessage, urls: Sequence[str]) -> list[tuple[str, str]]:
+    """(HTML key, text key) per personal URL of the issue, in `_personal_urls` order.
+
+    Today one: the unsubscribe URL. A second personal URL (a preferences link) is one
+    more pair here and one more URL per recipient in `_personal_urls`: its keys are
+    encoded once per request, its value once per recipient."""
+    return [_keys(issue.unsubscribe_placeholder, urls)]
+
+
+def _personal_urls(message: PersonalMessage) -> tuple[str, ...]:
+    """The per-recipient URLs substituted into the shared body, in `_substitution_keys`
+    order."""
+    return (message.recipient.unsubscribe_url,)
+
+
+class _Entries:
+    """Writes one request's personalizations as JSON text: the format of an entry and
+    its substitution keys are prepared once per request, then each recipient costs one
+    string format. The text is exactly what `serialise` makes of the equivalent dict
+    (compact, UTF-8, keys in the same order)."""
+
+    def __init__(self, keys: list[tuple[str, str]] | None) -> None:
+        self._keys = keys
+        if keys is None:  # an ASM group: SendGrid makes the unsubscribe link itself
+            self._format = '{"to":[%s],"headers":{"Message-ID":%s}%s}'
+            return
+        self._format = (
+            '{"to":[%s],"substitutions":{%s},"headers":{"Message-ID":%s,"List-Unsubscribe":%s}%s}'
         )
-        unsubscribe = token_header("List-Unsubscribe", message.issue.list_unsubscribe(recipient))
-        entry["headers"] = {"Message-ID": message.message_id, "List-Unsubscribe": unsubscribe.value}
-    if recipient.subscriber_id is not None:
-        entry["custom_args"] = {"subscriber_id": str(recipient.subscriber_id)}
-    return entry
+        # One key per URL when HTML escaping changes none of them, else an HTML and a
+        # text key, the HTML value escaped.
+        self._html_keys = [_json_string(html_key) + ":" for html_key, _ in keys]
+        self._text_keys = [
+            None if html_key == text_key else _json_string(text_key) + ":"
+            for html_key, text_key in keys
+        ]
+
+    def entry(self, message: PersonalMessage) -> tuple[str, str]:
+        """(the entry's JSON text, the lower-cased address it goes to). MessageError when
+        this recipient's entry cannot be built (their address cannot be sent, their
+        unsubscribe URL is unusable)."""
+        recipient = message.recipient
+        address = wire_address(recipient.email)
+        name = sendgrid_name(recipient.name)
+        to = (
+            '{"email":' + _json_string(address) + ',"name":' + _json_string(name) + "}"
+            if name
+            else '{"email":' + _json_string(address) + "}"
+        )
+        custom = (
+            f',"custom_args":{{"subscriber_id":"{recipient.subscriber_id:d}"}}'
+            if recipient.subscriber_id is not None
+            else ""
+        )
+        message_id = _json_string(message.message_id)
+        if self._keys is None:
+            return self._format % (to, message_id, custom), address.lower()
+        value = list_unsubscribe_value(recipient.unsubscribe_url, message.issue.unsubscribe_mailto)
+        unsubscribe = _json_string(token_value("List-Unsubscribe", value))
+        pairs = []
+        for html_key, text_key, url in zip(
+            self._html_keys, self._text_keys, _personal_urls(message), strict=True
+        ):
+            if text_key is None:
+                pairs.append(html_key + _json_string(url))
+            else:
+                escaped = html.escape(url, quote=True)
+                pairs.append(html_key + _json_string(escaped) + "," + text_key + _json_string(url))
+        return self._format % (to, ",".join(pairs), message_id, unsubscribe, custom), (
+            address.lower()
+        )
 
 
-def _content(issue: IssueMessage, keys: tuple[str, str] | None) -> list[dict[str, str]]:
-    html_key, text_key = keys or (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
+def _content(issue: IssueMessage, keys: list[tuple[str, str]] | None) -> list[dict[str, str]]:
+    html_key, text_key = keys[0] if keys else (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
     marker = issue.unsubscribe_placeholder
     content = [
         {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
@@ -157,15 +214,20 @@ def _content(issue: IssueMessage, keys: tuple[str, str] | None) -> list[dict[str
 class Prepared:
     """One batch's request body and what became of each message while building it."""
 
-    payload: dict[str, Any] | None  # None when no message of the batch could be built
-    carried: list[int]  # indexes of the messages the payload carries, in its order
+    body: str | None  # the JSON text; None when no message of the batch could be built
+    carried: list[int]  # indexes of the messages the body carries, in its order
     failed: dict[int, Result]  # messages that could not be built: FAILED with the reason
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The body as a dict (for tests and tools; the transport sends `body`)."""
+        return None if self.body is None else dict(json.loads(self.body))
 
 
 def prepare_payload(
     messages: Sequence[PersonalMessage], settings: SendGridSettings, options: SendOptions
 ) -> Prepared:
-    """The Mail Send request body for one batch of messages of one issue.
+    """The Mail Send request body for one batch of messages of one issue, as JSON text.
 
     A recipient whose personalization cannot be built, or whose address repeats
     one already in the batch, is FAILED alone with the reason; the others are
@@ -176,52 +238,75 @@ def prepare_payload(
     first = messages[0]
     issue = first.issue
     asm = settings.asm_group_id is not None
-    keys = None if asm else _keys(issue.unsubscribe_placeholder, messages)
-    personalizations: list[dict[str, Any]] = []
+    keys = (
+        None if asm else _substitution_keys(issue, [m.recipient.unsubscribe_url for m in messages])
+    )
+    entries = _Entries(keys)
+    texts: list[str] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
     seen: set[str] = set()
     for index, message in enumerate(messages):
         try:
-            entry = _personalization(message, keys)
+            text, address = entries.entry(message)
         except MessageError as err:
             failed[index] = Result(message.recipient, Outcome.FAILED, error=err.message)
             continue
-        address = entry["to"][0]["email"].lower()
         if address in seen:
             error = f"{address} appears twice in one SendGrid request"
             failed[index] = Result(message.recipient, Outcome.FAILED, error=error)
             continue
         seen.add(address)
-        personalizations.append(entry)
+        texts.append(text)
         carried.append(index)
-    if not personalizations:
+    if not texts:
         return Prepared(None, [], failed)
+    shared = _shared_json(
+        issue,
+        first.subject,
+        tuple(keys) if keys else None,
+        settings.asm_group_id,
+        settings.sandbox,
+        options,
+    )
+    return Prepared('{"personalizations":[' + ",".join(texts) + "]," + shared, carried, failed)
+
+
+@lru_cache(maxsize=16)
+def _shared_json(
+    issue: IssueMessage,
+    subject: str,
+    keys: tuple[tuple[str, str], ...] | None,
+    asm_group_id: int | None,
+    sandbox: bool,
+    options: SendOptions,
+) -> str:
+    """Everything of the body but the personalizations, as JSON text without its opening
+    brace: the same for every request of a send, so made once."""
     payload: dict[str, Any] = {
-        "personalizations": personalizations,
         "from": _sender(issue),
-        "subject": one_line(first.subject),
-        "content": _content(issue, keys),
+        "subject": one_line(subject),
+        "content": _content(issue, list(keys) if keys else None),
         "headers": {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }
     if issue.reply_to:
         payload["reply_to"] = {"email": wire_address(issue.reply_to)}
-    if asm:
-        payload["asm"] = {"group_id": settings.asm_group_id}
+    if asm_group_id is not None:
+        payload["asm"] = {"group_id": asm_group_id}
     else:
         payload["headers"]["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if issue.categories:
         payload["categories"] = list(issue.categories)
     if options.preview:
         payload["custom_args"]["preview"] = "true"
-    if settings.sandbox:
+    if sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
     if options.send_at is not None:
         payload["send_at"] = options.send_at
     if options.batch_id is not None:
         payload["batch_id"] = options.batch_id
-    return Prepared(payload, carried, failed)
+    return serialise(payload)[1:]
 
 
 def _sender(issue: IssueMessage) -> dict[str, str]:
@@ -235,8 +320,8 @@ def _sender(issue: IssueMessage) -> dict[str, str]:
 def build_payload(
     messages: Sequence[PersonalMessage], settings: SendGridSettings, options: SendOptions
 ) -> dict[str, Any]:
-    """The request body for a batch every message of which can be built; MessageError
-    naming the first that cannot (`prepare_payload` is the per-reader form)."""
+    """The request body for a batch every message of which can be built, as a dict;
+    MessageError naming the first that cannot (`prepare_payload` is the per-reader form)."""
     prepared = prepare_payload(messages, settings, options)
     if prepared.failed or prepared.payload is None:
         first = prepared.failed[min(prepared.failed)]
@@ -419,8 +504,9 @@ class SendGridTransport:
         endpoint = self._client().client
         for segment in path.strip("/").split("/"):
             endpoint = endpoint._(segment)
-        if kwargs.get("request_body") is not None:
-            kwargs["request_body"] = serialise(kwargs["request_body"])
+        body = kwargs.get("request_body")
+        if body is not None and not isinstance(body, str):  # prepare_payload's are text
+            kwargs["request_body"] = serialise(body)
         try:
             response = getattr(endpoint, method.lower())(**kwargs)
         except Exception as err:  # every client failure, whatever its type, is classified here
@@ -433,10 +519,10 @@ class SendGridTransport:
             call, attempts=self.settings.max_attempts, base_seconds=self._retry_base
         )
 
-    def _send_once(self, payload: dict[str, Any]) -> str | None:
-        self.pacer.acquire(len(payload["personalizations"]))
+    def _send_once(self, body: str, count: int) -> str | None:
+        self.pacer.acquire(count)
         try:
-            status, headers, _ = self.request("post", "mail/send", request_body=payload)
+            status, headers, _ = self.request("post", "mail/send", request_body=body)
         except RateLimitedError as err:
             self.pacer.hold(err.retry_after)  # every thread of this send waits, not just us
             raise
@@ -447,25 +533,39 @@ class SendGridTransport:
     def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
         """One Result per message, in order; a message that cannot be built fails alone.
         UnsupportedFeatureError for an option SendGrid has no field for (check_options)."""
+        return self.prepare(messages, options)()
+
+    def prepare(
+        self, messages: Sequence[PersonalMessage], options: SendOptions
+    ) -> Callable[[], list[Result]]:
+        """`send` in two steps (base.Preparer): the request body is built now, on the
+        caller's thread; the callable posts it and answers as `send` does."""
         check_options(self, options)
         if not messages:
-            return []
+            return list
         prepared = prepare_payload(messages, self.settings, options)
+        return lambda: self._post(messages, prepared, options)
+
+    def _post(
+        self, messages: Sequence[PersonalMessage], prepared: Prepared, options: SendOptions
+    ) -> list[Result]:
         carried = [messages[i] for i in prepared.carried]
-        sent = self._send_built(carried, prepared.payload, options) if carried else []
+        sent = self._send_built(carried, prepared.body, options) if carried else []
+        if not prepared.failed:  # the usual case: every message carried, in order
+            return sent
         results = dict(prepared.failed) | dict(zip(prepared.carried, sent, strict=True))
         return [results[i] for i in range(len(messages))]
 
     def _send_built(
         self,
         messages: Sequence[PersonalMessage],
-        payload: dict[str, Any] | None,
+        body: str | None,
         options: SendOptions,
     ) -> list[Result]:
-        if payload is None:  # a half after a 413 split: build its own body
+        if body is None:  # a half after a 413 split: build its own body
             return self.send(messages, options)
         try:
-            message_id = self._retrying(lambda: self._send_once(payload))
+            message_id = self._retrying(lambda: self._send_once(body, len(messages)))
         except PayloadTooLargeError as err:
             if len(messages) == 1:
                 return all_results(messages, Outcome.FAILED, error=err.message)

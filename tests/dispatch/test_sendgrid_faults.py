@@ -4,14 +4,16 @@ except those reported ambiguous, and the ledger agrees with what the server reco
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from newsletter.dispatch.engine import SendReport
-from newsletter.transports import Pacer, open_transport
+from newsletter.transports import Pacer, Preparer, open_transport
 from newsletter.transports.sendgrid import SendGridTransport
 from tests.dispatch.support import World, make_world
 from tests.fakes.sendgrid_server import FakeSendGrid, Fault
@@ -175,3 +177,35 @@ def test_cli_readers_stored_before_todays_rules_fail_alone(
         failed = dict(store.sends.deliveries_in(record.id, "failed", limit=100))
     assert set(failed) == set(bad.values())
     assert "SMTPUTF8" in failed["ñoño@example.com"]
+
+
+def test_bodies_are_built_on_the_dispatchers_thread_and_posted_on_sending_threads(
+    world: World, server: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SendGrid transport is a Preparer: the dispatcher builds every request body on
+    its own thread and only the posting runs on the sending threads (issue 16: with the
+    GIL, builders on four threads queue for it and starve the ledger's SQLite work). The
+    send is the same: every reader accepted once, one request per batch."""
+    world.subscribe(450)
+    transport = sendgrid(world)
+    built: list[str] = []
+    posted: list[str] = []
+    prepare, post = SendGridTransport.prepare, SendGridTransport._post
+
+    def recording_prepare(self: SendGridTransport, *args: Any) -> Any:
+        built.append(threading.current_thread().name)
+        return prepare(self, *args)
+
+    def recording_post(self: SendGridTransport, *args: Any) -> Any:
+        posted.append(threading.current_thread().name)
+        return post(self, *args)
+
+    monkeypatch.setattr(SendGridTransport, "prepare", recording_prepare)
+    monkeypatch.setattr(SendGridTransport, "_post", recording_post)
+    report = world.send(transport, batch_size=100, concurrency=3)
+    assert isinstance(transport, Preparer)
+    assert report.counts == {"accepted": 450}
+    assert built == [threading.current_thread().name] * 5
+    assert len(posted) == 5
+    assert all(name.startswith("send") for name in posted)
+    assert Counter(server.accepted_recipients()) == Counter(world.emails(450))

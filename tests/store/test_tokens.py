@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import re
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from newsletter.errors import ConfigError, SubscriberNotFoundError, TokenError
 from newsletter.secrets import NEWSLETTER_SECRET, Secret, read_secret, signing_secret
 from newsletter.store import Store
-from newsletter.tokens import make_token, read_token
+from newsletter.tokens import TokenSigner, make_token, read_token
 
 KEY = Secret(NEWSLETTER_SECRET, "k" * 40)
 OTHER = Secret(NEWSLETTER_SECRET, "z" * 40)
@@ -86,3 +88,19 @@ def test_the_store_finds_the_subscriber_a_token_names(store: Store) -> None:
         store.subscribers.subscriber_for_token(make_token(999_999, KEY), KEY)
     with pytest.raises(TokenError):
         store.subscribers.subscriber_for_token(token, OTHER)
+
+
+@pytest.mark.parametrize("secret_text", ["s", "k" * 64, "long-" * 40, "ключ-секрет-ü"])
+@pytest.mark.parametrize("subscriber_id", [1, 42, 10**9, 2**63 - 1])
+def test_the_pre_keyed_signer_is_rfc_2104_hmac_sha256(secret_text: str, subscriber_id: int) -> None:
+    """TokenSigner's pre-keyed states give exactly the standard library's HMAC-SHA256 of
+    the token message, for short, block-sized, longer-than-a-block (hashed first, RFC 2104
+    §2) and non-ASCII secrets, so every token already sent still reads back."""
+    key = secret_text.encode("utf-8")
+    message = f"newsletter/unsubscribe/v1/{subscriber_id}".encode()
+    digest = hmac.digest(key, message, "sha256")
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    secret = Secret(NEWSLETTER_SECRET, secret_text)
+    assert TokenSigner(secret)(subscriber_id) == f"{subscriber_id}.{expected}"
+    assert make_token(subscriber_id, secret) == f"{subscriber_id}.{expected}"
+    assert read_token(f"{subscriber_id}.{expected}", secret) == subscriber_id

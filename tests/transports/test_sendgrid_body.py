@@ -1,0 +1,159 @@
+"""The SendGrid request body written as JSON text is exactly the JSON of the request as
+a dict: the text fast path (issue 16) changes nothing that is sent."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from newsletter.config import SendGridSettings
+from newsletter.message import PersonalMessage, Recipient
+from newsletter.message.build import list_unsubscribe_value
+from newsletter.transports import Outcome, SendOptions
+from newsletter.transports.sendgrid import prepare_payload, sendgrid_name, serialise
+from tests.delivery_support import sample_issue
+
+BASE = "https://news.example.com/unsubscribe/"
+
+
+def reference(
+    messages: list[PersonalMessage], settings: SendGridSettings, options: SendOptions
+) -> dict[str, Any]:
+    """The body as a dict, built field by field from SendGrid's v3 Mail Send shape: what
+    the transport built before it wrote the JSON text itself."""
+    issue = messages[0].issue
+    asm = settings.asm_group_id is not None
+    marker = issue.unsubscribe_placeholder
+    urls = [m.recipient.unsubscribe_url for m in messages]
+    split = any(html.escape(url, quote=True) != url for url in urls)
+    html_key, text_key = (marker + "/html", marker + "/text") if split else (marker, marker)
+    entries = []
+    for message in messages:
+        recipient = message.recipient
+        to = {"email": recipient.email}
+        name = sendgrid_name(recipient.name)
+        if name:
+            to["name"] = name
+        entry: dict[str, Any] = {"to": [to]}
+        if asm:
+            entry["headers"] = {"Message-ID": message.message_id}
+        else:
+            url = recipient.unsubscribe_url
+            entry["substitutions"] = (
+                {html_key: html.escape(url, quote=True), text_key: url}
+                if split
+                else {html_key: url}
+            )
+            entry["headers"] = {
+                "Message-ID": message.message_id,
+                "List-Unsubscribe": list_unsubscribe_value(url, issue.unsubscribe_mailto),
+            }
+        if recipient.subscriber_id is not None:
+            entry["custom_args"] = {"subscriber_id": str(recipient.subscriber_id)}
+        entries.append(entry)
+    tag = "<%asm_group_unsubscribe_raw_url%>"
+    body: dict[str, Any] = {
+        "personalizations": entries,
+        "from": {"email": issue.from_email, "name": issue.from_name},
+        "subject": issue.subject,
+        "content": [
+            {"type": "text/plain", "value": issue.text.replace(marker, tag if asm else text_key)},
+            {"type": "text/html", "value": issue.html.replace(marker, tag if asm else html_key)},
+        ],
+        "headers": {"List-Id": issue.list_id_header.value},
+        "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
+    }
+    if issue.reply_to:
+        body["reply_to"] = {"email": issue.reply_to}
+    if asm:
+        body["asm"] = {"group_id": settings.asm_group_id}
+    else:
+        body["headers"]["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if issue.categories:
+        body["categories"] = list(issue.categories)
+    if options.preview:
+        body["custom_args"]["preview"] = "true"
+    if settings.sandbox:
+        body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+    if options.send_at is not None:
+        body["send_at"] = options.send_at
+    if options.batch_id is not None:
+        body["batch_id"] = options.batch_id
+    return body
+
+
+READERS = [
+    Recipient("plain@example.com", BASE + "1.abc", "Plain Reader", 1),
+    Recipient("comma@example.com", BASE + "2.abc", "Doe, Jane", 2),
+    Recipient("uni@example.com", BASE + "3.abc", "Ана «Ю» \u2028 Li", 3),
+    Recipient("quote@example.com", BASE + "4.abc", 'Back\\slash "Q" ; x', 4),
+    Recipient("noname@example.com", BASE + "5.abc", None, 5),
+    Recipient("noid@example.com", BASE + "6.abc", "No Id", None),
+    Recipient("emoji@example.com", BASE + "7.abc", "😀 </script>", 7),
+]
+
+
+def messages(readers: list[Recipient], mailto: str | None = None) -> list[PersonalMessage]:
+    issue = replace(sample_issue(), unsubscribe_mailto=mailto)
+    return [issue.personalise(reader) for reader in readers]
+
+
+@pytest.mark.parametrize(
+    ("readers", "settings", "options", "mailto"),
+    [
+        (READERS, SendGridSettings(), SendOptions(), None),
+        (READERS, SendGridSettings(), SendOptions(), "leave@example.com"),
+        (READERS, SendGridSettings(asm_group_id=42), SendOptions(), None),
+        (READERS, SendGridSettings(sandbox=True), SendOptions(preview=True), None),
+        (READERS, SendGridSettings(), SendOptions(send_at=1_900_000_000, batch_id="b1"), None),
+        # A URL that HTML escaping changes: an HTML key and a text key, the HTML value escaped.
+        (
+            [*READERS, Recipient("amp@example.com", BASE + "8.a&b'c", "Amp", 8)],
+            SendGridSettings(),
+            SendOptions(),
+            None,
+        ),
+    ],
+    ids=["plain", "mailto", "asm", "sandbox-preview", "scheduled", "html-special-url"],
+)
+def test_text_body_is_the_json_of_the_dict(
+    readers: list[Recipient],
+    settings: SendGridSettings,
+    options: SendOptions,
+    mailto: str | None,
+) -> None:
+    """Byte for byte: the body prepared as text equals the compact JSON of the request
+    built as a dict, for names with commas, quotes, backslashes, line separators and
+    non-ASCII, no name, no subscriber id, an ASM group, scheduling and a URL with HTML
+    specials; and it parses back to that dict."""
+    batch = messages(readers, mailto)
+    prepared = prepare_payload(batch, settings, options)
+    expected = reference(batch, settings, options)
+    assert prepared.failed == {}
+    assert prepared.body == serialise(expected)
+    assert json.loads(prepared.body or "") == expected
+
+
+def test_unsendable_reader_fails_alone_in_the_text_body() -> None:
+    """A reader whose address cannot be sent, or who repeats an address of the batch, is
+    failed alone; the body carries the others, exactly as the dict would."""
+    readers = [
+        READERS[0],
+        Recipient("ünï@example.com", BASE + "9.abc", "Bad", 9),
+        Recipient("PLAIN@example.com", BASE + "10.abc", "Again", 10),
+        READERS[1],
+    ]
+    batch = messages(readers)
+    prepared = prepare_payload(batch, SendGridSettings(), SendOptions())
+    assert prepared.carried == [0, 3]
+    assert {i: r.outcome for i, r in prepared.failed.items()} == {
+        1: Outcome.FAILED,
+        2: Outcome.FAILED,
+    }
+    assert "appears twice" in (prepared.failed[2].error or "")
+    carried = [batch[0], batch[3]]
+    assert prepared.body == serialise(reference(carried, SendGridSettings(), SendOptions()))

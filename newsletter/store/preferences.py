@@ -28,6 +28,11 @@ ERASED_DOMAIN = "erased.invalid"
 ERASED_REASON = "personal data erased on request"
 
 
+def was_erased(subscriber: Subscriber) -> bool:
+    """Whether this row is what `forget` left of a subscriber (no one's address)."""
+    return subscriber.email.endswith("@" + ERASED_DOMAIN)
+
+
 def erased_placeholder(subscriber_id: int) -> str:
     """The address an erased subscriber's row is left with: no byte of the real one."""
     return f"erased-{subscriber_id}@{ERASED_DOMAIN}"

@@ -13,7 +13,6 @@ erasure) serve `newsletter subscribers export-person` / `forget` and the page's
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -175,7 +174,7 @@ class ReaderPreferences:
         return ChangeRequested(sent=True)
 
     def _never_mail(self, email: str) -> bool:
-        if self.store.erasures.is_erased(email):
+        if self.store.erasures.is_erased(email, self.secret):
             return True
         found = self.store.subscribers.get(email)
         return found is not None and found.status == Status.COMPLAINED
@@ -283,8 +282,3 @@ def forget(config: Config, email: str, *, clock: Clock | None = None) -> Forgott
         store.subscribers.forget(found.id, secret, source=Source.CLI)
     log.info("erased subscriber %s on request", found.id)
     return Forgotten(subscriber_id=found.id, already_erased=False)
-
-
-def person_json(found: PersonData) -> str:
-    """The export as indented JSON text (UTF-8, keys in a stable order)."""
-    return json.dumps(found.data, indent=2, ensure_ascii=False)

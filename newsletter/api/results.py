@@ -9,6 +9,7 @@ terminal or a page is the shell's job.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -432,6 +433,10 @@ class PersonData:
 
     email: str
     data: dict[str, Any]
+
+    def to_json(self) -> str:
+        """The export as indented JSON text (non-ASCII kept as it is)."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

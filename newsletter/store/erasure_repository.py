@@ -8,7 +8,7 @@ question every way in (sign-up, import, provider feedback) asks. See
 from __future__ import annotations
 
 from newsletter.addresses import parse_email
-from newsletter.secrets import signing_secret
+from newsletter.secrets import Secret, signing_secret
 from newsletter.store import erasures
 from newsletter.store.database import Database
 
@@ -20,13 +20,14 @@ class ErasureRepository:
         self._db = database
         self._secret = secret
 
-    def is_erased(self, email: str) -> bool:
+    def is_erased(self, email: str, secret: Secret | None = None) -> bool:
         """Whether `email` (any case, any spacing) was erased: then it is suppressed for
         good, is never stored again and gets no mail, a confirmation email included.
-        Needs NEWSLETTER_SECRET (ConfigError without it) once anything was erased;
-        AddressError (3) if `email` is not an address."""
+        Hashes under `secret`, else NEWSLETTER_SECRET (ConfigError without it; read only
+        once anything was erased). AddressError (3) if `email` is not an address."""
+        source = self._secret if secret is None else (lambda: secret)
         with self._db.read() as conn:
-            return erasures.is_erased(conn, parse_email(email), self._secret)
+            return erasures.is_erased(conn, parse_email(email), source)
 
     def count(self) -> int:
         """How many addresses were erased."""

@@ -100,7 +100,10 @@ def _size_warnings(size: int, config: Config) -> tuple[str, ...]:
 
 def render_issue(digest: Digest, config: Config) -> RenderedIssue:
     """Render the digest to MJML, HTML and text with the configured templates."""
-    placeholders = {"unsubscribe_url": placeholder("unsubscribe_url", digest)}
+    placeholders = {
+        "unsubscribe_url": placeholder("unsubscribe_url", digest),
+        "preferences_url": placeholder("preferences_url", digest),
+    }
     links = item_links(digest, config.links.utm)
     context = _context(digest, config, placeholders, links.links)
     mjml_source = render_template(config.templates_dir, MJML_TEMPLATE, context)

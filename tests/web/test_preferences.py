@@ -94,7 +94,7 @@ def test_pause_sets_the_date_and_resume_clears_it(site: Site) -> None:
     assert answer.status_code == 200 and "Paused" in answer.text
     found = site.store.subscribers.get(READER)
     assert found is not None and found.paused_until is not None
-    assert found.paused_until > datetime.now(UTC) + timedelta(days=27)
+    assert found.paused_until == datetime.fromtimestamp(NOW, UTC) + timedelta(weeks=4)
     answer = site.client.post(path, data={"csrf": csrf, "action": "resume"})
     assert answer.status_code == 200
     found = site.store.subscribers.get(READER)
@@ -162,12 +162,12 @@ def test_an_expired_or_forged_confirmation_link_is_the_neutral_page(site: Site) 
     """A change-address link past its expiry, or signed with another purpose, is a 400."""
     found = site.store.subscribers.get(READER)
     assert found is not None
-    expires = datetime.now(UTC) + timedelta(days=7)
+    expires = datetime.fromtimestamp(site.clock[0], UTC) + timedelta(days=7)
     change = site.store.subscribers.request_address_change(
         found.id, "other@example.org", expires, source=Source.WEB
     )
     expired = make_expiring_token(
-        change.id, site.secret, purpose=CHANGE_ADDRESS, expires_at=datetime.now(UTC)
+        change.id, site.secret, purpose=CHANGE_ADDRESS, expires_at=datetime.fromtimestamp(NOW, UTC)
     )
     wrong = make_expiring_token(change.id, site.secret, purpose="confirm", expires_at=expires)
     for token in (expired, wrong, "1.2.x"):

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from newsletter.api.results import Forgotten, PersonData
 from newsletter.api.sending import configured_transport
-from newsletter.clock import Clock, SystemClock
+from newsletter.clock import Clock
 from newsletter.config import Config
-from newsletter.errors import InputError, SubscriberNotFoundError, TokenError
+from newsletter.errors import DeliveryError, InputError, SubscriberNotFoundError, TokenError
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.links import unsubscribe_url
 from newsletter.redaction import redacting_logger
@@ -38,6 +38,9 @@ from newsletter.transports import Outcome, SendOptions
 log = redacting_logger("newsletter.readers")
 
 UNSUBSCRIBE_REASON = "unsubscribed from everything on the preference page"
+# At most one confirmation email per reader per hour: a preference link cannot be used
+# to mail strangers over and over.
+CONFIRMATION_INTERVAL = timedelta(hours=1)
 CONFIRM_ADDRESS_PATH = "/confirm-address/"
 
 
@@ -84,7 +87,9 @@ class ReaderPreferences:
         self.config = config
         self.store = store
         self.secret = secret
-        self.clock: Clock = clock or SystemClock()
+        # The store's clock by default: the times compared here (a pause, a request's
+        # age, a link's expiry) are the ones the store records.
+        self.clock: Clock = clock or store.clock
 
     # -- reading -------------------------------------------------------------------
 
@@ -156,10 +161,20 @@ class ReaderPreferences:
 
     def request_address_change(self, subscriber: Subscriber, new_email: str) -> ChangeRequested:
         """Record the change and mail a confirmation link (expiring, see config
-        preferences.change_address_expiry_days) to the new address. AddressError for a
-        malformed address. An erased or complained-about address gets no email."""
+        preferences.change_address_expiry_days) to the new address (DeliveryError, or
+        ConfigError, when the transport cannot send it). AddressError for a
+        malformed address; InputError within an hour of the previous request (one
+        confirmation email per reader per hour). An erased or complained-about address
+        gets no email."""
+        now = self.clock.now()
+        earlier = self.store.subscribers.pending_address_change(subscriber.id)
+        if earlier is not None and now - earlier.requested_at < CONFIRMATION_INTERVAL:
+            raise InputError(
+                "a confirmation link was sent less than an hour ago: look for it in that "
+                "inbox (and its spam folder), or try again later"
+            )
         expiry = timedelta(days=self.config.preferences.change_address_expiry_days)
-        expires_at = self.clock.now() + expiry
+        expires_at = now + expiry
         change = self.store.subscribers.request_address_change(
             subscriber.id, new_email, expires_at, source=Source.WEB
         )
@@ -170,7 +185,12 @@ class ReaderPreferences:
             change.id, self.secret, purpose=CHANGE_ADDRESS, expires_at=expires_at
         )
         base = (self.config.publication.public_base_url or "").rstrip("/")
-        self._send(subscriber, change, f"{base}{CONFIRM_ADDRESS_PATH}{token}")
+        try:
+            self._send(subscriber, change, f"{base}{CONFIRM_ADDRESS_PATH}{token}")
+        except BaseException:
+            # Not sent: the request goes, so the reader may ask again at once.
+            self.store.subscribers.cancel_address_change(change.id)
+            raise
         return ChangeRequested(sent=True)
 
     def _never_mail(self, email: str) -> bool:
@@ -190,7 +210,11 @@ class ReaderPreferences:
         with configured_transport(self.config, None) as transport:
             results = transport.send([message], SendOptions())
         if not results or results[0].outcome != Outcome.ACCEPTED:
-            log.warning("confirmation of a new address for subscriber %s not sent", subscriber.id)
+            why = results[0].error if results else None
+            raise DeliveryError(
+                f"the confirmation of a new address for subscriber {subscriber.id} was not "
+                f"sent: {why or 'no answer'}"
+            )
 
     def address_change(self, token: str) -> AddressChange | None:
         """The pending change a genuine, unexpired confirmation token names; None for

@@ -170,6 +170,18 @@ def request_address_change(
     return AddressChange(change_id, subscriber_id, new_email, now, expires_at)
 
 
+def pending_address_change(conn: Connection, subscriber_id: int) -> AddressChange | None:
+    """The subscriber's pending change of address, if any."""
+    row = conn.execute(
+        select(address_changes.c.id).where(address_changes.c.subscriber_id == subscriber_id)
+    ).first()
+    return None if row is None else find_address_change(conn, row.id)
+
+
+def cancel_address_change(conn: Connection, change_id: int) -> None:
+    conn.execute(delete(address_changes).where(address_changes.c.id == change_id))
+
+
 def find_address_change(conn: Connection, change_id: int) -> AddressChange | None:
     row = conn.execute(select(address_changes).where(address_changes.c.id == change_id)).first()
     if row is None:

@@ -284,6 +284,16 @@ class SubscriberRepository:
                 source=source,
             )
 
+    def pending_address_change(self, subscriber_id: int) -> AddressChange | None:
+        """The subscriber's pending change of address, if any."""
+        with self._db.read() as conn:
+            return prefs.pending_address_change(conn, subscriber_id)
+
+    def cancel_address_change(self, change_id: int) -> None:
+        """Drop a pending change of address (its confirmation could not be sent)."""
+        with self._db.write() as conn:
+            prefs.cancel_address_change(conn, change_id)
+
     def find_address_change(self, change_id: int) -> AddressChange | None:
         with self._db.read() as conn:
             return prefs.find_address_change(conn, change_id)

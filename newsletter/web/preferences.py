@@ -138,7 +138,7 @@ class PreferencePages:
         self.pages = pages
         self.clock = _TimeOf(clock)
         self.writes = writes
-        self.readers = ReaderPreferences(config, store, secret, self.clock)
+        self.readers = ReaderPreferences(config, store, secret)
 
     # -- helpers -----------------------------------------------------------------
 
@@ -220,11 +220,16 @@ class PreferencePages:
         try:
             with self.writes:
                 notice = self._do(subscriber, action, form)
-        except BaseNewsletterError as err:
+        except InputError as err:
             # A bad choice or address: the page again, with the problem by the field.
             new_email = _one(form, "email")[:320] if action == "change-address" else ""
             status = 409 if isinstance(err, SuppressedError) else 400
             return self._show(token, subscriber, status, error=err.message, new_email=new_email)
+        except BaseNewsletterError as err:
+            # The transport or its settings failed (the request is kept): the reader is
+            # told to come back, the operator reads why in the log; no detail on the page.
+            log.error("preferences of subscriber %s: %s failed: %s", subscriber.id, action, err)
+            return self._page("unavailable", 503)
         log.info("preferences of subscriber %s: %s", subscriber.id, action)
         fresh = self.readers.lookup(token) or subscriber
         return self._show(token, fresh, notice=notice)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import UTC, datetime
 from email.message import Message
 from email.policy import default as default_policy
 from pathlib import Path
 
+from newsletter.clock import FixedClock
 from newsletter.config import Config
 from newsletter.store import Store
 from newsletter.tokens import PREFERENCES, make_token
 from newsletter.transports.outbox import maildir_path, read_outbox
 from tests.feedback.signing import Signer
-from tests.web.support import Site, web_config
+from tests.web.support import NOW, Site, web_config
 
 BASE = "https://news.example.com"
 CONFIRM_MAILDIR = ("notices", "confirm-address")
@@ -33,9 +35,11 @@ def preference_config(tmp_path: Path, base_url: str = BASE) -> Config:
     return config.model_copy(update={"delivery": delivery, "lists": lists})
 
 
-def preference_site(tmp_path: Path) -> Site:
-    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True)
-    return Site(preference_config(tmp_path), store, Signer.new())
+def preference_site(tmp_path: Path) -> tuple[Site, FixedClock]:
+    """The site, and the store's clock (set to the web's `NOW`; move both together)."""
+    clock = FixedClock(datetime.fromtimestamp(NOW, UTC))
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite3'}", create=True, clock=clock)
+    return Site(preference_config(tmp_path), store, Signer.new()), clock
 
 
 def preferences_token(site: Site, email_address: str) -> str:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.clock import FixedClock
 from newsletter.store import Source, Status
 from newsletter.tokens import CHANGE_ADDRESS, make_expiring_token
+from tests.transports.harness import free_port
 from tests.web.preference_support import (
     confirmation_emails,
     confirmation_link,
@@ -24,11 +26,16 @@ READER = "reader00001@example.com"
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    made = preference_site(tmp_path)
+def clocked(tmp_path: Path) -> Iterator[tuple[Site, FixedClock]]:
+    made, clock = preference_site(tmp_path)
     made.subscribe(2)
-    yield made
+    yield made, clock
     made.store.close()
+
+
+@pytest.fixture
+def site(clocked: tuple[Site, FixedClock]) -> Site:
+    return clocked[0]
 
 
 def _page(site: Site, email: str = READER) -> tuple[str, str]:
@@ -242,3 +249,41 @@ def _id_of(site: Site, email: str) -> int:
     found = site.store.subscribers.get(email)
     assert found is not None
     return found.id
+
+
+def test_one_confirmation_email_per_reader_per_hour(clocked: tuple[Site, FixedClock]) -> None:
+    """A second change of address within the hour is refused (400, no email); an hour
+    later it is accepted and mails the new address, whose link replaces the first."""
+    site, clock = clocked
+    path, csrf = _page(site)
+    form = {"csrf": csrf, "action": "change-address", "email": "first@example.org"}
+    assert site.client.post(path, data=form).status_code == 200
+    again = site.client.post(path, data={**form, "email": "second@example.org"})
+    assert again.status_code == 400 and "less than an hour ago" in again.text
+    assert len(confirmation_emails(site.config)) == 1
+    site.clock[0] += 3601
+    clock.advance(timedelta(seconds=3601))
+    _, csrf = _page(site)
+    later = site.client.post(path, data={**form, "csrf": csrf, "email": "second@example.org"})
+    assert later.status_code == 200
+    first, second = confirmation_emails(site.config)
+    assert second["To"] == "second@example.org"
+    old = confirmation_link(first).removeprefix("https://news.example.com")
+    assert site.client.get(old).status_code == 400  # replaced by the newer request
+
+
+def test_a_transport_failure_is_a_503_without_detail(site: Site, tmp_path: Path) -> None:
+    """When the confirmation cannot be sent (no SMTP server), the reader gets the
+    'try again later' page (503), which names no server or setting."""
+    smtp = site.config.delivery.smtp.model_copy(update={"host": "127.0.0.1", "port": free_port()})
+    delivery = site.config.delivery.model_copy(update={"transport": "smtp", "smtp": smtp})
+    broken = Site(site.config.model_copy(update={"delivery": delivery}), site.store, site.signer)
+    path, csrf = _page(broken)
+    answer = broken.client.post(
+        path, data={"csrf": csrf, "action": "change-address", "email": "x@example.org"}
+    )
+    assert answer.status_code == 503
+    assert "127.0.0.1" not in answer.text and "smtp" not in answer.text.lower()
+    found = site.store.subscribers.get(READER)
+    assert found is not None
+    assert site.store.subscribers.pending_address_change(found.id) is None  # ask again now

@@ -24,7 +24,7 @@ READER = "reader00001@example.com"
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Each new page's HTML as served, by name (fetched once through the app)."""
-    site = preference_site(tmp_path_factory.mktemp("pages"))
+    site, _ = preference_site(tmp_path_factory.mktemp("pages"))
     site.subscribe(1)
     try:
         yield _collect(site)

@@ -5,7 +5,7 @@ Functions on an open connection, each called inside one transaction by
 
 - the audience is frozen once, when the send is created: one `pending`
   delivery per member who is subscribed at that moment and has not paused their
-  mail past it (those are counted in `sends.paused`, and get later issues once
+  mail past it (those are counted in `sends.paused_readers`, and get later issues once
   their pause ends);
 - a batch is claimed (`pending → sending`) and committed before its request
   goes out, so a crash leaves it visibly `sending`;
@@ -55,7 +55,7 @@ class SendRecord:
     force_reason: str | None = None  # 0006: `send --force --reason`: why, who, when
     forced_by: str | None = None
     forced_at: datetime | None = None
-    paused: int = 0  # 0008: readers left out of the audience because they paused
+    paused_readers: int = 0  # 0008: readers left out of the audience: they paused
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def freeze_audience(
     result = conn.execute(insert(deliveries).from_select(columns, audience))
     left_out = conn.execute(select(func.count()).select_from(paused.subquery())).scalar_one()
     if left_out:
-        conn.execute(update(sends).where(sends.c.id == send_id).values(paused=left_out))
+        conn.execute(update(sends).where(sends.c.id == send_id).values(paused_readers=left_out))
     return int(result.rowcount or 0)
 
 

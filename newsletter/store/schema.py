@@ -148,7 +148,7 @@ sends = Table(
     Column("force_reason", Text, nullable=True),  # 0006: why a send was forced past the check
     Column("forced_by", String(200), nullable=True),  # 0006: who forced it
     Column("forced_at", UtcDateTime, nullable=True),  # 0006: when (the store's clock)
-    Column("paused", Integer, nullable=False, server_default="0"),  # 0008: left out, paused
+    Column("paused_readers", Integer, nullable=False, server_default="0"),  # 0008: left out
     UniqueConstraint("issue_id", "list_name", name="uq_sends_issue_id_list_name"),
 )
 

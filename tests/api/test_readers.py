@@ -85,13 +85,13 @@ def test_a_paused_reader_is_left_out_and_counted_then_gets_later_issues(
     result = nl.send(DIGEST, "weekly")
     assert result.report is not None and result.report.counts == {"accepted": 2}
     [status] = nl.status(ISSUE)
-    assert status.send.paused == 1
+    assert status.send.paused_readers == 1
     assert READERS[0] not in {_to(m) for m in _sent(nl)}
     clock.set(NOW + dt.timedelta(weeks=2, seconds=1))
     later = nl.send(LATER_DIGEST, "weekly")
     assert later.report is not None and later.report.counts == {"accepted": 3}
     [status] = nl.status("2026-02-06")
-    assert status.send.paused == 0
+    assert status.send.paused_readers == 0
 
 
 def test_export_person_holds_everything_stored(nl: Newsletter) -> None:

@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 
 - subscribers.paused_until: a reader who paused their mail from the preference page;
   a send's audience leaves them out while it is in the future. NULL: not paused.
-- sends.paused: how many readers a send's audience left out as paused.
+- sends.paused_readers: how many readers a send's audience left out as paused.
 - erased_addresses: one keyed hash (HMAC-SHA256 under NEWSLETTER_SECRET, hex) per
   address erased with `subscribers forget`: nothing else of the address is kept, yet a
   later import or sign-up of it is recognised and suppressed.
@@ -32,7 +32,9 @@ def upgrade() -> None:
     with op.batch_alter_table("subscribers") as batch:
         batch.add_column(sa.Column("paused_until", TIME, nullable=True))
     with op.batch_alter_table("sends") as batch:
-        batch.add_column(sa.Column("paused", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("paused_readers", sa.Integer(), nullable=False, server_default="0")
+        )
     op.create_table(
         "erased_addresses",
         sa.Column("address_hmac", sa.String(64), nullable=False),
@@ -63,6 +65,6 @@ def downgrade() -> None:
     op.drop_table("address_changes")
     op.drop_table("erased_addresses")
     with op.batch_alter_table("sends") as batch:
-        batch.drop_column("paused")
+        batch.drop_column("paused_readers")
     with op.batch_alter_table("subscribers") as batch:
         batch.drop_column("paused_until")

@@ -292,7 +292,12 @@ def dry_run(
     nobody to send to and no send of the issue started)."""
     list_name = issue.list_name
     with Store.from_config(config, clock=clock) as store:
-        audience = sum(len(batch) for batch in store.subscribers.iter_active_members(list_name))
+        now = store.clock.now()  # readers on a pause are left out, as the send would
+        audience = sum(
+            not reader.paused_at(now)
+            for batch in store.subscribers.iter_active_members(list_name)
+            for reader in batch
+        )
         existing = store.sends.find_send(issue.issue_id, list_name)
     summary = DryRun(
         subject=issue.message.subject,

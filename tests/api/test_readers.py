@@ -76,12 +76,15 @@ def test_every_issue_links_each_readers_own_preference_page(nl: Newsletter) -> N
 def test_a_paused_reader_is_left_out_and_counted_then_gets_later_issues(
     nl: Newsletter, clock: FixedClock
 ) -> None:
-    """ann paused for 2 weeks: the send goes to bob and cy, and its status says 1 paused;
+    """ann paused for 2 weeks: a dry run counts 2, the send goes to bob and cy, and its
+    status says 1 on a pause;
     an issue sent after the pause ends reaches ann again."""
     with Store.from_config(nl.config, clock=clock) as store:
         ann = store.subscribers.get(READERS[0])
         assert ann is not None
         store.subscribers.pause(ann.id, NOW + dt.timedelta(weeks=2), source=Source.WEB)
+    dry = nl.send(DIGEST, "weekly", dry_run=True).dry_run
+    assert dry is not None and dry.audience == 2
     result = nl.send(DIGEST, "weekly")
     assert result.report is not None and result.report.counts == {"accepted": 2}
     [status] = nl.status(ISSUE)

@@ -152,3 +152,14 @@ def test_an_erased_address_is_not_stored_again_by_provider_feedback(nl: Newslett
         )
         assert not change.changed
         assert store.subscribers.get(READERS[2]) is None
+
+
+def test_the_erasure_is_logged_without_personal_data(
+    nl: Newsletter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log says which subscriber id was erased; no line holds the address or name."""
+    caplog.set_level("DEBUG")
+    done = nl.forget(READERS[1])
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"erased subscriber {done.subscriber_id}" in text
+    assert READERS[1] not in text and "bob" not in text and "Reader 1" not in text

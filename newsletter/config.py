@@ -98,6 +98,10 @@ class ListConfig(_Strict):
     file: Path = Field(description="CSV file of the list, relative to config.yaml.")
     description: HeaderText = Field(default="", description="Shown in the List-Id header.")
     weekly: bool = Field(default=False, description="Sent the weekly issue by `dispatch`.")
+    public: bool = Field(
+        default=False,
+        description="Offered to readers: on the sign-up form and the preference page.",
+    )
 
 
 class Paths(_Strict):
@@ -307,6 +311,20 @@ class Web(_Strict):
     port: int = Field(default=8000, ge=1, le=65535)
 
 
+class Preferences(_Strict):
+    """The readers' preference page (docs/readers.md)."""
+
+    pause_weeks: list[Annotated[int, Field(ge=1, le=52)]] = Field(
+        default_factory=lambda: [2, 4, 8],
+        min_length=1,
+        max_length=6,
+        description="The pauses a reader may choose, in weeks.",
+    )
+    change_address_expiry_days: int = Field(
+        default=7, ge=1, le=30, description="How long a change-of-address link works."
+    )
+
+
 class Webhook(_Strict):
     """SendGrid's signed Event Webhook, received by `newsletter serve`."""
 
@@ -358,6 +376,7 @@ class Config(_Strict):
     database: Database = Database()
     web: Web = Web()
     webhook: Webhook = Webhook()
+    preferences: Preferences = Preferences()
     approval: ApprovalSettings = ApprovalSettings()
     base_dir: Path = Field(default=Path(), exclude=True)
 

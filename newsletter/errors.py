@@ -17,6 +17,7 @@ them and turns them into exit codes::
     │   │   ├── SubscriberNotFoundError     no subscriber or membership with that address
     │   │   ├── SuppressedError             an address unsubscribed, bounced or complained
     │   │   ├── TokenError                  a tampered, foreign or malformed token
+    │   │   │   └── TokenExpiredError       a genuine confirmation link past its expiry
     │   │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
     │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
     │   │   ├── UnsupportedFeatureError     a send option the transport cannot honour
@@ -205,6 +206,10 @@ class SuppressedError(InputError):
 
 class TokenError(InputError):
     """A signed token is malformed, tampered with, or signed with another secret."""
+
+
+class TokenExpiredError(TokenError):
+    """A genuine signed token whose expiry has passed (a confirmation link)."""
 
 
 class MessageError(RenderError):

@@ -18,6 +18,7 @@ from newsletter.api import (
     digests,
     importing,
     preview,
+    readers,
     screenshots,
     sending,
     subscribers,
@@ -29,8 +30,10 @@ from newsletter.api.results import (
     CancelResult,
     Counts,
     DispatchReport,
+    Forgotten,
     ImportResult,
     NewDigest,
+    PersonData,
     PreparedIssue,
     PreviewReport,
     ProgressCallback,
@@ -350,6 +353,20 @@ class Newsletter:
     def token(self, email: str) -> str:
         """The signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
         return subscribers.token(self.config, email, clock=self.clock)
+
+    def export_person(self, email: str) -> PersonData:
+        """Everything stored about one address (GDPR art. 15, right of access): its row,
+        lists, status history, deliveries and any pending change of address, as
+        JSON-ready `data`. SubscriberNotFoundError (3) when nothing is stored."""
+        return readers.export_person(self.config, email, clock=self.clock)
+
+    def forget(self, email: str) -> Forgotten:
+        """Erase an address (GDPR art. 17): address, name, attributes and history text go;
+        only an HMAC of the address under NEWSLETTER_SECRET is kept, as a suppression that
+        later imports and sign-ups of it meet. Logged by subscriber id only. ConfigError
+        (4) without NEWSLETTER_SECRET; SubscriberNotFoundError (3) for an unknown address
+        (an address erased before is `already_erased`)."""
+        return readers.forget(self.config, email, clock=self.clock)
 
     # ------------------------------------------------------------------ store, archive, SendGrid
 

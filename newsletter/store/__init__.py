@@ -2,8 +2,9 @@
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
 repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
-``store.issues`` and ``store.approvals`` (see `newsletter.store.store`). SQLite by
-default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
+``store.issues``, ``store.approvals`` and ``store.erasures`` (see
+`newsletter.store.store`). SQLite by default, PostgreSQL through the same code; see
+docs/subscribers.md and docs/dispatch.md.
 
 This is the store's public face: code outside the package imports from here,
 never from its modules.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
+from newsletter.store.erasure_repository import ErasureRepository
 from newsletter.store.feedback import (
     DeliveryEvent,
     EventsReport,
@@ -38,6 +40,7 @@ from newsletter.store.models import (
     Subscriber,
     SubscriberDetails,
 )
+from newsletter.store.preferences import AddressChange, was_erased
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.snapshots import (
     IssueSnapshot,
@@ -55,6 +58,7 @@ __all__ = [
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
+    "AddressChange",
     "Approval",
     "ApprovalRepository",
     "ArchivedVersion",
@@ -62,6 +66,7 @@ __all__ = [
     "Claimed",
     "Database",
     "DeliveryEvent",
+    "ErasureRepository",
     "EventsReport",
     "FeedbackRepository",
     "ForcedSend",
@@ -93,4 +98,5 @@ __all__ = [
     "Suppression",
     "UnkeptIssue",
     "check_list_name",
+    "was_erased",
 ]

@@ -44,7 +44,7 @@ from newsletter.errors import (
     RateLimitedError,
     TransientDeliveryError,
 )
-from newsletter.message import IssueMessage, PersonalMessage
+from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
 from newsletter.message.headers import display_name, one_line, token_value, wire_address
 from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
@@ -120,34 +120,39 @@ def sendgrid_name(name: str | None) -> str | None:
     return shown
 
 
-def _substitution_keys(issue: IssueMessage, urls: Sequence[str]) -> list[tuple[str, str]]:
-    """(HTML key, text key) per personal URL of the issue, in `_personal_urls` order.
-
-    Today one: the unsubscribe URL. A second personal URL (a preferences link) is one
-    more pair here and one more URL per recipient in `_personal_urls`: its keys are
-    encoded once per request, its value once per recipient."""
-    return [_keys(issue.unsubscribe_placeholder, urls)]
-
-
-def _personal_urls(message: PersonalMessage) -> tuple[str, ...]:
-    """The per-recipient URLs substituted into the shared body, in `_substitution_keys`
-    order."""
-    return (message.recipient.unsubscribe_url,)
+def _substitution_keys(
+    issue: IssueMessage, messages: Sequence[PersonalMessage], asm: bool
+) -> tuple[tuple[str, str], ...]:
+    """(HTML key, text key) per personal URL of the issue, in `_Entries` order: the
+    unsubscribe URL (none with an ASM group: SendGrid makes that link itself), then the
+    preference page's URL when the issue links it. Each pair's keys are encoded once per
+    request, its value once per recipient."""
+    keys: list[tuple[str, str]] = []
+    if not asm:
+        keys.append(
+            _keys(issue.unsubscribe_placeholder, [m.recipient.unsubscribe_url for m in messages])
+        )
+    if issue.preferences_placeholder:
+        urls = [m.recipient.preferences_link for m in messages]
+        keys.append(_keys(issue.preferences_placeholder, urls))
+    return tuple(keys)
 
 
 class _Entries:
     """Writes one request's personalizations as JSON text: the format of an entry and
     its substitution keys are prepared once per request, then each recipient costs one
-    string format. The text is exactly what `serialise` makes of the equivalent dict
-    (compact, UTF-8, keys in the same order)."""
+    string format. The text is the compact UTF-8 JSON of SendGrid's personalization
+    object (keys in the order to, substitutions, headers, custom_args)."""
 
-    def __init__(self, keys: list[tuple[str, str]] | None) -> None:
-        self._keys = keys
-        if keys is None:  # an ASM group: SendGrid makes the unsubscribe link itself
-            self._format = '{"to":[%s],"headers":{"Message-ID":%s}%s}'
-            return
+    def __init__(self, keys: tuple[tuple[str, str], ...], asm: bool, preferences: bool) -> None:
+        self._asm = asm
+        self._preferences = preferences
         self._format = (
-            '{"to":[%s],"substitutions":{%s},"headers":{"Message-ID":%s,"List-Unsubscribe":%s}%s}'
+            '{"to":[%s]'
+            + (',"substitutions":{%s}' if keys else "")
+            + ',"headers":{"Message-ID":%s'
+            + ("}" if asm else ',"List-Unsubscribe":%s}')
+            + "%s}"
         )
         # One key per URL when HTML escaping changes none of them, else an HTML and a
         # text key, the HTML value escaped.
@@ -156,6 +161,13 @@ class _Entries:
             None if html_key == text_key else _json_string(text_key) + ":"
             for html_key, text_key in keys
         ]
+
+    def _urls(self, recipient: Recipient) -> tuple[str, ...]:
+        if self._asm:
+            return (recipient.preferences_link,) if self._preferences else ()
+        if self._preferences:
+            return (recipient.unsubscribe_url, recipient.preferences_link)
+        return (recipient.unsubscribe_url,)
 
     def entry(self, message: PersonalMessage) -> tuple[str, str]:
         """(the entry's JSON text, the lower-cased address it goes to). MessageError when
@@ -174,31 +186,44 @@ class _Entries:
             if recipient.subscriber_id is not None
             else ""
         )
-        message_id = _json_string(message.message_id)
-        if self._keys is None:
-            return self._format % (to, message_id, custom), address.lower()
-        value = list_unsubscribe_value(recipient.unsubscribe_url, message.issue.unsubscribe_mailto)
-        unsubscribe = _json_string(token_value("List-Unsubscribe", value))
-        pairs = []
-        for html_key, text_key, url in zip(
-            self._html_keys, self._text_keys, _personal_urls(message), strict=True
-        ):
-            if text_key is None:
-                pairs.append(html_key + _json_string(url))
-            else:
-                escaped = html.escape(url, quote=True)
-                pairs.append(html_key + _json_string(escaped) + "," + text_key + _json_string(url))
-        return self._format % (to, ",".join(pairs), message_id, unsubscribe, custom), (
-            address.lower()
-        )
+        fields: list[str] = [to]
+        if self._html_keys:
+            pairs = []
+            for html_key, text_key, url in zip(
+                self._html_keys, self._text_keys, self._urls(recipient), strict=True
+            ):
+                if text_key is None:
+                    pairs.append(html_key + _json_string(url))
+                else:
+                    escaped = html.escape(url, quote=True)
+                    pairs.append(
+                        html_key + _json_string(escaped) + "," + text_key + _json_string(url)
+                    )
+            fields.append(",".join(pairs))
+        fields.append(_json_string(message.message_id))
+        if not self._asm:
+            value = list_unsubscribe_value(
+                recipient.unsubscribe_url, message.issue.unsubscribe_mailto
+            )
+            fields.append(_json_string(token_value("List-Unsubscribe", value)))
+        fields.append(custom)
+        return self._format % tuple(fields), address.lower()
 
 
-def _content(issue: IssueMessage, keys: list[tuple[str, str]] | None) -> list[dict[str, str]]:
-    html_key, text_key = keys[0] if keys else (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
+def _content(
+    issue: IssueMessage, keys: tuple[tuple[str, str], ...], asm: bool
+) -> list[dict[str, str]]:
+    pairs = list(keys)
+    html_key, text_key = (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG) if asm else pairs.pop(0)
     marker = issue.unsubscribe_placeholder
+    text, body = issue.text.replace(marker, text_key), issue.html.replace(marker, html_key)
+    if issue.preferences_placeholder:
+        preferences_html, preferences_text = pairs[0]
+        text = text.replace(issue.preferences_placeholder, preferences_text)
+        body = body.replace(issue.preferences_placeholder, preferences_html)
     content = [
-        {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
-        {"type": "text/html", "value": issue.html.replace(marker, html_key)},
+        {"type": "text/plain", "value": text},
+        {"type": "text/html", "value": body},
     ]
     for part in content:
         longest = longest_line(part["value"])
@@ -238,10 +263,8 @@ def prepare_payload(
     first = messages[0]
     issue = first.issue
     asm = settings.asm_group_id is not None
-    keys = (
-        None if asm else _substitution_keys(issue, [m.recipient.unsubscribe_url for m in messages])
-    )
-    entries = _Entries(keys)
+    keys = _substitution_keys(issue, messages, asm)
+    entries = _Entries(keys, asm, bool(issue.preferences_placeholder))
     texts: list[str] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
@@ -264,7 +287,7 @@ def prepare_payload(
     shared = _shared_json(
         issue,
         first.subject,
-        tuple(keys) if keys else None,
+        keys,
         settings.asm_group_id,
         settings.sandbox,
         options,
@@ -276,7 +299,7 @@ def prepare_payload(
 def _shared_json(
     issue: IssueMessage,
     subject: str,
-    keys: tuple[tuple[str, str], ...] | None,
+    keys: tuple[tuple[str, str], ...],
     asm_group_id: int | None,
     sandbox: bool,
     options: SendOptions,
@@ -286,7 +309,7 @@ def _shared_json(
     payload: dict[str, Any] = {
         "from": _sender(issue),
         "subject": one_line(subject),
-        "content": _content(issue, list(keys) if keys else None),
+        "content": _content(issue, keys, asm_group_id is not None),
         "headers": {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }

@@ -31,6 +31,10 @@ def reference(
     urls = [m.recipient.unsubscribe_url for m in messages]
     split = any(html.escape(url, quote=True) != url for url in urls)
     html_key, text_key = (marker + "/html", marker + "/text") if split else (marker, marker)
+    pref = issue.preferences_placeholder  # issue 14: the footer's preference page link
+    pref_urls = [m.recipient.preferences_link for m in messages]
+    pref_split = any(html.escape(url, quote=True) != url for url in pref_urls)
+    pref_html, pref_text = (pref + "/html", pref + "/text") if pref_split else (pref, pref)
     entries = []
     for message in messages:
         recipient = message.recipient
@@ -39,15 +43,27 @@ def reference(
         if name:
             to["name"] = name
         entry: dict[str, Any] = {"to": [to]}
-        if asm:
-            entry["headers"] = {"Message-ID": message.message_id}
-        else:
+        substitutions: dict[str, str] = {}
+        if not asm:
             url = recipient.unsubscribe_url
-            entry["substitutions"] = (
+            substitutions.update(
                 {html_key: html.escape(url, quote=True), text_key: url}
                 if split
                 else {html_key: url}
             )
+        if pref:
+            url = recipient.preferences_link
+            substitutions.update(
+                {pref_html: html.escape(url, quote=True), pref_text: url}
+                if pref_split
+                else {pref_html: url}
+            )
+        if substitutions:
+            entry["substitutions"] = substitutions
+        if asm:
+            entry["headers"] = {"Message-ID": message.message_id}
+        else:
+            url = recipient.unsubscribe_url
             entry["headers"] = {
                 "Message-ID": message.message_id,
                 "List-Unsubscribe": list_unsubscribe_value(url, issue.unsubscribe_mailto),
@@ -61,8 +77,22 @@ def reference(
         "from": {"email": issue.from_email, "name": issue.from_name},
         "subject": issue.subject,
         "content": [
-            {"type": "text/plain", "value": issue.text.replace(marker, tag if asm else text_key)},
-            {"type": "text/html", "value": issue.html.replace(marker, tag if asm else html_key)},
+            {
+                "type": "text/plain",
+                "value": issue.text.replace(marker, tag if asm else text_key).replace(
+                    pref, pref_text
+                )
+                if pref
+                else issue.text.replace(marker, tag if asm else text_key),
+            },
+            {
+                "type": "text/html",
+                "value": issue.html.replace(marker, tag if asm else html_key).replace(
+                    pref, pref_html
+                )
+                if pref
+                else issue.html.replace(marker, tag if asm else html_key),
+            },
         ],
         "headers": {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
@@ -110,6 +140,29 @@ def messages(readers: list[Recipient], mailto: str | None = None) -> list[Person
         (READERS, SendGridSettings(asm_group_id=42), SendOptions(), None),
         (READERS, SendGridSettings(sandbox=True), SendOptions(preview=True), None),
         (READERS, SendGridSettings(), SendOptions(send_at=1_900_000_000, batch_id="b1"), None),
+        # Each reader's own preference page (issue 14): a second substitution per reader.
+        (
+            [
+                Recipient(
+                    r.email, r.unsubscribe_url, r.name, r.subscriber_id, f"{r.unsubscribe_url}/p"
+                )
+                for r in READERS
+            ],
+            SendGridSettings(),
+            SendOptions(),
+            None,
+        ),
+        (
+            [
+                Recipient(
+                    r.email, r.unsubscribe_url, r.name, r.subscriber_id, f"{r.unsubscribe_url}/p&"
+                )
+                for r in READERS
+            ],
+            SendGridSettings(asm_group_id=42),
+            SendOptions(),
+            None,
+        ),
         # A URL that HTML escaping changes: an HTML key and a text key, the HTML value escaped.
         (
             [*READERS, Recipient("amp@example.com", BASE + "8.a&b'c", "Amp", 8)],
@@ -118,7 +171,16 @@ def messages(readers: list[Recipient], mailto: str | None = None) -> list[Person
             None,
         ),
     ],
-    ids=["plain", "mailto", "asm", "sandbox-preview", "scheduled", "html-special-url"],
+    ids=[
+        "plain",
+        "mailto",
+        "asm",
+        "sandbox-preview",
+        "scheduled",
+        "preferences",
+        "asm-preferences-special",
+        "html-special-url",
+    ],
 )
 def test_text_body_is_the_json_of_the_dict(
     readers: list[Recipient],

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from newsletter.states import DeliveryState, SendState
+from newsletter.store.events import settle_by_evidence
 from newsletter.store.schema import (
     deliveries,
     memberships,
@@ -236,7 +237,8 @@ def mark_interrupted(conn: Connection, send_id: int, now: datetime) -> int:
             last_error="the run sending this batch was interrupted before the answer came",
         )
     )
-    return int(result.rowcount or 0)
+    # SendGrid's processed/delivered events may have come in meanwhile: they settle it.
+    return int(result.rowcount or 0) - settle_by_evidence(conn, send_id, now)
 
 
 def requeue(conn: Connection, send_id: int, states: Iterable[str], now: datetime) -> int:
@@ -341,6 +343,9 @@ def record_outcomes(
                 updated_at=now,
             )
         )
+    if any(state == DeliveryState.AMBIGUOUS for state, _, _ in outcomes):
+        # The answer was lost, but SendGrid's own events may already prove it went out.
+        settle_by_evidence(conn, send_id, now)
 
 
 def counts(conn: Connection, send_id: int) -> dict[str, int]:

@@ -1,0 +1,88 @@
+"""SendGrid's events as the report reads them (`store.events`).
+
+Each method is one read transaction over `newsletter.store.events` (what is kept and
+the rules it follows) and the ledger's tables.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.sql import exists
+
+from newsletter.states import DeliveryState
+from newsletter.store import events
+from newsletter.store.database import Database
+from newsletter.store.event_types import EventTotals
+from newsletter.store.models import Status
+from newsletter.store.schema import deliveries, sends, status_history
+
+ATTRIBUTION_WINDOW = timedelta(days=7)
+REACHED = (DeliveryState.ACCEPTED.value, DeliveryState.AMBIGUOUS.value)
+
+
+class EventRepository:
+    """What SendGrid's events say about each issue: counts, links, anomalies."""
+
+    def __init__(self, database: Database, *, per_reader: bool = False) -> None:
+        self._db = database
+        # config `tracking.per_reader`: unique openers and clickers are known.
+        self.per_reader = per_reader
+
+    def totals(self, issue_id: str, list_name: str | None = None) -> EventTotals:
+        """The counts of one issue's events (one list, or all its lists summed; an issue
+        nobody reported on has every count 0). `unique_openers` and each link's
+        `unique_clickers` are None unless per-reader engagement is kept."""
+        with self._db.read() as conn:
+            return events.totals(conn, issue_id, list_name, per_reader=self.per_reader)
+
+    def anomaly_count(self, issue_id: str, list_name: str | None = None) -> int:
+        """Every anomaly stored for the issue (`totals` lists the first 1,000)."""
+        with self._db.read() as conn:
+            return events.anomaly_count(conn, issue_id, list_name)
+
+    def unsubscribes_attributed(
+        self, issue_id: str, list_name: str | None = None, *, within: timedelta = ATTRIBUTION_WINDOW
+    ) -> int:
+        """Readers this issue reached (accepted or ambiguous) who unsubscribed within
+        `within` after its send started, each counted once, by any route: the issue's
+        one-click or unsubscribe page, the List-Unsubscribe header, SendGrid's own
+        unsubscribe links (all recorded in the status history). An unsubscribe after a
+        later issue reached the same reader belongs to that later issue. Our
+        unsubscribe links name the reader, not the issue, so the time is what ties
+        an unsubscribe to an issue."""
+        with self._db.read() as conn:
+            return _attributed(conn, issue_id, list_name, within)
+
+
+def _attributed(conn: Connection, issue_id: str, list_name: str | None, within: timedelta) -> int:
+    scope = sends.c.issue_id == issue_id
+    if list_name is not None:
+        scope = and_(scope, sends.c.list_name == list_name)
+    readers: set[int] = set()
+    for send_id, started in conn.execute(select(sends.c.id, sends.c.started_at).where(scope)):
+        later = sends.alias("later")
+        later_delivery = deliveries.alias("later_delivery")
+        reached_later = exists().where(
+            later_delivery.c.subscriber_id == deliveries.c.subscriber_id,
+            later_delivery.c.send_id == later.c.id,
+            later_delivery.c.state.in_(REACHED),
+            later.c.issue_id != issue_id,
+            later.c.started_at > started,
+            later.c.started_at <= status_history.c.at,
+        )
+        query = (
+            select(func.distinct(deliveries.c.subscriber_id))
+            .join(status_history, status_history.c.subscriber_id == deliveries.c.subscriber_id)
+            .where(
+                deliveries.c.send_id == send_id,
+                deliveries.c.state.in_(REACHED),
+                status_history.c.to_status == Status.UNSUBSCRIBED.value,
+                status_history.c.at >= started,
+                status_history.c.at < started + within,
+                ~reached_later,
+            )
+        )
+        readers.update(conn.execute(query).scalars())
+    return len(readers)

@@ -20,8 +20,9 @@ parsed, let alone stored, before the signature.
 
 Applying an event means: the suppression it asks for, its delivery record, its count
 for the report, and the evidence it gives that an ambiguous delivery went out
-(newsletter.store.events). Events that suppress nobody but an operator should hear of (a drop for a fault of
-the message, a reason we do not know) are counted in the answer and logged.
+(newsletter.store.events). Events that suppress nobody but an operator should hear
+of (a drop for a fault of the message, a reason we do not know) are counted in the
+answer and logged.
 """
 
 from __future__ import annotations

@@ -367,6 +367,30 @@ def ambiguous_batches(conn: Connection, send_id: int) -> int:
     )
 
 
+def last_in_doubt_at(conn: Connection, send_id: int) -> datetime | None:
+    """When the newest delivery now ambiguous (or still sending) was last touched: for a
+    batch whose answer was lost, about when it went out."""
+    value = conn.execute(
+        select(func.max(deliveries.c.updated_at)).where(
+            deliveries.c.send_id == send_id,
+            deliveries.c.state.in_((DeliveryState.AMBIGUOUS, DeliveryState.SENDING)),
+        )
+    ).scalar_one()
+    return value if value is None or isinstance(value, datetime) else None
+
+
+def resolved_by_evidence(conn: Connection, send_id: int) -> int:
+    """Deliveries of a send that were ambiguous until SendGrid's processed/delivered
+    events proved them sent (newsletter.store.events)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                deliveries.c.send_id == send_id, deliveries.c.resolved_at.is_not(None)
+            )
+        ).scalar_one()
+    )
+
+
 def deliveries_in(conn: Connection, send_id: int, state: str, limit: int) -> list[tuple[str, str]]:
     """Some (email, last error) pairs of one state, for reports."""
     rows = conn.execute(

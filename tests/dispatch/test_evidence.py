@@ -22,8 +22,8 @@ from newsletter.web.webhook import SendGridWebhook
 from tests.conftest import REPO
 from tests.dispatch.support import World, make_world
 from tests.dispatch.test_sendgrid_faults import sendgrid
-from tests.feedback.signing import Signer
 from tests.fakes.sendgrid_server import FakeSendGrid, Fault
+from tests.feedback.signing import Signer
 from tests.transports.harness import sendgrid_server
 
 DIGEST = REPO / "digests" / "2025-09-12.json"

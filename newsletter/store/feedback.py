@@ -255,17 +255,20 @@ def claim_new_events(conn: Connection, events: Sequence[ProviderEvent], now: dat
     transaction added, so two deliveries of the same event racing on PostgreSQL
     still apply it once."""
     rows = {event_key(e.event_id): e.event[:32] for e in events}
-    added: set[str] = set()
-    items = list(rows.items())
-    for part in chunks(items):
-        statement = (
-            _insert_ignore(conn)
-            .values([{"event_id": k, "event": name, "received_at": now} for k, name in part])
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(webhook_events.c.event_id)
-        )
-        added.update(conn.execute(statement).scalars())
-    return added
+    if not rows:
+        return set()
+    # One statement compiled once and run as executemany: SQLAlchemy batches it into
+    # multi-row INSERTs ("insertmanyvalues"), each returning the rows it added.
+    statement = (
+        _insert_ignore(conn)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(webhook_events.c.event_id)
+    )
+    result = conn.execute(
+        statement,
+        [{"event_id": k, "event": name, "received_at": now} for k, name in rows.items()],
+    )
+    return set(result.scalars())
 
 
 def prune_events(conn: Connection, now: datetime) -> None:

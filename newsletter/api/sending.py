@@ -138,17 +138,16 @@ def attention(
                 f"{ambiguous:,} ambiguous in {where} (their batch was interrupted): "
                 f"{retry} writes only those who have no message in the outbox yet"
             )
-        else:
-            settle = (
-                "SendGrid's processed/delivered events settle those it has as they come in "
-                "(signed webhook); "
-                if record.transport == "sendgrid"
-                else ""
+        elif record.transport == "sendgrid":  # its own events settle what it took
+            lines.append(
+                f"{ambiguous:,} ambiguous in {where}: SendGrid's processed/delivered events "
+                f"(webhook) settle those it took as they arrive; an hour after the send, "
+                f"{retry} resends those still in doubt"
             )
+        else:
             lines.append(
                 f"{ambiguous:,} ambiguous in {where}: the provider may or may not have "
-                f"them; {settle}check its activity feed, then {retry} resends those still "
-                "in doubt"
+                f"them; check its activity feed, then {retry} to resend"
             )
     if pending and record.state != SendState.CANCELLED:
         lines.append(f"{pending:,} not sent yet: run the same command again to resume")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.sql import exists
 
 from newsletter.states import DeliveryState
 from newsletter.store import events
@@ -20,6 +19,7 @@ from newsletter.store.schema import deliveries, sends, status_history
 
 ATTRIBUTION_WINDOW = timedelta(days=7)
 REACHED = (DeliveryState.ACCEPTED.value, DeliveryState.AMBIGUOUS.value)
+CHUNK = 500
 
 
 class EventRepository:
@@ -62,27 +62,41 @@ def _attributed(conn: Connection, issue_id: str, list_name: str | None, within: 
         scope = and_(scope, sends.c.list_name == list_name)
     readers: set[int] = set()
     for send_id, started in conn.execute(select(sends.c.id, sends.c.started_at).where(scope)):
-        later = sends.alias("later")
-        later_delivery = deliveries.alias("later_delivery")
-        reached_later = exists().where(
-            later_delivery.c.subscriber_id == deliveries.c.subscriber_id,
-            later_delivery.c.send_id == later.c.id,
-            later_delivery.c.state.in_(REACHED),
-            later.c.issue_id != issue_id,
-            later.c.started_at > started,
-            later.c.started_at <= status_history.c.at,
+        # Each reader's first unsubscribe in the window: few rows, found through the
+        # history's subscriber index from the send's deliveries.
+        first = dict(
+            conn.execute(
+                select(deliveries.c.subscriber_id, func.min(status_history.c.at))
+                .join(status_history, status_history.c.subscriber_id == deliveries.c.subscriber_id)
+                .where(
+                    deliveries.c.send_id == send_id,
+                    deliveries.c.state.in_(REACHED),
+                    status_history.c.to_status == Status.UNSUBSCRIBED.value,
+                    status_history.c.at >= started,
+                    status_history.c.at < started + within,
+                )
+                .group_by(deliveries.c.subscriber_id)
+            ).all()
         )
-        query = (
-            select(func.distinct(deliveries.c.subscriber_id))
-            .join(status_history, status_history.c.subscriber_id == deliveries.c.subscriber_id)
-            .where(
-                deliveries.c.send_id == send_id,
-                deliveries.c.state.in_(REACHED),
-                status_history.c.to_status == Status.UNSUBSCRIBED.value,
-                status_history.c.at >= started,
-                status_history.c.at < started + within,
-                ~reached_later,
+        for later_id, later_start in conn.execute(
+            select(sends.c.id, sends.c.started_at).where(
+                sends.c.issue_id != issue_id,
+                sends.c.started_at > started,
+                sends.c.started_at < started + within,
             )
-        )
-        readers.update(conn.execute(query).scalars())
+        ):
+            # A later issue that reached the reader before they left takes the unsubscribe.
+            ids = sorted(first)
+            for chunk in range(0, len(ids), CHUNK):
+                taken = conn.execute(
+                    select(deliveries.c.subscriber_id).where(
+                        deliveries.c.send_id == later_id,
+                        deliveries.c.subscriber_id.in_(ids[chunk : chunk + CHUNK]),
+                        deliveries.c.state.in_(REACHED),
+                    )
+                ).scalars()
+                for reader in taken:
+                    if later_start <= first[reader]:
+                        del first[reader]
+        readers.update(first)
     return len(readers)

@@ -303,3 +303,13 @@ def test_unsubscribes_attributed_to_the_issue(site: Site) -> None:
     assert site.store.events.unsubscribes_attributed(ISSUE) == 2
     assert site.store.events.unsubscribes_attributed(ISSUE, "weekly") == 2
     assert site.store.events.unsubscribes_attributed(ISSUE, within=timedelta(0)) == 0
+
+
+def test_an_unsubscribe_after_a_later_issue_belongs_to_that_issue(site: Site) -> None:
+    """A reader the next issue reached before they unsubscribed is counted for the next
+    issue only; another reader of the first issue alone still counts for it."""
+    later = site.open_send("2025-09-19")
+    site.mark_sent(later)
+    site.client.post(f"/unsubscribe/{site.token('reader00001@example.com')}")
+    assert site.store.events.unsubscribes_attributed("2025-09-19") == 1
+    assert site.store.events.unsubscribes_attributed(ISSUE) == 0

@@ -62,22 +62,21 @@ def _attributed(conn: Connection, issue_id: str, list_name: str | None, within: 
         scope = and_(scope, sends.c.list_name == list_name)
     readers: set[int] = set()
     for send_id, started in conn.execute(select(sends.c.id, sends.c.started_at).where(scope)):
-        # Each reader's first unsubscribe in the window: few rows, found through the
-        # history's subscriber index from the send's deliveries.
-        first = dict(
+        # Each reader's first unsubscribe in the window (the history's time index bounds
+        # it), kept if this send reached them (the (send, subscriber) index): two steps,
+        # so no database plans it as a scan of the send's every delivery.
+        left = dict(
             conn.execute(
-                select(deliveries.c.subscriber_id, func.min(status_history.c.at))
-                .join(status_history, status_history.c.subscriber_id == deliveries.c.subscriber_id)
+                select(status_history.c.subscriber_id, func.min(status_history.c.at))
                 .where(
-                    deliveries.c.send_id == send_id,
-                    deliveries.c.state.in_(REACHED),
                     status_history.c.to_status == Status.UNSUBSCRIBED.value,
                     status_history.c.at >= started,
                     status_history.c.at < started + within,
                 )
-                .group_by(deliveries.c.subscriber_id)
+                .group_by(status_history.c.subscriber_id)
             ).all()
         )
+        first = {reader: left[reader] for reader in _reached(conn, send_id, sorted(left))}
         for later_id, later_start in conn.execute(
             select(sends.c.id, sends.c.started_at).where(
                 sends.c.issue_id != issue_id,
@@ -86,17 +85,24 @@ def _attributed(conn: Connection, issue_id: str, list_name: str | None, within: 
             )
         ):
             # A later issue that reached the reader before they left takes the unsubscribe.
-            ids = sorted(first)
-            for chunk in range(0, len(ids), CHUNK):
-                taken = conn.execute(
-                    select(deliveries.c.subscriber_id).where(
-                        deliveries.c.send_id == later_id,
-                        deliveries.c.subscriber_id.in_(ids[chunk : chunk + CHUNK]),
-                        deliveries.c.state.in_(REACHED),
-                    )
-                ).scalars()
-                for reader in taken:
-                    if later_start <= first[reader]:
-                        del first[reader]
+            for reader in _reached(conn, later_id, sorted(first)):
+                if later_start <= first[reader]:
+                    del first[reader]
         readers.update(first)
     return len(readers)
+
+
+def _reached(conn: Connection, send_id: int, readers: list[int]) -> list[int]:
+    """Those of `readers` the send reached (accepted or ambiguous)."""
+    found: list[int] = []
+    for start in range(0, len(readers), CHUNK):
+        # The state is checked here, not in SQL: with it there SQLite walks the send's
+        # every accepted delivery by (send, state) instead of probing (send, subscriber).
+        rows = conn.execute(
+            select(deliveries.c.subscriber_id, deliveries.c.state).where(
+                deliveries.c.send_id == send_id,
+                deliveries.c.subscriber_id.in_(readers[start : start + CHUNK]),
+            )
+        )
+        found.extend(reader for reader, state in rows if state in REACHED)
+    return found

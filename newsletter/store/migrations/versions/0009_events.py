@@ -15,7 +15,8 @@ Create Date: 2026-12-01
   `tracking.per_reader` is on (off by default).
 - deliveries.delivered_at / evidence_event_id / resolved_at: when SendGrid said the
   message was delivered, the first processed/delivered event id proving it went out,
-  and when that evidence settled an ambiguous delivery as accepted.
+  and when that evidence settled an ambiguous delivery as accepted; a partial index
+  on the settled ones, and one on status_history.at (a week's unsubscribes).
 """
 
 from __future__ import annotations
@@ -94,9 +95,22 @@ def upgrade() -> None:
         batch.add_column(sa.Column("delivered_at", TIME, nullable=True))
         batch.add_column(sa.Column("evidence_event_id", sa.String(255), nullable=True))
         batch.add_column(sa.Column("resolved_at", TIME, nullable=True))
+    # The report counts a send's settled deliveries without reading the others, and finds
+    # the unsubscribes of a week through the history's time.
+    resolved = sa.text("resolved_at IS NOT NULL")
+    op.create_index(
+        "ix_deliveries_resolved",
+        "deliveries",
+        ["send_id"],
+        sqlite_where=resolved,
+        postgresql_where=resolved,
+    )
+    op.create_index("ix_status_history_at", "status_history", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_status_history_at", table_name="status_history")
+    op.drop_index("ix_deliveries_resolved", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("resolved_at")
         batch.drop_column("evidence_event_id")

@@ -20,7 +20,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,37 +56,18 @@ EXPECTED_KEY = {
 
 def _setup(database: str) -> int:
     """A store with RECIPIENTS subscribers on LIST and a send of ISSUE to all of them,
-    every delivery accepted; the send's id."""
-    from sqlalchemy import insert, update
-
+    every delivery accepted (claimed and answered in batches of 50,000); the send's id."""
+    from newsletter.csvio import CsvRow
     from newsletter.store import Store
-    from newsletter.store.schema import deliveries, memberships, subscribers
 
-    now = datetime.now(UTC)
+    chunk = 50_000
     with Store.open(database, create=True) as store:
-        with store.database.write() as conn:
-            for start in range(1, RECIPIENTS + 1, 50_000):
-                ids = range(start, min(start + 50_000, RECIPIENTS + 1))
-                conn.execute(
-                    insert(subscribers),
-                    [
-                        {
-                            "id": n,
-                            "email": f"reader{n:07d}@example.com",
-                            "name": None,
-                            "attributes": {},
-                            "status": "subscribed",
-                            "status_changed_at": now,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for n in ids
-                    ],
-                )
-                conn.execute(
-                    insert(memberships),
-                    [{"list_name": LIST, "subscriber_id": n, "added_at": now} for n in ids],
-                )
+        for start in range(1, RECIPIENTS + 1, chunk):
+            rows = [
+                CsvRow(n, f"reader{n:07d}@example.com", None, None)
+                for n in range(start, min(start + chunk, RECIPIENTS + 1))
+            ]
+            store.subscribers.import_entries(rows, LIST, origin="bench")
         record = store.sends.open_send(
             issue_id=ISSUE,
             list_name=LIST,
@@ -95,10 +75,11 @@ def _setup(database: str) -> int:
             message_hash="m" * 64,
             transport="sendgrid",
         )
-        with store.database.write() as conn:
-            conn.execute(
-                update(deliveries).where(deliveries.c.send_id == record.id).values(state="accepted")
-            )
+        after, number = 0, 0
+        while batch := store.sends.claim_batch(record.id, after, chunk, number + 1):
+            number, after = number + 1, batch.last_id
+            ids = [claimed.delivery_id for claimed in batch.claimed]
+            store.sends.record_outcomes(record.id, number, {("accepted", None, None): ids})
         return record.id
 
 

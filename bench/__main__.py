@@ -21,6 +21,7 @@ BENCHMARKS = {
     "web-load": "bench.web_load",
     "webhook-attack": "bench.webhook_attack",
     "render-speed": "bench.render_speed",
+    "webhook-events": "bench.webhook_events",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

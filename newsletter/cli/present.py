@@ -182,6 +182,12 @@ def print_status(found: SendStatus) -> None:
     )
     via = found.already_sent_via
     click.echo(f"  {counts_line(found.counts, record.removed, via, record.paused_readers)}")
+    doubt = found.counts.get(DeliveryState.AMBIGUOUS, 0)
+    if found.resolved_by_evidence or doubt:
+        click.echo(
+            f"  in doubt: {doubt:,} · settled by SendGrid's events: "
+            f"{found.resolved_by_evidence:,} (accepted)"
+        )
     if record.force_reason is not None and record.forced_at is not None:
         click.echo(
             f"  forced past the pre-send check by {inert(record.forced_by or '?')} at "

@@ -5,6 +5,8 @@ repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
 ``store.issues``, ``store.approvals`` and ``store.erasures`` (see
 `newsletter.store.store`). SQLite by default, PostgreSQL through the same code; see
 docs/subscribers.md and docs/dispatch.md.
+``store.issues``, ``store.approvals`` and ``store.events`` (see `newsletter.store.store`). SQLite by
+default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
 
 This is the store's public face: code outside the package imports from here,
 never from its modules.
@@ -16,6 +18,14 @@ from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.erasure_repository import ErasureRepository
+from newsletter.store.event_repository import EventRepository
+from newsletter.store.event_types import (
+    COUNT_KEYS,
+    Anomaly,
+    EventTotals,
+    LinkClicks,
+    TrackedEvent,
+)
 from newsletter.store.feedback import (
     DeliveryEvent,
     EventsReport,
@@ -54,11 +64,13 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "COUNT_KEYS",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
     "AddressChange",
+    "Anomaly",
     "Approval",
     "ApprovalRepository",
     "ArchivedVersion",
@@ -67,6 +79,8 @@ __all__ = [
     "Database",
     "DeliveryEvent",
     "ErasureRepository",
+    "EventRepository",
+    "EventTotals",
     "EventsReport",
     "FeedbackRepository",
     "ForcedSend",
@@ -75,6 +89,7 @@ __all__ = [
     "IssueRepository",
     "IssueSnapshot",
     "LatestVersion",
+    "LinkClicks",
     "ListCount",
     "LockHolder",
     "Membership",
@@ -96,6 +111,7 @@ __all__ = [
     "SubscriberRepository",
     "SuppressReport",
     "Suppression",
+    "TrackedEvent",
     "UnkeptIssue",
     "check_list_name",
     "was_erased",

@@ -46,12 +46,22 @@ class FeedbackRepository:
             )
 
     def apply_provider_events(
-        self, events: Sequence[ProviderEvent], *, source: Source = Source.WEBHOOK
+        self,
+        events: Sequence[ProviderEvent],
+        *,
+        source: Source = Source.WEBHOOK,
+        per_reader: bool = False,
     ) -> EventsReport:
-        """Apply a webhook request in one transaction, committed before it returns."""
+        """Apply a webhook request in one transaction, committed before it returns;
+        `per_reader` (config `tracking.per_reader`) also keeps who opened and clicked."""
         with self._db.write() as conn:
             return apply_events(
-                conn, events, source=source, now=self._db.clock.now(), erased=self._erased
+                conn,
+                events,
+                source=source,
+                now=self._db.clock.now(),
+                erased=self._erased,
+                per_reader=per_reader,
             )
 
     def provider_event(

@@ -10,6 +10,7 @@ clock):
 - `store.issues`: issues as sent, and which are published (`IssueRepository`);
 - `store.approvals`: who approved which version of an issue (`ApprovalRepository`);
 - `store.erasures`: the keyed hashes of erased addresses (`ErasureRepository`).
+- `store.events`: SendGrid's events as the report reads them (`EventRepository`).
 
 Every database error leaves as StoreError, naming the store with its password masked.
 """
@@ -30,6 +31,7 @@ from newsletter.store.approval_repository import ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.engine import describe_store, make_engine, parse_url
 from newsletter.store.erasure_repository import ErasureRepository
+from newsletter.store.event_repository import EventRepository
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import IssueRepository
 from newsletter.store.send_repository import SendRepository
@@ -48,6 +50,7 @@ class Store:
         self.issues = IssueRepository(database)
         self.approvals = ApprovalRepository(database)
         self.erasures = ErasureRepository(database)
+        self.events = EventRepository(database)
 
     # -- opening and closing -------------------------------------------------
 
@@ -104,7 +107,9 @@ class Store:
     ) -> Self:
         """The store config.yaml (or $NEWSLETTER_DATABASE_URL) names; see `open`."""
         url = parse_url(config.database_url, config.base_dir, source=config.database_url_source)
-        return cls.open(url, upgrade=upgrade, create=create, clock=clock)
+        store = cls.open(url, upgrade=upgrade, create=create, clock=clock)
+        store.events.per_reader = config.tracking.per_reader
+        return store
 
     def close(self) -> None:
         self.database.dispose()

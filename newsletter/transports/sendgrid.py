@@ -47,6 +47,7 @@ from newsletter.errors import (
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
 from newsletter.message.headers import display_name, one_line, token_value, wire_address
+from newsletter.render import untracked_anchors
 from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
 from newsletter.secrets import Secret, read_secret
 from newsletter.transports.base import (
@@ -221,6 +222,8 @@ def _content(
         preferences_html, preferences_text = pairs[0]
         text = text.replace(issue.preferences_placeholder, preferences_text)
         body = body.replace(issue.preferences_placeholder, preferences_html)
+    if issue.click_tracking:
+        body = untracked_anchors(body, issue.tracked_links)
     content = [
         {"type": "text/plain", "value": text},
         {"type": "text/html", "value": body},
@@ -323,6 +326,13 @@ def _shared_json(
         payload["categories"] = list(issue.categories)
     if options.preview:
         payload["custom_args"]["preview"] = "true"
+    # Said in every request, so an account-wide click tracking setting never applies:
+    # off unless `tracking.click`; then item links only (`_content` marked every other
+    # anchor clicktracking="off") and never the text part, whose unsubscribe URL would
+    # otherwise go through SendGrid's redirect.
+    payload["tracking_settings"] = {
+        "click_tracking": {"enable": issue.click_tracking, "enable_text": False}
+    }
     if sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
     if options.send_at is not None:

@@ -107,6 +107,9 @@ def reference(
         body["categories"] = list(issue.categories)
     if options.preview:
         body["custom_args"]["preview"] = "true"
+    body["tracking_settings"] = {  # issue 15: said in every request, off by default
+        "click_tracking": {"enable": issue.click_tracking, "enable_text": False}
+    }
     if settings.sandbox:
         body["mail_settings"] = {"sandbox_mode": {"enable": True}}
     if options.send_at is not None:

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "dispatch-sendgrid": "bench.dispatch_sendgrid",
     "web-load": "bench.web_load",
     "webhook-attack": "bench.webhook_attack",
+    "webhook-events": "bench.webhook_events",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

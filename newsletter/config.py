@@ -320,6 +320,21 @@ class Webhook(_Strict):
     )
 
 
+class Tracking(_Strict):
+    """What SendGrid's events tell the report (`newsletter report`, docs/report.md)."""
+
+    click: bool = Field(
+        default=False,
+        description="SendGrid click tracking: item links go through SendGrid's redirect "
+        "so clicks are reported; never the unsubscribe or preferences links. Off by default.",
+    )
+    per_reader: bool = Field(
+        default=False,
+        description="Keep who opened and clicked which link (unique openers and clickers "
+        "in the report). Off: only counts per issue and link are kept.",
+    )
+
+
 class ApprovalSettings(_Strict):
     """Approval bound to content (`newsletter approve`, docs/dispatch.md)."""
 
@@ -358,6 +373,7 @@ class Config(_Strict):
     database: Database = Database()
     web: Web = Web()
     webhook: Webhook = Webhook()
+    tracking: Tracking = Tracking()
     approval: ApprovalSettings = ApprovalSettings()
     base_dir: Path = Field(default=Path(), exclude=True)
 

@@ -21,6 +21,8 @@ them and turns them into exit codes::
     │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
     │   │   ├── UnsupportedFeatureError     a send option the transport cannot honour
     │   │   │                               (send_at on the outbox): refused, never ignored
+    │   │   ├── EvidencePendingError        `retry --ambiguous` within an hour of the send:
+    │   │   │                               SendGrid's events may still settle it (--now)
     │   │   └── ImportTextError     13      a published text that cannot become a digest
     │   │                                   (unreadable, no date, no item, too large)
     │   ├── CheckBlockedError      11   the pre-send check found blocking problems:
@@ -296,6 +298,12 @@ class MalformedEventsError(InputError):
 class UnsupportedFeatureError(InputError):
     """A send option (a SendOptions field such as send_at or batch_id) that the chosen
     transport cannot honour: refused before anything is sent, never silently ignored."""
+
+
+class EvidencePendingError(InputError):
+    """`retry --ambiguous` less than an hour after the batches in doubt went out through
+    SendGrid: its processed/delivered events may still arrive and settle them; resending
+    now could mail those readers twice. `--now` goes ahead anyway."""
 
 
 class ImportTextError(InputError):

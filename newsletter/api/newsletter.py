@@ -241,9 +241,13 @@ class Newsletter:
         ambiguous: bool = False,
         transport: str | None = None,
         progress: ProgressCallback | None = None,
+        *,
+        now: bool = False,
     ) -> SendResult:
-        """Resend to the failed (and, with `ambiguous`, the unknown) recipients of a send
-        started earlier; InputError (3) if it never was."""
+        """Resend to the failed (and, with `ambiguous`, those still in doubt) recipients of
+        a send started earlier; InputError (3) if it never was; EvidencePendingError (3)
+        with `ambiguous` less than an hour after a SendGrid batch in doubt went out (its
+        events may still settle it), unless `now`."""
         return sending.retry(
             self.config,
             self.clock,
@@ -251,6 +255,7 @@ class Newsletter:
             list_name,
             ambiguous=ambiguous,
             transport=transport,
+            now=now,
             progress=progress or _ignore,
         )
 

@@ -238,6 +238,7 @@ class SendStatus:
     already_sent_via: dict[str, int]
     attention: tuple[str, ...]
     failed: tuple[FailedDelivery, ...]  # the first few, with the provider's reason
+    resolved_by_evidence: int = 0  # once ambiguous, proven sent by SendGrid's events
 
 
 @dataclass(frozen=True)

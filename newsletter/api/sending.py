@@ -36,7 +36,7 @@ from newsletter.dispatch.due import due_digest
 from newsletter.dispatch.engine import Dispatcher, Progress, SendReport, SendRequest, SendSettings
 from newsletter.dispatch.ports import RecipientOf
 from newsletter.dispatch.schedule import parse_at
-from newsletter.errors import ConfigError, InputError, UnknownListError
+from newsletter.errors import ConfigError, EvidencePendingError, InputError, UnknownListError
 from newsletter.feedback import PullSkipped, pull_before_dispatch
 from newsletter.message import Recipient, build_issue_message
 from newsletter.message.links import UnsubscribeLinks, public_base
@@ -137,6 +137,12 @@ def attention(
             lines.append(
                 f"{ambiguous:,} ambiguous in {where} (their batch was interrupted): "
                 f"{retry} writes only those who have no message in the outbox yet"
+            )
+        elif record.transport == "sendgrid":  # its own events settle what it took
+            lines.append(
+                f"{ambiguous:,} ambiguous in {where}: SendGrid's processed/delivered events "
+                f"(webhook) settle those it took as they arrive; an hour after the send, "
+                f"{retry} resends those still in doubt"
             )
         else:
             lines.append(
@@ -352,18 +358,49 @@ def retry(
     *,
     ambiguous: bool = False,
     transport: str | None = None,
+    now: bool = False,
     progress: ProgressCallback = _ignore,
 ) -> SendResult:
     """Resend to the failed (with `ambiguous`, also the unknown) recipients of a send that
-    was started; InputError (3) if the issue was never sent to the list."""
+    was started; InputError (3) if the issue was never sent to the list.
+
+    Deliveries SendGrid's processed/delivered events proved sent are accepted already
+    (newsletter.store.events): `ambiguous` resends only those still in doubt. Within
+    EVIDENCE_WAIT of a SendGrid batch in doubt, its events may still be arriving:
+    EvidencePendingError (3) unless `now`."""
     with Store.from_config(config, clock=clock) as store:
-        if store.sends.find_send(issue_id(load_digest(path)), list_name) is None:
+        record = store.sends.find_send(issue_id(load_digest(path)), list_name)
+        if record is None:
             raise InputError(f"{path} was never sent to {list_name}; nothing to retry")
+        if ambiguous and not now:
+            _refuse_early_resend(store, record, clock)
     states = (
         (DeliveryState.FAILED, DeliveryState.AMBIGUOUS) if ambiguous else (DeliveryState.FAILED,)
     )
     issue = _prepared(config, path, list_name, progress)
     return send_issue(config, clock, issue, transport, retry_states=states, progress=progress)
+
+
+EVIDENCE_WAIT = dt.timedelta(hours=1)  # SendGrid posts processed within seconds, delivered
+# within minutes, and retries a failed webhook post; an hour covers all but outages.
+
+
+def _refuse_early_resend(store: Store, record: SendRecord, clock: Clock) -> None:
+    if record.transport != "sendgrid":  # only SendGrid reports events that settle doubt
+        return
+    last = store.sends.last_in_doubt_at(record.id)
+    if last is None or clock.now() - last >= EVIDENCE_WAIT:
+        return
+    counts = store.sends.send_counts(record.id)
+    doubt = counts.get(DeliveryState.AMBIGUOUS, 0) + counts.get(DeliveryState.SENDING, 0)
+    minutes = max(int((clock.now() - last).total_seconds() // 60), 0)
+    raise EvidencePendingError(
+        f"{record.issue_id} → {record.list_name}: {plural(doubt, 'delivery', 'deliveries')} "
+        f"in doubt went out {minutes} min ago; SendGrid's events for them may still be "
+        "arriving and would settle them without resending",
+        hint="wait an hour after the send (the webhook settles those SendGrid processed), "
+        "or resend those still in doubt now with --now",
+    )
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -509,6 +546,7 @@ def status(
                     already_sent_via=store.sends.send_overlaps(record.id),
                     attention=attention(record, counts, batches, digest_file),
                     failed=tuple(FailedDelivery(email, error) for email, error in failed),
+                    resolved_by_evidence=store.sends.resolved_by_evidence(record.id),
                 )
             )
     return found

@@ -176,6 +176,12 @@ def print_status(found: SendStatus) -> None:
         f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
     )
     click.echo(f"  {counts_line(found.counts, record.removed, found.already_sent_via)}")
+    doubt = found.counts.get(DeliveryState.AMBIGUOUS, 0)
+    if found.resolved_by_evidence or doubt:
+        click.echo(
+            f"  in doubt: {doubt:,} · settled by SendGrid's events: "
+            f"{found.resolved_by_evidence:,} (accepted)"
+        )
     if record.force_reason is not None and record.forced_at is not None:
         click.echo(
             f"  forced past the pre-send check by {inert(record.forced_by or '?')} at "

@@ -96,15 +96,21 @@ def dispatch(
 @click.argument("digest", type=click.Path(path_type=Path))
 @LIST
 @TRANSPORT
-@click.option("--ambiguous", is_flag=True, help="Also resend those whose outcome is unknown.")
+@click.option("--ambiguous", is_flag=True, help="Also resend those still in doubt.")
+@click.option("--now", is_flag=True, help="With --ambiguous: go ahead within the hour.")
 @pass_app
 @report_errors
 def retry(
-    app: AppContext, digest: Path, list_name: str, transport: str | None, ambiguous: bool
+    app: AppContext,
+    digest: Path,
+    list_name: str,
+    transport: str | None,
+    ambiguous: bool,
+    now: bool,
 ) -> None:
-    """Resend to recipients whose delivery failed (with --ambiguous, also unknown ones)."""
+    """Resend to recipients whose delivery failed (with --ambiguous, also those in doubt)."""
     with Presenter() as presenter:
-        result = app.api.retry(digest, list_name, ambiguous, transport, progress=presenter)
+        result = app.api.retry(digest, list_name, ambiguous, transport, progress=presenter, now=now)
     print_send(result)
     _exit(result.needs_attention)
 

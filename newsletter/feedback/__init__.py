@@ -15,7 +15,9 @@ and the store (`Store.suppress`, `Store.apply_provider_events`) keeps what it yi
   the suppression it asks for (hard bounce, address-level drop, spam report,
   unsubscribe), the delivery-record update it carries, and the events that suppress
   nobody but an operator should hear of (a drop for a fault of the message, a reason we
-  do not know). `parse_events`, `classify`, `suppression`, `delivery_update` and
+  do not know), and what the report counts of it (`tracked`: its kind, with bounces
+  hard/soft and machine opens apart, tied to issue, list and subscriber by our custom
+  args). `parse_events`, `classify`, `suppression`, `delivery_update`, `tracked` and
   `to_provider_event` are its steps.
 - **Suppression pull** (`suppressions`): `Puller` reads SendGrid's bounce, spam-report,
   global-unsubscribe and invalid-email lists (paged) and an unsubscribe group's members
@@ -41,6 +43,7 @@ from newsletter.feedback.events import (
     reason_summary,
     suppression,
     to_provider_event,
+    tracked,
 )
 from newsletter.feedback.signature import (
     MAX_AGE_SECONDS,
@@ -102,6 +105,7 @@ __all__ = [
     "reason_summary",
     "suppression",
     "to_provider_event",
+    "tracked",
     "verify",
     "verify_body",
 ]

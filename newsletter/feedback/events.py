@@ -44,13 +44,29 @@ from typing import Any, Final, NoReturn
 
 from newsletter.errors import MalformedEventsError
 from newsletter.feedback.text import MAX_ADDRESS, MAX_REASON, provider_text
-from newsletter.store import DeliveryEvent, ProviderEvent, Status, Suppression
+from newsletter.store import DeliveryEvent, ProviderEvent, Status, Suppression, TrackedEvent
 
 MAX_EVENTS = 20_000  # SendGrid posts batches of at most a few thousand
 MAX_ID = 2**63 - 1  # a BIGINT; anything larger cannot name one of our subscribers
 DELIVERY_EVENTS = {"delivered", "deferred", "bounce", "dropped"}
 MAX_NAME = 64  # event names, issue ids, list names: ours are far shorter
 MAX_EVENT_ID = 1000  # the store keeps longer ids as a digest (store.feedback.event_key)
+MAX_URL = 2048  # a clicked link as reported; longer ones are cut (counted, never refused)
+# The kinds the report counts (newsletter.store.events); others (group_resubscribe, …) not.
+REPORTED = frozenset(
+    {
+        "processed",
+        "delivered",
+        "deferred",
+        "bounce",
+        "dropped",
+        "spamreport",
+        "unsubscribe",
+        "group_unsubscribe",
+        "open",
+        "click",
+    }
+)
 MAX_LISTED_REASONS = 5  # distinct reasons named in one operator summary
 
 # SendGrid's drop reasons that name a suppression list the address is on.
@@ -88,6 +104,9 @@ class Event:
     issue: str | None  # our custom_args, echoed back by SendGrid
     list_name: str | None
     subscriber_id: int | None
+    url: str | None = None  # click: the link clicked
+    machine_open: bool = False  # open: SendGrid's `sg_machine_open` (a prefetch, no reader)
+    preview: bool = False  # custom_args `preview`: a preview send, not an issue's send
 
 
 @dataclass(frozen=True)
@@ -143,7 +162,15 @@ def _event(raw: Any, index: int) -> Event:
         subscriber_id=(
             None if subscriber in (None, "") else _integer(subscriber, index, "subscriber_id")
         ),
+        url=_text(raw, "url", MAX_URL),
+        machine_open=_flag(raw.get("sg_machine_open")),
+        preview=_flag(raw.get("preview")),
     )
+
+
+def _flag(value: Any) -> bool:
+    """A JSON true, or a custom arg's string "true" (custom args are always strings)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -233,14 +260,44 @@ def delivery_update(event: Event) -> DeliveryEvent | None:
     )
 
 
+def _report_kind(event: Event) -> str:
+    if event.event == "bounce":
+        # "blocked" is SendGrid's soft bounce; a bounce of no known type is counted hard,
+        # as the delivery record calls it a bounce (it suppresses nobody: see `classify`).
+        return "bounce_soft" if event.kind == SOFT_BOUNCE else "bounce_hard"
+    return event.event
+
+
+def tracked(event: Event) -> TrackedEvent | None:
+    """What the report counts of this event (newsletter.store.events), if anything: None
+    for kinds it does not count and for a preview send's events."""
+    if event.event not in REPORTED or event.preview:
+        return None
+    subscriber_id = event.subscriber_id
+    return TrackedEvent(
+        event_id=event.sg_event_id,
+        kind=_report_kind(event),
+        email=event.email,
+        at=_when(event.timestamp),
+        issue_id=event.issue and event.issue[:32],
+        list_name=event.list_name and event.list_name[:64],
+        subscriber_id=subscriber_id if subscriber_id and 0 < subscriber_id <= MAX_ID else None,
+        reason=event.reason if event.event == "dropped" else None,
+        url=event.url if event.event == "click" else None,
+        machine=event.machine_open,
+    )
+
+
 def to_provider_event(event: Event, verdict: Verdict | None = None) -> ProviderEvent:
     """What one SendGrid event changes in the store: its id (applied once), the suppression
-    `classify` asks for and the delivery-record update `delivery_update` carries."""
+    `classify` asks for, the delivery-record update `delivery_update` carries and what
+    the report counts of it (`tracked`)."""
     return ProviderEvent(
         event_id=event.sg_event_id,
         event=event.event,
         suppression=(verdict or classify(event)).suppression,
         delivery=delivery_update(event),
+        tracked=tracked(event),
     )
 
 

@@ -27,7 +27,7 @@ from newsletter.message.headers import (
     token_header,
     wire_address,
 )
-from newsletter.render import RenderedIssue, issue_id
+from newsletter.render import RenderedIssue, issue_id, shown_item_links
 
 PREVIEW_PREFIX = "[PREVIEW] "
 # Any placeholder render_issue can produce (see newsletter.render.issue.placeholder).
@@ -118,6 +118,10 @@ class IssueMessage:
     message_hash: str
     # The digest as sent (Digest.canonical_json): the store keeps it for the archive.
     digest_json: str = field(repr=False)
+    # config `tracking.click`: SendGrid may track clicks, on `tracked_links` only (the
+    # item links as shown); every other anchor is marked clicktracking="off".
+    click_tracking: bool = False
+    tracked_links: tuple[str, ...] = ()
     new_message_id: Callable[[], str] = field(default_factory=lambda: _unique_ids(), compare=False)
 
     def preview(self) -> IssueMessage:
@@ -258,6 +262,8 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
         content_hash=issue.digest.content_hash(),
         message_hash=issue.message_hash(),
         digest_json=issue.digest.canonical_json(),
+        click_tracking=config.tracking.click,
+        tracked_links=shown_item_links(issue.digest, config.links.utm),
     )
     message.check_placeholders()
     message.check_headers()

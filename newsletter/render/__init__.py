@@ -6,5 +6,6 @@ bytes, and nothing is fetched from the network.
 """
 
 from newsletter.render.issue import RenderedIssue, issue_id, render_issue
+from newsletter.render.tracking import shown_item_links, untracked_anchors
 
-__all__ = ["RenderedIssue", "issue_id", "render_issue"]
+__all__ = ["RenderedIssue", "issue_id", "render_issue", "shown_item_links", "untracked_anchors"]

@@ -16,7 +16,9 @@ it lands, by the templates' usual path (autoescaping in the HTML, none in plain 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
@@ -81,3 +83,36 @@ def item_links(digest: Digest, utm: Utm | None) -> ItemLinks:
             tracked = item.url
         links[item.url] = tracked
     return ItemLinks(links, tuple(warnings))
+
+
+def shown_item_links(digest: Digest, utm: Utm | None) -> tuple[str, ...]:
+    """Each item link as the email shows it (with `utm`'s parameters where they fit):
+    the only links SendGrid's click tracking may rewrite (`untracked_anchors`)."""
+    links = item_links(digest, utm).links
+    shown = (links.get(item.url, item.url) for item in digest.items if item.url)
+    return tuple(dict.fromkeys(shown))
+
+
+_ANCHOR = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_MARKED = re.compile(r"\bclicktracking\s*=", re.IGNORECASE)
+UNTRACKED = ' clicktracking="off"'
+
+
+def untracked_anchors(markup: str, tracked: Collection[str]) -> str:
+    """`markup` with SendGrid's `clicktracking="off"` on every anchor whose link is not
+    one of `tracked` (the item links): the unsubscribe and preferences links, "view in
+    browser" and the publication's own links are never rewritten through SendGrid's
+    redirect, whatever a template holds (SendGrid: "Click tracking", per-link opt-out).
+    An anchor already saying `clicktracking` is left as it is."""
+    wanted = set(tracked)
+
+    def mark(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        href = _HREF.search(tag)
+        value = html.unescape(next(g for g in href.groups() if g is not None)) if href else None
+        if (value is not None and value in wanted) or _MARKED.search(tag):
+            return tag
+        return tag[:2] + UNTRACKED + tag[2:]
+
+    return _ANCHOR.sub(mark, markup)

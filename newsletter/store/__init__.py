@@ -2,7 +2,7 @@
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
 repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
-``store.issues`` and ``store.approvals`` (see `newsletter.store.store`). SQLite by
+``store.issues``, ``store.approvals`` and ``store.events`` (see `newsletter.store.store`). SQLite by
 default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
 
 This is the store's public face: code outside the package imports from here,
@@ -14,6 +14,14 @@ from __future__ import annotations
 from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
+from newsletter.store.event_repository import EventRepository
+from newsletter.store.event_types import (
+    COUNT_KEYS,
+    Anomaly,
+    EventTotals,
+    LinkClicks,
+    TrackedEvent,
+)
 from newsletter.store.feedback import (
     DeliveryEvent,
     EventsReport,
@@ -51,10 +59,12 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "COUNT_KEYS",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
+    "Anomaly",
     "Approval",
     "ApprovalRepository",
     "ArchivedVersion",
@@ -62,6 +72,8 @@ __all__ = [
     "Claimed",
     "Database",
     "DeliveryEvent",
+    "EventRepository",
+    "EventTotals",
     "EventsReport",
     "FeedbackRepository",
     "ForcedSend",
@@ -70,6 +82,7 @@ __all__ = [
     "IssueRepository",
     "IssueSnapshot",
     "LatestVersion",
+    "LinkClicks",
     "ListCount",
     "LockHolder",
     "Membership",
@@ -91,6 +104,7 @@ __all__ = [
     "SubscriberRepository",
     "SuppressReport",
     "Suppression",
+    "TrackedEvent",
     "UnkeptIssue",
     "check_list_name",
 ]

@@ -24,6 +24,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, or_, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.addresses import InvalidAddressError, normalise_email
+from newsletter.store.event_types import TrackedEvent
+from newsletter.store.events import apply_tracked
 from newsletter.store.models import Source, Status
 from newsletter.store.schema import UtcDateTime, deliveries, sends, webhook_events
 from newsletter.store.schema import status_history as history
@@ -66,6 +68,7 @@ class ProviderEvent:
     event: str
     suppression: Suppression | None = None
     delivery: DeliveryEvent | None = None
+    tracked: TrackedEvent | None = None  # 0009: what the report counts of it
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class EventsReport:
     duplicates: int
     suppressions: SuppressReport
     deliveries_updated: int
+    counted: int = 0  # events counted for the report (newsletter.store.events)
+    anomalies: int = 0  # events disagreeing with the ledger: stored, not counted
+    resolved: int = 0  # ambiguous deliveries now accepted on SendGrid's evidence
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -249,17 +255,20 @@ def claim_new_events(conn: Connection, events: Sequence[ProviderEvent], now: dat
     transaction added, so two deliveries of the same event racing on PostgreSQL
     still apply it once."""
     rows = {event_key(e.event_id): e.event[:32] for e in events}
-    added: set[str] = set()
-    items = list(rows.items())
-    for part in chunks(items):
-        statement = (
-            _insert_ignore(conn)
-            .values([{"event_id": k, "event": name, "received_at": now} for k, name in part])
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(webhook_events.c.event_id)
-        )
-        added.update(conn.execute(statement).scalars())
-    return added
+    if not rows:
+        return set()
+    # One statement compiled once and run as executemany: SQLAlchemy batches it into
+    # multi-row INSERTs ("insertmanyvalues"), each returning the rows it added.
+    statement = (
+        _insert_ignore(conn)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(webhook_events.c.event_id)
+    )
+    result = conn.execute(
+        statement,
+        [{"event_id": k, "event": name, "received_at": now} for k, name in rows.items()],
+    )
+    return set(result.scalars())
 
 
 def prune_events(conn: Connection, now: datetime) -> None:
@@ -339,20 +348,33 @@ def update_deliveries(conn: Connection, updates: Sequence[DeliveryEvent]) -> int
 
 
 def apply_events(
-    conn: Connection, events: Sequence[ProviderEvent], *, source: Source, now: datetime
+    conn: Connection,
+    events: Sequence[ProviderEvent],
+    *,
+    source: Source,
+    now: datetime,
+    per_reader: bool = False,
 ) -> EventsReport:
-    """Apply a webhook request's events once each: suppressions, then delivery records."""
+    """Apply a webhook request's events once each: suppressions, then delivery records,
+    then the report's counts and the evidence settling ambiguous deliveries
+    (newsletter.store.events; `per_reader` keeps who opened and clicked)."""
     fresh = first_of_each(events, claim_new_events(conn, events, now))
     suppressions = suppress_many(
         conn, [e.suppression for e in fresh if e.suppression], source=source, now=now
     )
     updated = update_deliveries(conn, [e.delivery for e in fresh if e.delivery])
+    applied = apply_tracked(
+        conn, [e.tracked for e in fresh if e.tracked], now=now, per_reader=per_reader
+    )
     prune_events(conn, now)
     return EventsReport(
         received=len(events),
         duplicates=len(events) - len(fresh),
         suppressions=suppressions,
         deliveries_updated=updated,
+        counted=applied.counted,
+        anomalies=applied.anomalies,
+        resolved=applied.resolved,
     )
 
 

@@ -35,11 +35,18 @@ class FeedbackRepository:
             return suppress_many(conn, entries, source=source, now=self._db.clock.now())
 
     def apply_provider_events(
-        self, events: Sequence[ProviderEvent], *, source: Source = Source.WEBHOOK
+        self,
+        events: Sequence[ProviderEvent],
+        *,
+        source: Source = Source.WEBHOOK,
+        per_reader: bool = False,
     ) -> EventsReport:
-        """Apply a webhook request in one transaction, committed before it returns."""
+        """Apply a webhook request in one transaction, committed before it returns;
+        `per_reader` (config `tracking.per_reader`) also keeps who opened and clicked."""
         with self._db.write() as conn:
-            return apply_events(conn, events, source=source, now=self._db.clock.now())
+            return apply_events(
+                conn, events, source=source, now=self._db.clock.now(), per_reader=per_reader
+            )
 
     def provider_event(
         self, issue_id: str, list_name: str, subscriber_id: int

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, literal, select, update
 
 from newsletter.states import DeliveryState, SendState
+from newsletter.store.events import settle_by_evidence
 from newsletter.store.schema import (
     deliveries,
     memberships,
@@ -236,7 +237,8 @@ def mark_interrupted(conn: Connection, send_id: int, now: datetime) -> int:
             last_error="the run sending this batch was interrupted before the answer came",
         )
     )
-    return int(result.rowcount or 0)
+    # SendGrid's processed/delivered events may have come in meanwhile: they settle it.
+    return int(result.rowcount or 0) - settle_by_evidence(conn, send_id, now)
 
 
 def requeue(conn: Connection, send_id: int, states: Iterable[str], now: datetime) -> int:
@@ -341,6 +343,9 @@ def record_outcomes(
                 updated_at=now,
             )
         )
+    if any(state == DeliveryState.AMBIGUOUS for state, _, _ in outcomes):
+        # The answer was lost, but SendGrid's own events may already prove it went out.
+        settle_by_evidence(conn, send_id, now)
 
 
 def counts(conn: Connection, send_id: int) -> dict[str, int]:
@@ -357,6 +362,30 @@ def ambiguous_batches(conn: Connection, send_id: int) -> int:
         conn.execute(
             select(func.count(func.distinct(deliveries.c.batch))).where(
                 deliveries.c.send_id == send_id, deliveries.c.state == DeliveryState.AMBIGUOUS
+            )
+        ).scalar_one()
+    )
+
+
+def last_in_doubt_at(conn: Connection, send_id: int) -> datetime | None:
+    """When the newest delivery now ambiguous (or still sending) was last touched: for a
+    batch whose answer was lost, about when it went out."""
+    value = conn.execute(
+        select(func.max(deliveries.c.updated_at)).where(
+            deliveries.c.send_id == send_id,
+            deliveries.c.state.in_((DeliveryState.AMBIGUOUS, DeliveryState.SENDING)),
+        )
+    ).scalar_one()
+    return value if value is None or isinstance(value, datetime) else None
+
+
+def resolved_by_evidence(conn: Connection, send_id: int) -> int:
+    """Deliveries of a send that were ambiguous until SendGrid's processed/delivered
+    events proved them sent (newsletter.store.events)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                deliveries.c.send_id == send_id, deliveries.c.resolved_at.is_not(None)
             )
         ).scalar_one()
     )

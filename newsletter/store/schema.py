@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -125,6 +126,7 @@ status_history = Table(
     Column("source", String(16), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index("ix_status_history_subscriber_id", "subscriber_id", "id"),
+    Index("ix_status_history_at", "at"),  # 0009: a week's unsubscribes, for the report
 )
 
 # For the delivery issues: one row per (issue, list) send, extended by later migrations.
@@ -166,8 +168,18 @@ deliveries = Table(
     Column("provider_event", String(32), nullable=True),  # 0003: the provider's last event
     Column("provider_event_at", UtcDateTime, nullable=True),  # 0003: when it happened
     Column("provider_detail", Text, nullable=True),  # 0003: its reason (bounce text)
+    Column("delivered_at", UtcDateTime, nullable=True),  # 0009: SendGrid's first delivered
+    Column("evidence_event_id", String(255), nullable=True),  # 0009: processed/delivered id
+    Column("resolved_at", UtcDateTime, nullable=True),  # 0009: ambiguous → accepted by it
     UniqueConstraint("send_id", "subscriber_id", name="uq_deliveries_send_id_subscriber_id"),
     Index("ix_deliveries_send_id_state", "send_id", "state", "id"),
+    # 0009: a send's deliveries settled by SendGrid's evidence, without reading the rest.
+    Index(
+        "ix_deliveries_resolved",
+        "send_id",
+        sqlite_where=text("resolved_at IS NOT NULL"),
+        postgresql_where=text("resolved_at IS NOT NULL"),
+    ),
     CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
 )
 
@@ -240,4 +252,70 @@ approvals = Table(
     Column("approved_by", String(200), nullable=False),
     Column("approved_at", UtcDateTime, nullable=False),
     Index("ix_approvals_issue_id", "issue_id", "id"),
+)
+
+
+# 0009: SendGrid's events, kept compact for `newsletter report` (newsletter.store.events).
+def _scope() -> list[Column[str]]:
+    return [
+        Column("issue_id", String(32), nullable=False),
+        Column("list_name", String(LIST_NAME_LENGTH), nullable=False),
+    ]
+
+
+event_counts = Table(
+    "event_counts",
+    metadata,
+    *_scope(),
+    Column("kind", String(32), nullable=False),  # one of event_types.COUNT_KEYS
+    Column("count", BigInteger, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("issue_id", "list_name", "kind"),
+)
+
+event_drop_reasons = Table(
+    "event_drop_reasons",
+    metadata,
+    *_scope(),
+    Column("reason", String(200), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("issue_id", "list_name", "reason"),
+)
+
+event_links = Table(
+    "event_links",
+    metadata,
+    *_scope(),
+    Column("url_key", String(64), nullable=False),  # sha256 of the URL: indexable at any length
+    Column("url", Text, nullable=False),
+    Column("human", BigInteger, nullable=False),
+    Column("scanner", BigInteger, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("issue_id", "list_name", "url_key"),
+)
+
+event_anomalies = Table(
+    "event_anomalies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issue_id", String(32), nullable=True),
+    Column("list_name", String(LIST_NAME_LENGTH), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_event_anomalies_issue_id", "issue_id", "id"),
+)
+
+# Written only when `tracking.per_reader` is on: who opened (url_key "") or clicked what.
+reader_engagement = Table(
+    "reader_engagement",
+    metadata,
+    *_scope(),
+    Column("subscriber_id", Id, nullable=False),
+    Column("what", String(8), nullable=False),  # open | click
+    Column("url_key", String(64), nullable=False),
+    PrimaryKeyConstraint("issue_id", "list_name", "what", "url_key", "subscriber_id"),
 )

@@ -177,6 +177,17 @@ class SendRepository:
         with self._db.read() as conn:
             return ledger.ambiguous_batches(conn, send_id)
 
+    def last_in_doubt_at(self, send_id: int) -> datetime | None:
+        """About when the newest batch now in doubt (ambiguous or sending) went out;
+        None when none is."""
+        with self._db.read() as conn:
+            return ledger.last_in_doubt_at(conn, send_id)
+
+    def resolved_by_evidence(self, send_id: int) -> int:
+        """Deliveries once ambiguous that SendGrid's events proved sent (now accepted)."""
+        with self._db.read() as conn:
+            return ledger.resolved_by_evidence(conn, send_id)
+
     def deliveries_in(self, send_id: int, state: str, *, limit: int = 5) -> list[tuple[str, str]]:
         with self._db.read() as conn:
             return ledger.deliveries_in(conn, send_id, state, limit)

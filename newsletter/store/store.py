@@ -1,14 +1,15 @@
 """The store of record, as one object the CLI, dispatch and the web endpoint share.
 
 `Store` opens and closes the store and migrates its schema; the work is done by
-its five repositories, which share its one `Database` (engine, transactions,
+its six repositories, which share its one `Database` (engine, transactions,
 clock):
 
 - `store.subscribers`: subscribers and lists (`SubscriberRepository`);
 - `store.sends`: sends, the ledger and the run lock (`SendRepository`);
 - `store.feedback`: the provider's suppressions and events (`FeedbackRepository`);
 - `store.issues`: issues as sent, and which are published (`IssueRepository`);
-- `store.approvals`: who approved which version of an issue (`ApprovalRepository`).
+- `store.approvals`: who approved which version of an issue (`ApprovalRepository`);
+- `store.events`: SendGrid's events as the report reads them (`EventRepository`).
 
 Every database error leaves as StoreError, naming the store with its password masked.
 """
@@ -28,6 +29,7 @@ from newsletter.store import migrate
 from newsletter.store.approval_repository import ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.engine import describe_store, make_engine, parse_url
+from newsletter.store.event_repository import EventRepository
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import IssueRepository
 from newsletter.store.send_repository import SendRepository
@@ -45,6 +47,7 @@ class Store:
         self.feedback = FeedbackRepository(database)
         self.issues = IssueRepository(database)
         self.approvals = ApprovalRepository(database)
+        self.events = EventRepository(database)
 
     # -- opening and closing -------------------------------------------------
 
@@ -101,7 +104,9 @@ class Store:
     ) -> Self:
         """The store config.yaml (or $NEWSLETTER_DATABASE_URL) names; see `open`."""
         url = parse_url(config.database_url, config.base_dir, source=config.database_url_source)
-        return cls.open(url, upgrade=upgrade, create=create, clock=clock)
+        store = cls.open(url, upgrade=upgrade, create=create, clock=clock)
+        store.events.per_reader = config.tracking.per_reader
+        return store
 
     def close(self) -> None:
         self.database.dispose()

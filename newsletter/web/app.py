@@ -90,7 +90,12 @@ class Handlers:
         self.links = Links(store, secret, writes)
         self.archive = Archive(config, store)
         self.webhook = SendGridWebhook(
-            store, key, max_age=config.webhook.max_age_seconds, clock=clock, writes=writes
+            store,
+            key,
+            max_age=config.webhook.max_age_seconds,
+            clock=clock,
+            writes=writes,
+            per_reader=config.tracking.per_reader,
         )
 
     def _page(

@@ -18,8 +18,11 @@ parsed, let alone stored, before the signature.
 | signed events | 200 | read | applied once each, committed before the answer |
 | the store failing | 503 (SendGrid retries) | read | rolled back |
 
-Events that suppress nobody but an operator should hear of (a drop for a fault of
-the message, a reason we do not know) are counted in the answer and logged.
+Applying an event means: the suppression it asks for, its delivery record, its count
+for the report, and the evidence it gives that an ambiguous delivery went out
+(newsletter.store.events). Events that suppress nobody but an operator should hear
+of (a drop for a fault of the message, a reason we do not know) are counted in the
+answer and logged.
 """
 
 from __future__ import annotations
@@ -76,6 +79,9 @@ def _report(report: EventsReport, batch: EventBatch) -> dict[str, Any]:
         "duplicates": report.duplicates,
         "suppressed": report.suppressions.suppressed,
         "deliveries_updated": report.deliveries_updated,
+        "counted": report.counted,
+        "anomalies": report.anomalies,
+        "resolved_by_evidence": report.resolved,
         "message_faults": len(batch.message_faults),
         "unclassified": len(batch.unclassified),
     }
@@ -92,8 +98,10 @@ class SendGridWebhook:
         max_age: int = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
         writes: AbstractContextManager[object] | None = None,
+        per_reader: bool = False,
     ) -> None:
         self.store = store
+        self.per_reader = per_reader  # config `tracking.per_reader`
         self.key = key
         self.max_age = max_age
         self.clock = clock
@@ -125,7 +133,7 @@ class SendGridWebhook:
         try:
             with self.writes:
                 report = self.store.feedback.apply_provider_events(
-                    batch.changes, source=Source.WEBHOOK
+                    batch.changes, source=Source.WEBHOOK, per_reader=self.per_reader
                 )
         except StoreError as err:
             # The operator must hear why (SendGrid only retries for 24 hours); the log's

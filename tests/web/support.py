@@ -90,6 +90,11 @@ class Site:
         )
         return record.id
 
+    def mark_sent(self, send_id: int, state: str = "accepted") -> None:
+        """Every pending delivery of the send claimed and answered with `state`, as a
+        run that sent them all in one batch records it."""
+        mark_sent(self.store, send_id, state)
+
     def finish_send(
         self, issue: str = ISSUE, list_name: str = "weekly", content_hash: str = "c" * 64
     ) -> None:
@@ -103,6 +108,16 @@ class Site:
         body = json.dumps(events).encode()
         headers = (signer or self.signer).sign(body, int(self.clock[0]) - age)
         return self.client.post("/webhooks/sendgrid", content=body, headers=headers)
+
+
+def mark_sent(store: Store, send_id: int, state: str = "accepted") -> None:
+    """Every pending delivery of the send claimed in one batch and answered with `state`
+    (accepted, or ambiguous: the answer was lost)."""
+    number = store.sends.last_batch_number(send_id) + 1
+    batch = store.sends.claim_batch(send_id, 0, 1_000_000, number)
+    assert batch is not None
+    ids = [claimed.delivery_id for claimed in batch.claimed]
+    store.sends.record_outcomes(send_id, number, {(state, None, None): ids})
 
 
 def subscribe(store: Store, count: int, list_name: str = "weekly", start: int = 1) -> list[str]:

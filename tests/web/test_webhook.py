@@ -23,7 +23,7 @@ def signer() -> Signer:
 def site(tmp_path: Path, signer: Signer) -> Iterator[Site]:
     made = make_site(tmp_path, signer)
     made.subscribe(4)
-    made.open_send()  # deliveries for readers 1-4 of the 2025-09-12 issue
+    made.mark_sent(made.open_send())  # readers 1-4 of the 2025-09-12 issue, accepted
     yield made
     made.store.close()
 
@@ -56,6 +56,9 @@ def test_signed_events_suppress_and_update_deliveries(site: Site) -> None:
         "duplicates": 0,
         "suppressed": 3,
         "deliveries_updated": 2,
+        "counted": 4,
+        "anomalies": 0,
+        "resolved_by_evidence": 0,
         "message_faults": 0,
         "unclassified": 0,
     }

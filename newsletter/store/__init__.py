@@ -14,6 +14,7 @@ from __future__ import annotations
 from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
+from newsletter.store.event_types import Anomaly, EventTotals, LinkClicks
 from newsletter.store.feedback import (
     DeliveryEvent,
     EventsReport,
@@ -55,6 +56,7 @@ __all__ = [
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
+    "Anomaly",
     "Approval",
     "ApprovalRepository",
     "ArchivedVersion",
@@ -62,6 +64,7 @@ __all__ = [
     "Claimed",
     "Database",
     "DeliveryEvent",
+    "EventTotals",
     "EventsReport",
     "FeedbackRepository",
     "ForcedSend",
@@ -70,6 +73,7 @@ __all__ = [
     "IssueRepository",
     "IssueSnapshot",
     "LatestVersion",
+    "LinkClicks",
     "ListCount",
     "LockHolder",
     "Membership",

@@ -62,8 +62,7 @@ def _svg(figure: Figure, title: str) -> str:
 
 
 def _figure(height_in: float) -> Figure:
-    figure = Figure(figsize=(WIDTH_IN, height_in), facecolor="white")
-    return figure
+    return Figure(figsize=(WIDTH_IN, height_in), facecolor="white")
 
 
 def _short(label: str) -> str:
@@ -96,7 +95,9 @@ def bar_chart(
     return _svg(figure, title)
 
 
-def rate_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]]) -> str:
+def rate_chart(
+    title: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]]
+) -> str:
     """Rates (0..1) over issues, oldest left, in percent: one panel per series (name,
     colour, values), so a 99 % delivery rate and a 0.1 % complaint rate are both
     readable. A missing value (no delivered message) leaves a gap."""

@@ -90,8 +90,7 @@ def build_report(
             hint="`newsletter report` lists every issue sent",
         )
     history = tuple(
-        _summary(store, source, issue, records, list_name)[0]
-        for issue, records in by_issue.items()
+        _summary(store, source, issue, records, list_name)[0] for issue, records in by_issue.items()
     )
     detail = None
     if issue_id is not None:
@@ -152,6 +151,9 @@ def _summary(
     unsubscribes = source.unsubscribes_attributed(issue_id, list_name, within=ATTRIBUTION_WINDOW)
     delivered = count("delivered")
     bounced = count("bounce_hard") + count("bounce_soft")
+    # Before SendGrid's first event (or with a transport that sends none) nothing was
+    # delivered as far as anyone knows: the delivery and bounce rates are unknown, not 0.
+    accepted = ledger.accepted if totals.first_event_at is not None else 0
     summary = IssueSummary(
         issue_id=issue_id,
         list_name=list_name,
@@ -167,8 +169,8 @@ def _summary(
         opens_human=count("open_human"),
         clicks_human=count("click_human"),
         rates=Rates(
-            delivered=rate(delivered, ledger.accepted),
-            bounced=rate(bounced, ledger.accepted),
+            delivered=rate(delivered, accepted),
+            bounced=rate(bounced, accepted),
             complaints=rate(count("spamreport"), delivered),
             unsubscribes=rate(unsubscribes, delivered),
             unique_opens=rate(totals.unique_openers, delivered),

@@ -52,9 +52,7 @@ def item_positions(urls: Iterable[str | None]) -> dict[str, int]:
     return positions
 
 
-def attribute(
-    clicked: Iterable[str], positions: Mapping[str, int]
-) -> dict[str, int | None]:
+def attribute(clicked: Iterable[str], positions: Mapping[str, int]) -> dict[str, int | None]:
     """Each clicked URL → the position of the item it belongs to, or None for a link
     that is no item's (the publication's site, the web version)."""
     return {url: positions.get(normalise(url)) for url in clicked}

@@ -226,10 +226,7 @@ def summary_dict(s: IssueSummary) -> dict[str, Any]:
 
 def _rates(rates: Rates) -> dict[str, float | None]:
     # Rounded: a rate is read, not computed with; six places keep 0.0001 % visible.
-    return {
-        name: None if value is None else round(value, 6)
-        for name, value in vars(rates).items()
-    }
+    return {name: None if value is None else round(value, 6) for name, value in vars(rates).items()}
 
 
 def _time(value: datetime | None) -> str | None:

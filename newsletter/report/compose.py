@@ -89,12 +89,15 @@ def build_report(
             f"no sends recorded for issue {issue_id}{where}",
             hint="`newsletter report` lists every issue sent",
         )
-    history = tuple(
-        _summary(store, source, issue, records, list_name)[0] for issue, records in by_issue.items()
-    )
     detail = None
     if issue_id is not None:
         detail = issue_report(store, source, issue_id, by_issue[issue_id], list_name)
+    history = tuple(
+        detail.summary
+        if detail is not None and issue == issue_id
+        else _summary(store, source, issue, records, list_name)[0]
+        for issue, records in by_issue.items()
+    )
     return Report(list_name=list_name, issue=detail, history=history)
 
 

@@ -87,7 +87,7 @@ def test_an_issue_s_report_adds_up_with_the_ledger_and_the_events(
     assert s.rates.unique_opens is None  # per-reader engagement is not kept
     assert report.anomalies == (ANOMALY,)
     assert heard.asked_within == [ATTRIBUTION_WINDOW] * 2  # the issue and its history line
-    assert ATTRIBUTION_WINDOW == dt.timedelta(days=7)
+    assert dt.timedelta(days=7) == ATTRIBUTION_WINDOW
 
 
 def test_clicks_go_to_the_item_whose_link_it_is(nl: Newsletter, heard: FakeEvents) -> None:

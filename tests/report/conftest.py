@@ -9,7 +9,7 @@ import pytest
 from newsletter import Newsletter
 from newsletter.store import Store
 from tests.api.project import SECRET
-from tests.report.support import FakeEvents, sent_project
+from tests.report.support import ANOMALY, COUNTS, ISSUE, LINKS, FakeEvents, sent_project, totals
 
 
 @pytest.fixture
@@ -26,3 +26,17 @@ def nl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, events: FakeEvents) -> N
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     monkeypatch.delenv("NEWSLETTER_DATABASE_URL", raising=False)
     return sent_project(tmp_path)
+
+
+@pytest.fixture
+def heard(events: FakeEvents) -> FakeEvents:
+    """SendGrid's events for 2025-09-12 on every list, and 1 unsubscribe attributed to it."""
+    events.by_issue[(ISSUE, None)] = totals(
+        counts=COUNTS,
+        links=LINKS,
+        dropped_by_reason={"Bounced Address": 1, "Unsubscribed Address": 1},
+        resolved_by_evidence=2,
+        anomalies=(ANOMALY,),
+    )
+    events.unsubscribes[(ISSUE, None)] = 1
+    return events

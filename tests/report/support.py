@@ -100,3 +100,37 @@ def sent_project(folder: Path) -> Newsletter:
         assert store.sends.claim_batch(record.id, 0, 10, 1) is not None
         assert store.sends.mark_interrupted(record.id) == 1
     return nl
+
+
+# What SendGrid's events say about 2025-09-12 on every list, in `heard` (conftest.py).
+ITEM_1 = (
+    "https://www.euractiv.com/section/global-europe/opinion/eu-weighs-strategy-kazakhstan-china/"
+)
+ITEM_2 = "https://www.euronews.com/travel/2025/09/10/baikonur-tourism"
+ITEM_6 = "http://news.example.net/story?id=42&lang=en"
+
+COUNTS = {
+    "processed": 4,
+    "delivered": 3,
+    "deferred": 2,
+    "bounce_hard": 1,
+    "bounce_soft": 1,
+    "dropped": 2,
+    "spamreport": 1,
+    "unsubscribe": 1,
+    "group_unsubscribe": 0,
+    "open_human": 5,
+    "open_machine": 7,
+    "click_human": 9,
+    "click_scanner": 4,
+}
+LINKS = (
+    LinkClicks(ITEM_1 + "?utm_source=newsletter&utm_medium=email", human=3, scanner=1,
+               unique_clickers=None),
+    LinkClicks(ITEM_1 + "#comments", human=1, scanner=0, unique_clickers=None),
+    LinkClicks(ITEM_2 + "?utm_source=digest&utm_medium=email&utm_content=x", 2, 2, None),
+    LinkClicks("http://NEWS.example.net:80/story?id=42&lang=en&utm_campaign=c", 1, 1, None),
+    LinkClicks("http://news.example.net/story?id=43&lang=en", 1, 0, None),
+    LinkClicks("https://astanatimes.com/", 1, 0, None),
+)  # fmt: skip
+ANOMALY = Anomaly("duplicate-delivered", "ev-9", SENT_AT, "a second delivered for one message")

@@ -10,54 +10,8 @@ import pytest
 from newsletter import Newsletter
 from newsletter.errors import InputError, UnknownListError
 from newsletter.report import ATTRIBUTION_WINDOW
-from newsletter.store import Anomaly, LinkClicks
-from tests.report.support import ISSUE, SENT_AT, FakeEvents, totals
-
-ITEM_1 = (
-    "https://www.euractiv.com/section/global-europe/opinion/eu-weighs-strategy-kazakhstan-china/"
-)
-ITEM_2 = "https://www.euronews.com/travel/2025/09/10/baikonur-tourism"
-ITEM_6 = "http://news.example.net/story?id=42&lang=en"
-
-COUNTS = {
-    "processed": 4,
-    "delivered": 3,
-    "deferred": 2,
-    "bounce_hard": 1,
-    "bounce_soft": 1,
-    "dropped": 2,
-    "spamreport": 1,
-    "unsubscribe": 1,
-    "group_unsubscribe": 0,
-    "open_human": 5,
-    "open_machine": 7,
-    "click_human": 9,
-    "click_scanner": 4,
-}
-LINKS = (
-    LinkClicks(ITEM_1 + "?utm_source=newsletter&utm_medium=email", human=3, scanner=1,
-               unique_clickers=None),
-    LinkClicks(ITEM_1 + "#comments", human=1, scanner=0, unique_clickers=None),
-    LinkClicks(ITEM_2 + "?utm_source=digest&utm_medium=email&utm_content=x", 2, 2, None),
-    LinkClicks("http://NEWS.example.net:80/story?id=42&lang=en&utm_campaign=c", 1, 1, None),
-    LinkClicks("http://news.example.net/story?id=43&lang=en", 1, 0, None),
-    LinkClicks("https://astanatimes.com/", 1, 0, None),
-)  # fmt: skip
-ANOMALY = Anomaly("duplicate-delivered", "ev-9", SENT_AT, "a second delivered for one message")
-
-
-@pytest.fixture
-def heard(events: FakeEvents) -> FakeEvents:
-    """SendGrid's events for 2025-09-12 on every list, and 1 unsubscribe attributed to it."""
-    events.by_issue[(ISSUE, None)] = totals(
-        counts=COUNTS,
-        links=LINKS,
-        dropped_by_reason={"Bounced Address": 1, "Unsubscribed Address": 1},
-        resolved_by_evidence=2,
-        anomalies=(ANOMALY,),
-    )
-    events.unsubscribes[(ISSUE, None)] = 1
-    return events
+from newsletter.store import LinkClicks
+from tests.report.support import ANOMALY, ISSUE, ITEM_2, LINKS, SENT_AT, FakeEvents, totals
 
 
 def test_an_issue_s_report_adds_up_with_the_ledger_and_the_events(

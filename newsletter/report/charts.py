@@ -101,7 +101,7 @@ def rate_chart(
     """Rates (0..1) over issues, oldest left, in percent: one panel per series (name,
     colour, values), so a 99 % delivery rate and a 0.1 % complaint rate are both
     readable. A missing value (no delivered message) leaves a gap."""
-    figure = _figure(1.2 + 1.5 * len(series))
+    figure = _figure(1.0 + 1.1 * len(series))
     panels = figure.subplots(len(series), 1, sharex=True, squeeze=False)
     xs = list(range(len(labels)))
     for (name, colour, values), row in zip(series, panels, strict=True):

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from newsletter.config import Config
 from newsletter.pages import Pages
 from newsletter.report.model import IssueReport, IssueSummary
+from newsletter.wording import plural
 
 TREND_ISSUES = 12  # the history chart shows this many issues, the newest last
 
@@ -83,4 +84,5 @@ def report_page(config: Config, report: IssueReport, history: tuple[IssueSummary
         trend=trend[::-1],
         charts={name: Markup(svg) for name, svg in rendered.items()},  # noqa: S704 - matplotlib's SVG, text escaped by it
         percent=percent,
+        plural=plural,
     )

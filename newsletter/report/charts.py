@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import matplotlib as mpl
@@ -39,7 +42,21 @@ RED = "#b3261e"
 ORANGE = "#a35200"
 WIDTH_IN = 6.4  # inches at matplotlib's 72 pt per inch; the page scales the SVG to fit
 LABEL_CHARACTERS = 48  # a headline longer than this is cut on the chart (the table has it all)
-_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
+_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)  # the XML declaration and DOCTYPE
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)  # RDF naming matplotlib
+# matplotlib is not thread-safe (its font cache, its text layout): one chart at a time.
+_DRAWING = threading.Lock()
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    """One chart at a time, without matplotlib's warning for a character its bundled
+    font lacks (a headline in Chinese, an emoji): the SVG keeps the text as text and the
+    reader's browser draws it with its own fonts; only the label's measured width is
+    approximate."""
+    with _DRAWING, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        yield
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ class Bar:
 def _svg(figure: Figure, title: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    svg = _METADATA.sub("", _PROLOGUE.sub("", buffer.getvalue(), count=1), count=1)
     # A chart is an image to assistive technology, named by its title; the numbers
     # are in the table beside it.
     name = title.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
@@ -74,6 +91,13 @@ def bar_chart(
 ) -> str:
     """Horizontal bars, first at the top, each with its number at its end: the delivery
     funnel, clicks per item (`extra` stacked in grey: scanner clicks)."""
+    with _drawing():
+        return _bar_chart(title, bars, value_label=value_label, extra_label=extra_label)
+
+
+def _bar_chart(
+    title: str, bars: Sequence[Bar], *, value_label: str, extra_label: str | None
+) -> str:
     figure = _figure(0.5 + 0.42 * max(len(bars), 1))
     axes = figure.add_subplot()
     positions = list(range(len(bars)))[::-1]
@@ -101,6 +125,13 @@ def rate_chart(
     """Rates (0..1) over issues, oldest left, in percent: one panel per series (name,
     colour, values), so a 99 % delivery rate and a 0.1 % complaint rate are both
     readable. A missing value (no delivered message) leaves a gap."""
+    with _drawing():
+        return _rate_chart(title, labels, series)
+
+
+def _rate_chart(
+    title: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]]
+) -> str:
     figure = _figure(1.0 + 1.1 * len(series))
     panels = figure.subplots(len(series), 1, sharex=True, squeeze=False)
     xs = list(range(len(labels)))

@@ -5,8 +5,8 @@ serious, light or dark. The screenshot in docs/report.md is taken here."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ from newsletter.store import Store
 from tests.conftest import REPO
 from tests.report.support import ISSUE, FakeEvents
 from tests.tools import axe_js
-from tests.web.support import served
 from tests.transports.harness import free_port
+from tests.web.support import served
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +95,8 @@ def test_the_documentation_s_screenshot(nl: Newsletter, heard: FakeEvents, tmp_p
     target = SCREENSHOT if os.environ.get("UPDATE_GOLDEN") == "1" else tmp_path / "report.png"
     # In a thread of its own: the session's browser fixture holds this thread's Playwright.
     with ThreadPoolExecutor(1) as pool:
-        [height] = pool.submit(screenshots, html, [Shot(1024, "light", target)], offline=True).result()
+        [height] = pool.submit(
+            screenshots, html, [Shot(1024, "light", target)], offline=True
+        ).result()
     assert height > 1500
     assert target.stat().st_size > 50_000

@@ -10,6 +10,7 @@ from newsletter import Newsletter
 from newsletter.store import Store
 from tests.api.project import SECRET
 from tests.report.support import ANOMALY, COUNTS, ISSUE, LINKS, FakeEvents, sent_project, totals
+from tests.store.conftest import postgres_admin
 
 
 @pytest.fixture
@@ -40,3 +41,6 @@ def heard(events: FakeEvents) -> FakeEvents:
     )
     events.unsubscribes[(ISSUE, None)] = 1
     return events
+
+
+__all__ = ["events", "heard", "nl", "postgres_admin"]

@@ -4,14 +4,28 @@ the history, reconciled exactly with what the store holds."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 
 from newsletter import Newsletter
 from newsletter.errors import InputError, UnknownListError
 from newsletter.report import ATTRIBUTION_WINDOW
 from newsletter.store import LinkClicks
-from tests.report.support import ANOMALY, ISSUE, ITEM_2, LINKS, SENT_AT, FakeEvents, totals
+from tests.api.project import SECRET
+from tests.report.support import (
+    ANOMALY,
+    ISSUE,
+    ITEM_2,
+    LINKS,
+    SENT_AT,
+    WITH_URLS,
+    FakeEvents,
+    sent_project,
+    totals,
+)
 
 
 def test_an_issue_s_report_adds_up_with_the_ledger_and_the_events(
@@ -111,8 +125,6 @@ def test_the_history_has_every_sent_issue_newest_first(nl: Newsletter, heard: Fa
 
 def test_a_digest_file_names_its_issue(nl: Newsletter, heard: FakeEvents) -> None:
     """As with `status`, a digest file is read for its date."""
-    from tests.report.support import WITH_URLS
-
     assert nl.report(WITH_URLS).issue == nl.report(ISSUE).issue
 
 
@@ -133,3 +145,21 @@ def test_what_cannot_be_reported_is_a_clear_error(
     list: each a typed error naming what is wrong."""
     with pytest.raises(error, match=words):
         nl.report(issue, list_name)
+
+
+def test_postgresql_reports_what_sqlite_reports(
+    nl: Newsletter,
+    heard: FakeEvents,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_admin: Callable[[], URL],
+) -> None:
+    """The same sends on a PostgreSQL store (NEWSLETTER_DATABASE_URL) give the same
+    report, to the last number and time, as on SQLite."""
+    on_sqlite = nl.report(ISSUE).as_dict()
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    url = postgres_admin().render_as_string(hide_password=False)
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", url)
+    (tmp_path / "pg").mkdir()
+    on_postgresql = sent_project(tmp_path / "pg").report(ISSUE).as_dict()
+    assert on_postgresql == on_sqlite

@@ -34,6 +34,9 @@ JUSTIFIED_GETATTR = {
     ("newsletter/transports/sendgrid.py", "client"),
     # The email package's parsed header: only address headers have `addresses`.
     ("newsletter/message/headers.py", "addresses"),
+    # lead: goes at issue 15's merge, when every Store has `events` (15-A's repository):
+    # until then the report reads no events from a store without it.
+    ("newsletter/report/compose.py", "events"),
 }
 
 

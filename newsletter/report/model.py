@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from newsletter.states import DeliveryState
 from newsletter.store import Anomaly, LinkClicks
 
 # The keys of `EventTotals.counts` the report reads (newsletter.store.EventTotals).
@@ -136,9 +137,9 @@ class IssueReport:
             "ledger": {
                 "recipients": self.ledger.recipients,
                 "removed": self.ledger.removed,
-                "accepted": self.ledger.accepted,
-                "failed": self.ledger.failed,
-                "pending": self.ledger.pending,
+                DeliveryState.ACCEPTED: self.ledger.accepted,
+                DeliveryState.FAILED: self.ledger.failed,
+                DeliveryState.PENDING: self.ledger.pending,
                 "in_doubt": self.ledger.in_doubt,
                 "resolved_by_evidence": self.resolved_by_evidence,
             },
@@ -212,7 +213,7 @@ def summary_dict(s: IssueSummary) -> dict[str, Any]:
         "lists": list(s.lists),
         "sent_at": _time(s.sent_at),
         "recipients": s.recipients,
-        "accepted": s.accepted,
+        DeliveryState.ACCEPTED: s.accepted,
         "delivered": s.delivered,
         "in_doubt": s.in_doubt,
         "bounced": s.bounced,

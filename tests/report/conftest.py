@@ -17,7 +17,10 @@ from tests.store.conftest import postgres_admin
 def events(monkeypatch: pytest.MonkeyPatch) -> FakeEvents:
     """Fake events, reached as every store's `store.events` (as the real repository is)."""
     fake = FakeEvents()
-    monkeypatch.setattr(Store, "events", property(lambda store: fake), raising=False)
+    # A setter that ignores what is set: a Store that makes its own repository in
+    # __init__ (`self.events = …`) still opens, and reads the fake.
+    stand_in = property(lambda store: fake, lambda store, value: None)
+    monkeypatch.setattr(Store, "events", stand_in, raising=False)
     return fake
 
 

@@ -61,6 +61,7 @@ class FakeEvents:
     by_issue: dict[tuple[str, str | None], EventTotals] = field(default_factory=dict)
     unsubscribes: dict[tuple[str, str | None], int] = field(default_factory=dict)
     asked_within: list[dt.timedelta] = field(default_factory=list)
+    per_reader: bool = False  # what Store.from_config sets from tracking.per_reader
 
     def totals(self, issue_id: str, list_name: str | None = None) -> EventTotals:
         found = self.by_issue.get((issue_id, list_name))

@@ -88,6 +88,7 @@ def test_the_page_passes_axe(browser: Any, url: str, width: int, scheme: str) ->
     assert serious == []
 
 
+@pytest.mark.golden
 def test_the_documentation_s_screenshot(nl: Newsletter, heard: FakeEvents, tmp_path: Path) -> None:
     """The page renders to a full-height PNG through newsletter.browser (what
     docs/img/report.png is; `make golden` (UPDATE_GOLDEN=1) retakes it)."""

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from newsletter import Newsletter
@@ -23,6 +24,7 @@ def run(nl: Newsletter, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config), "report", *args])
 
 
+@pytest.mark.golden
 def test_json_output_matches_its_golden_file(nl: Newsletter, heard: FakeEvents) -> None:
     """`report ISSUE --json` prints the report as JSON, ASCII only (SendGrid's words stay
     inert on a terminal): exactly tests/golden/report/2025-09-12.json (UPDATE_GOLDEN=1

@@ -370,6 +370,8 @@ def print_issue_report(found: IssueReport) -> None:
         )
     for other in found.other_links:
         click.echo(f"       other link {inert(other.url)}: {_n(other.human)} clicks")
+    if found.other_links_left_out:
+        click.echo(f"       and {plural(found.other_links_left_out, 'other link')} not listed")
     for anomaly in found.anomalies:
         click.echo(
             f"  anomaly {inert(anomaly.kind)} {inert(anomaly.event_id)} at "

@@ -28,6 +28,7 @@ from newsletter.store import EventTotals, LinkClicks, SendRecord, SentIssue, Sto
 
 # Unsubscribes within this long after an issue's send started are attributed to it.
 ATTRIBUTION_WINDOW = timedelta(days=7)
+OTHER_LINKS_SHOWN = 50  # clicked links that are no item's, most clicked first
 
 
 class EventSource(Protocol):
@@ -205,6 +206,9 @@ def issue_report(
     count = _Count(totals.counts)
     versions = store.issues.sent_issue_versions(issue_id)
     items, others = _clicks(versions, totals.links)
+    # Reported URLs are outside text in any number (a tracker's per-reader variants):
+    # the most clicked are shown, the rest counted.
+    shown = others[:OTHER_LINKS_SHOWN]
     return IssueReport(
         summary=summary,
         subject=versions[-1].subject if versions else None,
@@ -220,7 +224,8 @@ def issue_report(
         unique_openers=totals.unique_openers,
         clicks_scanner=count("click_scanner"),
         items=items,
-        other_links=others,
+        other_links=shown,
+        other_links_left_out=len(others) - len(shown),
         anomalies=totals.anomalies,
         first_event_at=totals.first_event_at,
         last_event_at=totals.last_event_at,
@@ -271,7 +276,7 @@ def _clicks(
         )
         for position, (headline, url) in enumerate(items, start=1)
     )
-    return rows, tuple(sorted(others, key=lambda link: (-link.human, link.url)))
+    return rows, tuple(sorted(others, key=lambda link: (-link.human, -link.scanner, link.url)))
 
 
 def _clicks_kept(links: tuple[LinkClicks, ...]) -> bool:

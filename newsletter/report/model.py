@@ -116,7 +116,8 @@ class IssueReport:
     unique_openers: int | None
     clicks_scanner: int
     items: tuple[ItemClicks, ...]
-    other_links: tuple[LinkClicks, ...]  # clicked links that are no item's
+    other_links: tuple[LinkClicks, ...]  # clicked links that are no item's, most clicked first
+    other_links_left_out: int  # more such links, beyond the most clicked shown
     anomalies: tuple[Anomaly, ...]
     first_event_at: datetime | None
     last_event_at: datetime | None
@@ -182,6 +183,7 @@ class IssueReport:
                 }
                 for link in self.other_links
             ],
+            "other_links_left_out": self.other_links_left_out,
             "anomalies": [
                 {"kind": a.kind, "event_id": a.event_id, "at": _time(a.at), "detail": a.detail}
                 for a in self.anomalies

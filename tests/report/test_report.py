@@ -163,3 +163,16 @@ def test_postgresql_reports_what_sqlite_reports(
     (tmp_path / "pg").mkdir()
     on_postgresql = sent_project(tmp_path / "pg").report(ISSUE).as_dict()
     assert on_postgresql == on_sqlite
+
+
+def test_only_the_most_clicked_other_links_are_listed(nl: Newsletter, events: FakeEvents) -> None:
+    """Clicked URLs that are no item's come from outside in any number: the 50 most
+    clicked are listed, the rest counted; the items still get every click of theirs."""
+    others = tuple(LinkClicks(f"https://t.example/r/{n}", n, 0, None) for n in range(1, 121))
+    mine = LinkClicks(ITEM_2 + "?utm_source=x", 7, 0, None)
+    events.by_issue[(ISSUE, None)] = totals(counts={"delivered": 3}, links=(*others, mine))
+    report = nl.report(ISSUE).issue
+    assert report is not None
+    assert [link.human for link in report.other_links] == list(range(120, 70, -1))
+    assert report.other_links_left_out == 70
+    assert report.items[1].human == 7

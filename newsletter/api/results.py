@@ -423,3 +423,12 @@ class NewDigest:
     date: dt.date
     number: int | None
     after: Path | None
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """`report_page`: the HTML report of one issue, and the file it was written to."""
+
+    issue_id: str
+    html: str
+    path: Path | None  # None unless `out` was given

@@ -16,6 +16,7 @@ from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.event_repository import EventRepository
 from newsletter.store.event_types import (
+    ATTRIBUTION_WINDOW,
     COUNT_KEYS,
     Anomaly,
     EventTotals,
@@ -59,6 +60,7 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "ATTRIBUTION_WINDOW",
     "COUNT_KEYS",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",

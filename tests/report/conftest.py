@@ -17,8 +17,8 @@ from tests.store.conftest import postgres_admin
 def events(monkeypatch: pytest.MonkeyPatch) -> FakeEvents:
     """Fake events, reached as every store's `store.events` (as the real repository is)."""
     fake = FakeEvents()
-    # A setter that ignores what is set: a Store that makes its own repository in
-    # __init__ (`self.events = …`) still opens, and reads the fake.
+    # Store.__init__ sets `self.events = EventRepository(...)`: a class property whose
+    # setter ignores that assignment makes every Store the API opens read the fake.
     stand_in = property(lambda store: fake, lambda store, value: None)
     monkeypatch.setattr(Store, "events", stand_in, raising=False)
     return fake

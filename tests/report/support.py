@@ -1,8 +1,11 @@
 """A sent project for the report's tests, and a fake of the store's events.
 
-`FakeEvents` stands in for `store.events` (the repository the event webhook fills,
-issue 15-A): it answers with the totals a test gives it, so the report's arithmetic,
-attribution and output are tested apart from how events are stored.
+`FakeEvents` stands in for `store.events` (the repository the event webhook fills): it
+answers with the totals a test gives it, so the report's arithmetic, attribution and
+output are tested on numbers the one-ambiguous-delivery project below could not produce
+through the webhook (two deliveries settled by evidence, 120 outside links, a fixed
+anomaly for the golden file). That the real webhook and store give the report exactly
+what was posted is proven without any fake in test_reconcile.py.
 """
 
 from __future__ import annotations

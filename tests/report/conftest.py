@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import Newsletter
-from newsletter.store import Store
+from newsletter.store import store as store_module
 from tests.api.project import SECRET
 from tests.report.support import ANOMALY, COUNTS, ISSUE, LINKS, FakeEvents, sent_project, totals
 from tests.store.conftest import postgres_admin
@@ -17,10 +17,9 @@ from tests.store.conftest import postgres_admin
 def events(monkeypatch: pytest.MonkeyPatch) -> FakeEvents:
     """Fake events, reached as every store's `store.events` (as the real repository is)."""
     fake = FakeEvents()
-    # Store.__init__ sets `self.events = EventRepository(...)`: a class property whose
-    # setter ignores that assignment makes every Store the API opens read the fake.
-    stand_in = property(lambda store: fake, lambda store, value: None)
-    monkeypatch.setattr(Store, "events", stand_in, raising=False)
+    # Every Store makes its repository in __init__ (`EventRepository(database)`): each
+    # Store the API opens during the test gets the fake instead.
+    monkeypatch.setattr(store_module, "EventRepository", lambda database: fake)
     return fake
 
 

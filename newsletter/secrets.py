@@ -14,6 +14,8 @@ from typing import Final
 from newsletter.errors import ConfigError
 
 NEWSLETTER_SECRET: Final = "NEWSLETTER_SECRET"  # noqa: S105 - a variable name, not a secret
+# The bearer token that opens the web's /reports/ pages; unset, the pages do not exist.
+NEWSLETTER_REPORT_TOKEN: Final = "NEWSLETTER_REPORT_TOKEN"  # noqa: S105 - a variable name
 # Shorter keys are guessable offline from one token; 32 random characters is easy to make.
 MIN_SIGNING_SECRET_LENGTH: Final = 32
 _GENERATE_HINT = (
@@ -23,6 +25,11 @@ _GENERATE_HINT = (
 # What to do about each variable; a variable not listed gets the generic hint.
 HINTS: Final = {
     NEWSLETTER_SECRET: _GENERATE_HINT,
+    NEWSLETTER_REPORT_TOKEN: (
+        "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))', "
+        "export it as NEWSLETTER_REPORT_TOKEN where `newsletter serve` runs, and send it as "
+        "`Authorization: Bearer …`; unset it to turn the reports off"
+    ),
     "SENDGRID_API_KEY": (
         "create an API key with the Mail Send permission in SendGrid (Settings → API Keys) "
         "and export it as SENDGRID_API_KEY in the environment that runs newsletter"
@@ -105,5 +112,19 @@ def signing_secret() -> Secret:
     return read_secret(
         NEWSLETTER_SECRET,
         purpose="sign unsubscribe links",
+        min_length=MIN_SIGNING_SECRET_LENGTH,
+    )
+
+
+def report_token() -> Secret | None:
+    """NEWSLETTER_REPORT_TOKEN, the bearer token of the web's reports, or None when it is
+    not set (the reports are then not served at all). ConfigError when it is set but
+    unusable: blank, padded, with control characters, or shorter than 32 characters (a
+    token is guessed online, one request at a time, but it opens every report)."""
+    if NEWSLETTER_REPORT_TOKEN not in os.environ:
+        return None
+    return read_secret(
+        NEWSLETTER_REPORT_TOKEN,
+        purpose="open the web's reports",
         min_length=MIN_SIGNING_SECRET_LENGTH,
     )

@@ -111,6 +111,7 @@ HOMES = {
     "rich": ("newsletter.cli",),
     "lxml": ("newsletter.importer.markup",),
     "playwright": ("newsletter.browser",),
+    "matplotlib": ("newsletter.report.charts",),
 }
 
 
@@ -145,7 +146,14 @@ def test_the_cli_uses_only_public_faces() -> None:
 
 
 @pytest.mark.parametrize(
-    "face", ["newsletter.store", "newsletter.feedback", "newsletter.api", "newsletter.pages"]
+    "face",
+    [
+        "newsletter.store",
+        "newsletter.feedback",
+        "newsletter.api",
+        "newsletter.pages",
+        "newsletter.report",
+    ],
 )
 def test_outside_code_imports_only_a_package_public_face(face: str) -> None:
     """Code outside the store (or feedback, or api) imports its `__init__` only: what the
@@ -170,6 +178,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "message",
         "transports store browser",
         "dispatch feedback pages archive_backfill check",
+        "report",
         "api",
         "web",
         "cli",

@@ -19,6 +19,7 @@ from newsletter.api import (
     importing,
     preview,
     readers,
+    reporting,
     screenshots,
     sending,
     subscribers,
@@ -38,6 +39,7 @@ from newsletter.api.results import (
     PreviewReport,
     ProgressCallback,
     RenderResult,
+    ReportPage,
     ScreenshotResult,
     SendResult,
     SendStatus,
@@ -55,6 +57,7 @@ from newsletter.clock import Clock, SystemClock
 from newsletter.config import Config, load_config
 from newsletter.digest import Digest
 from newsletter.feedback import PullReport, pull_suppressions
+from newsletter.report import Report
 from newsletter.store import AddOutcome, Status, StatusChange, Subscriber, SubscriberDetails
 
 
@@ -260,6 +263,36 @@ class Newsletter:
             transport=transport,
             now=now,
             progress=progress or _ignore,
+        )
+
+    def report(self, issue: str | Path | None = None, list_name: str | None = None) -> Report:
+        """How an issue did (docs/report.md): with `issue` (a digest path or YYYY-MM-DD)
+        its full `IssueReport` (ledger, SendGrid's events, rates over delivered, clicks
+        per item, anomalies) in `Report.issue`; always one `IssueSummary` per sent issue,
+        newest first, in `Report.history`. `list_name` narrows both to one list (default:
+        every list summed). InputError (3) when the issue has no send (to that list),
+        UnknownListError (3), StoreError (7). Reads only."""
+        return reporting.report(
+            self.config, self.clock, None if issue is None else str(issue), list_name
+        )
+
+    def report_page(
+        self,
+        issue: str | Path | None = None,
+        list_name: str | None = None,
+        out: Path | str | None = None,
+    ) -> ReportPage:
+        """The report of `issue` (default: the newest sent) as one self-contained HTML
+        page (inline SVG charts: the delivery funnel, clicks per item, the last 12
+        issues' rates; no request leaves it), written atomically to `out` when given.
+        The errors of `report`; InputError (3) when nothing was sent or `out` cannot be
+        written; RenderError (6)."""
+        return reporting.page(
+            self.config,
+            self.clock,
+            None if issue is None else str(issue),
+            list_name,
+            None if out is None else _path(out),
         )
 
     def cancel(self, path: Path | str, list_name: str) -> CancelResult:

@@ -447,3 +447,12 @@ class Forgotten:
 
     subscriber_id: int | None
     already_erased: bool
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """`report_page`: the HTML report of one issue, and the file it was written to."""
+
+    issue_id: str
+    html: str
+    path: Path | None  # None unless `out` was given

@@ -10,6 +10,7 @@ import sys
 
 from newsletter.cli import approval_commands as _approval_commands  # noqa: F401  (registers)
 from newsletter.cli import digest_commands as _digest_commands  # noqa: F401  (registers)
+from newsletter.cli import report_commands as _report_commands  # noqa: F401  (registers)
 from newsletter.cli import send_commands as _send_commands  # noqa: F401  (registers)
 from newsletter.cli import subscriber_commands as _subscriber_commands  # noqa: F401  (registers)
 from newsletter.cli import web_commands as _web_commands  # noqa: F401  (registers)

@@ -29,6 +29,7 @@ from newsletter.cli.progress import Reporter
 from newsletter.cli.terminal import inert
 from newsletter.dispatch.engine import SendReport
 from newsletter.feedback import Pulled, PullFailed, PullOutcome, PullReport, PullSkipped
+from newsletter.report import IssueReport, IssueSummary, percent
 from newsletter.states import DeliveryState
 from newsletter.wording import plural
 
@@ -327,3 +328,82 @@ def print_check(report: CheckReport) -> None:
     )
     verdict = "not ready to send" if report.blocking else "ready to send"
     click.echo(f"{report.digest_path}: {counts}: {verdict}")
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def print_issue_report(found: IssueReport) -> None:
+    """One issue in full (`newsletter report ISSUE`)."""
+    s, ledger = found.summary, found.ledger
+    subject = f": {inert(found.subject)}" if found.subject else ""
+    click.echo(f"{s.issue_id}{subject}")
+    click.echo(f"  sent {s.sent_at:%Y-%m-%d %H:%M} UTC to {', '.join(map(inert, s.lists))}")
+    click.echo(
+        f"  recipients {_n(ledger.recipients)} (removed before sending {_n(ledger.removed)}) · "
+        f"accepted {_n(ledger.accepted)} · failed {_n(ledger.failed)} · "
+        f"not sent {_n(ledger.pending)} · in doubt {_n(ledger.in_doubt)} "
+        f"({_n(found.resolved_by_evidence)} settled by SendGrid's events)"
+    )
+    click.echo(
+        f"  delivered {_n(s.delivered)} ({percent(s.rates.delivered)} of accepted) · "
+        f"deferred {_n(found.deferred)} · bounced {_n(found.bounced_hard)} hard, "
+        f"{_n(found.bounced_soft)} soft ({percent(s.rates.bounced)}) · "
+        f"dropped {_n(found.dropped)}"
+    )
+    for reason, count in sorted(found.dropped_by_reason.items()):
+        click.echo(f"    dropped, {inert(reason)}: {_n(count)}")
+    click.echo(
+        f"  complaints {_n(s.complaints)} ({percent(s.rates.complaints)}) · unsubscribes "
+        f"{_n(s.unsubscribes)} ({percent(s.rates.unsubscribes)}) within 7 days"
+    )
+    unique = (
+        ""
+        if found.unique_openers is None
+        else (f", {_n(found.unique_openers)} readers ({percent(s.rates.unique_opens)})")
+    )
+    click.echo(
+        f"  opens {_n(s.opens_human)} by readers{unique}; {_n(found.opens_machine)} machine "
+        "opens (Apple Mail Privacy Protection) apart"
+    )
+    click.echo(
+        f"  clicks {_n(s.clicks_human)} by readers ({percent(s.rates.clicks)} of delivered); "
+        f"{_n(found.clicks_scanner)} by link scanners apart"
+    )
+    for item in found.items:
+        unique_clickers = (
+            "" if item.unique_clickers is None else (f", {_n(item.unique_clickers)} readers")
+        )
+        link = "" if item.url else " (no link)"
+        click.echo(
+            f"  {item.position:>3}. {inert(item.headline)}{link}: {_n(item.human)} clicks"
+            f"{unique_clickers}, {_n(item.scanner)} by scanners"
+        )
+    for other in found.other_links:
+        click.echo(f"       other link {inert(other.url)}: {_n(other.human)} clicks")
+    if found.other_links_left_out:
+        click.echo(f"       and {plural(found.other_links_left_out, 'other link')} not listed")
+    for anomaly in found.anomalies:
+        click.echo(
+            f"  anomaly {inert(anomaly.kind)} {inert(anomaly.event_id)} at "
+            f"{anomaly.at:%Y-%m-%d %H:%M:%S} UTC: {inert(anomaly.detail)}"
+        )
+
+
+def print_history(history: tuple[IssueSummary, ...]) -> None:
+    """One line per sent issue, newest first (`newsletter report`)."""
+    if not history:
+        click.echo("no issue has been sent yet")
+        return
+    click.echo(
+        f"{'issue':<10}  {'recipients':>10}  {'delivered':>9}  {'rate':>7}  "
+        f"{'complaints':>10}  {'unsubs':>7}  {'opens':>7}  {'clicks':>7}  {'in doubt':>8}  lists"
+    )
+    for s in history:
+        click.echo(
+            f"{s.issue_id:<10}  {_n(s.recipients):>10}  {_n(s.delivered):>9}  "
+            f"{percent(s.rates.delivered):>7}  {percent(s.rates.complaints):>10}  "
+            f"{percent(s.rates.unsubscribes):>7}  {_n(s.opens_human):>7}  "
+            f"{_n(s.clicks_human):>7}  {_n(s.in_doubt):>8}  {', '.join(map(inert, s.lists))}"
+        )

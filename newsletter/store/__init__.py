@@ -20,6 +20,7 @@ from newsletter.store.database import Database
 from newsletter.store.erasure_repository import ErasureRepository
 from newsletter.store.event_repository import EventRepository
 from newsletter.store.event_types import (
+    ATTRIBUTION_WINDOW,
     COUNT_KEYS,
     Anomaly,
     EventTotals,
@@ -64,6 +65,7 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "ATTRIBUTION_WINDOW",
     "COUNT_KEYS",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",

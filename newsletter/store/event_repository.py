@@ -13,11 +13,10 @@ from sqlalchemy import Connection, and_, func, select
 from newsletter.states import DeliveryState
 from newsletter.store import events
 from newsletter.store.database import Database
-from newsletter.store.event_types import EventTotals
+from newsletter.store.event_types import ATTRIBUTION_WINDOW, EventTotals
 from newsletter.store.models import Status
 from newsletter.store.schema import deliveries, sends, status_history
 
-ATTRIBUTION_WINDOW = timedelta(days=7)
 REACHED = (DeliveryState.ACCEPTED.value, DeliveryState.AMBIGUOUS.value)
 CHUNK = 500
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 # The keys of `EventTotals.counts`, exactly; every one is present (0 when never seen).
@@ -29,6 +29,9 @@ COUNT_KEYS: Final = (
     "click_human",
     "click_scanner",
 )
+# Unsubscribes within this long after an issue's send started are attributed to it
+# (issue 15: "within 7 days of sending"); `store.events.unsubscribes_attributed`'s default.
+ATTRIBUTION_WINDOW: Final = timedelta(days=7)
 # The kinds of `Anomaly.kind`.
 NOT_IN_LEDGER: Final = "not-in-ledger"  # an event about a message the ledger never sent
 DUPLICATE_DELIVERED: Final = "duplicate-delivered"  # a second delivered for one message

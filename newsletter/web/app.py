@@ -12,6 +12,8 @@ the answer is sent.
     GET  /unsubscribe/          how to unsubscribe (the archive's non-personal link)
     POST /webhooks/sendgrid     SendGrid's signed Event Webhook
     GET  /archive/, /archive/{issue}/, /feed.xml   the public archive
+    GET  /reports/, /reports/{issue}   how an issue did; only with NEWSLETTER_REPORT_TOKEN
+                                as a bearer token (unset: no such route, 404)
     GET  /healthz               for the process manager
     GET/POST /preferences/{token}, /confirm-address/{token}   a reader's own choices
                                 (newsletter.web.preferences)
@@ -19,6 +21,8 @@ the answer is sent.
 
 from __future__ import annotations
 
+import hmac
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -42,11 +46,12 @@ from starlette.responses import (
 from starlette.routing import Match, Route, Router
 
 from newsletter.config import Config
-from newsletter.errors import StoreError
+from newsletter.errors import InputError, StoreError
 from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, PublicKey, load_public_key
 from newsletter.pages import PAGE_HEADERS, PERSONAL_HEADERS, Archive, Pages, mask_email
 from newsletter.redaction import redacting_logger
-from newsletter.secrets import Secret, signing_secret
+from newsletter.report import REPORT_HEADERS, build_report, newest_issue, report_page
+from newsletter.secrets import Secret, report_token, signing_secret
 from newsletter.store import Store
 from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.preferences import PreferencePages, preference_routes
@@ -63,6 +68,21 @@ ISSUE_HEADERS = {
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
 }
+
+
+ISSUE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 6750 §3: what a client without (or with a wrong) token is told.
+REPORT_CHALLENGE = {**REPORT_HEADERS, "WWW-Authenticate": 'Bearer realm="reports"'}
+
+
+def bearer_matches(authorization: str | None, token: Secret) -> bool:
+    """Whether an Authorization header carries `token` as a bearer token (RFC 6750 §2.1;
+    the scheme's case does not matter). Compared in constant time, so the answer's
+    timing says nothing about how much of a guess was right."""
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.reveal().encode())
 
 
 def _write_queue(store: Store) -> AbstractContextManager[object]:
@@ -84,8 +104,10 @@ class Handlers:
         key: PublicKey | None,
         clock: Callable[[], float],
         bodies: BodyLimits,
+        reports: Secret | None = None,
     ) -> None:
         self.config = config
+        self.reports = reports
         self.bodies = bodies
         self.store = store
         self.pages = Pages(config)
@@ -204,6 +226,29 @@ class Handlers:
         xml = await run_in_threadpool(self.archive.feed, self._base(request))
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
+    # ----------------------------------------------------------------- reports
+
+    async def report(self, request: Request) -> Response:
+        if self.reports is None or not bearer_matches(
+            request.headers.get("authorization"), self.reports
+        ):
+            return PlainTextResponse("a bearer token is needed", 401, headers=REPORT_CHALLENGE)
+        issue = request.path_params.get("issue")
+        if issue is not None and not ISSUE_ID.match(issue):
+            raise HTTPException(404)
+        page = await run_in_threadpool(self._report_page, issue)
+        if page is None:
+            raise HTTPException(404)
+        return HTMLResponse(page, headers=REPORT_HEADERS)
+
+    def _report_page(self, issue: str | None) -> str | None:
+        """The report page of `issue` (None: the newest sent), or None if it has no send."""
+        try:
+            found = build_report(self.store, issue or newest_issue(self.store))
+        except InputError:
+            return None
+        return None if found.issue is None else report_page(self.config, found.issue, found.history)
+
     async def healthz(self, request: Request) -> Response:
         await run_in_threadpool(self.store.schema_state)  # the store answers
         return PlainTextResponse("ok")
@@ -263,7 +308,18 @@ def _unread(status: int, body: dict[str, Any], retry_after: int | None = None) -
 
 
 def routes(handlers: Handlers) -> list[Route]:
+    # Without a token the reports are no route at all: a request for them is a 404
+    # like any unknown URL, and nothing tells the world they could exist.
+    reports = (
+        [
+            Route("/reports/", handlers.report, methods=["GET"]),
+            Route("/reports/{issue}", handlers.report, methods=["GET"]),
+        ]
+        if handlers.reports is not None
+        else []
+    )
     return [
+        *reports,
         Route("/unsubscribe/", handlers.unsubscribe_help, methods=["GET"]),
         Route("/unsubscribe/{token}", handlers.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe/{token}", handlers.unsubscribe, methods=["POST"]),
@@ -285,13 +341,20 @@ def create_app(
     clock: Callable[[], float] = time.time,
     bodies: BodyLimits | None = None,
 ) -> Starlette:
-    """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given;
-    a malformed webhook key in config.yaml is a ConfigError here, at start-up.
+    """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given, and
+    NEWSLETTER_REPORT_TOKEN (the reports are served only when it is set); a malformed
+    webhook key in config.yaml or an unusable token is a ConfigError here, at start-up.
     `bodies` sets the webhook's body cap and budget (newsletter.web.bodies)."""
     configured_key = config.webhook.sendgrid_public_key
     key = load_public_key(configured_key) if configured_key else None
     handlers = Handlers(
-        config, store, secret or signing_secret(), key, clock, bodies or BodyLimits()
+        config,
+        store,
+        secret or signing_secret(),
+        key,
+        clock,
+        bodies or BodyLimits(),
+        reports=report_token(),
     )
     app = Starlette(
         routes=routes(handlers),

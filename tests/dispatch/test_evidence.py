@@ -92,8 +92,8 @@ def test_cut_connection_then_delivered_events_leave_nobody_in_doubt(
     world: World, server: FakeSendGrid, tmp_path: Path
 ) -> None:
     """SendGrid took batch 2 but the answer was lost: its 100 readers are ambiguous until
-    SendGrid's delivered events come in; then none is in doubt, and `retry --ambiguous`
-    resends nobody (the server got each reader exactly once)."""
+    SendGrid's delivered events come in; then none is in doubt (status and report say
+    so), and `retry --ambiguous` resends nobody (the server got each reader exactly once)."""
     world.subscribe(300)
     server.on_request(lambda n: Fault.cut_after_accept() if n == 2 else None)
     report = world.send(sendgrid(world), batch_size=100, concurrency=1)
@@ -113,6 +113,12 @@ def test_cut_connection_then_delivered_events_leave_nobody_in_doubt(
     assert len(server.accepted_recipients()) == 300  # nobody resent
     status = api.status("2025-09-12")[0]
     assert status.resolved_by_evidence == 100 and "ambiguous" not in status.counts
+    shown = api.report("2025-09-12").issue  # the report says the same: 0 in doubt
+    assert shown is not None
+    assert (shown.ledger.accepted, shown.ledger.in_doubt, shown.resolved_by_evidence) == (
+        300, 0, 100,
+    )  # fmt: skip
+    assert shown.summary.delivered == 100  # the delivered events posted, for batch 2
 
 
 def test_retry_ambiguous_waits_for_sendgrids_events_unless_now(

@@ -207,6 +207,10 @@ class TokenError(InputError):
     """A signed token is malformed, tampered with, or signed with another secret."""
 
 
+class TokenExpiredError(TokenError):
+    """A genuine expiring token (a confirmation link) whose time is up."""
+
+
 class MessageError(RenderError):
     """A message would leave incomplete; nothing is sent."""
 

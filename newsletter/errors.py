@@ -211,6 +211,23 @@ class TokenExpiredError(TokenError):
     """A genuine expiring token (a confirmation link) whose time is up."""
 
 
+class SignupFieldError(InputError):
+    """A sign-up form field that cannot be accepted; `field` names it for the form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FormRefusedError(InputError):
+    """A web form post refused before it is acted on (a forged, expired or foreign
+    form): `status` is the HTTP status the page is answered with (403, 429 …)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class MessageError(RenderError):
     """A message would leave incomplete; nothing is sent."""
 

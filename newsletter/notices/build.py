@@ -66,7 +66,7 @@ def build_notice(
     domain = sender_domain(config)
     message = IssueMessage(
         issue_id=f"notice-{kind.value}",
-        list_name="",
+        list_name="notices",
         subject=subject,
         from_name=config.sender.name,
         from_email=config.sender.email,

@@ -17,6 +17,10 @@ them and turns them into exit codes::
     │   │   ├── SubscriberNotFoundError     no subscriber or membership with that address
     │   │   ├── SuppressedError             an address unsubscribed, bounced or complained
     │   │   ├── TokenError                  a tampered, foreign or malformed token
+    │   │   │   └── TokenExpiredError       a genuine confirmation link past its expiry
+    │   │   ├── SignupFieldError            a sign-up form field that cannot be accepted
+    │   │   ├── FormRefusedError            a web form post refused (forged, expired or
+    │   │   │                               foreign form token or Origin): its HTTP status
     │   │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
     │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
     │   │   ├── UnsupportedFeatureError     a send option the transport cannot honour

@@ -74,14 +74,22 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{host.lower()}{suffix}"
 
 
-def check_origin(origin: str | None, referer: str | None, allowed: Iterable[str]) -> None:
+def check_origin(
+    origin: str | None,
+    referer: str | None,
+    allowed: Iterable[str],
+    *,
+    allow_null: bool = False,
+) -> None:
     """FormRefusedError (403) when a post comes from another site: its Origin header
     (or, without one, its Referer's origin) is not one of `allowed` (origins as
-    `origin_of` gives them). A post with neither header (a non-browser client, or a
-    browser told to send no referrer) passes: the form token still guards it."""
+    `origin_of` gives them). A post with neither header (a non-browser client) passes:
+    the form token still guards it. `Origin: null` is what a browser sends from a page
+    served with `Referrer-Policy: no-referrer` (and from sandboxed frames): refused
+    unless `allow_null`, for forms whose page must not leak its URL (a token in it)."""
     accepted = set(allowed)
     claimed = origin if origin is not None else referer
-    if claimed is None:
+    if claimed is None or (allow_null and claimed == "null"):
         return
     if origin_of(claimed) not in accepted:
         raise FormRefusedError("this form was sent from another site")

@@ -19,7 +19,8 @@ with their limits):
    address per hour in any case.
 
 Every accepted form gets the same page, whatever the address's state.
-GET never changes anything; POST /confirm/{token} confirms.
+GET never changes anything; POST /confirm/{token} confirms, from the Confirm page only
+(its own form token; the page is served with no-referrer, as its URL is a credential).
 """
 
 from __future__ import annotations
@@ -39,16 +40,18 @@ from newsletter.readers import SignupRequest, Signups, SlidingWindow
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret
 from newsletter.store import ConfirmState, Store
-from newsletter.web.forms import check_origin, csrf_token, form_age, origin_of
+from newsletter.web.forms import check_csrf, check_origin, csrf_token, form_age, origin_of
 
 log = redacting_logger("newsletter.web")
 
-SIGNUP_FORM = "signup"  # the form token's purpose
+SIGNUP_FORM = "signup"  # the form tokens' purposes
+CONFIRM_FORM = "confirm"
 HONEYPOT = "homepage"  # the field people never see and bots fill in
 ADDRESS_POSTS_PER_HOUR = 5
 MAX_FORM_BYTES = 16 * 1024  # a sign-up form is a few hundred bytes
 MAX_FIELD = 1000  # characters of any one field
 HOUR = 3600.0
+SUBSCRIBE_HEADERS = {**PERSONAL_HEADERS, "Referrer-Policy": "same-origin"}
 
 
 class SignupPages:
@@ -102,11 +105,13 @@ class SignupPages:
             for list_name in offered
         ]
         token = csrf_token(self.secret, SIGNUP_FORM, self.store.clock.now())
-        # The form names whoever typed the address in: no shared cache may keep it.
+        # The form names whoever typed the address in: no shared cache may keep it. Its
+        # URL holds no token, so the referrer may stay on this site: browsers then send
+        # a real Origin with the post (with no-referrer they send `Origin: null`).
         return self._page(
             "subscribe",
             status,
-            PERSONAL_HEADERS,
+            SUBSCRIBE_HEADERS,
             form_token=token,
             email_value=email,
             name_value=name,
@@ -195,24 +200,47 @@ class SignupPages:
             return self._page("confirm_invalid", 400, PERSONAL_HEADERS)
         if signup.confirmed or signup.email is None:
             return self._page("confirmed", headers=PERSONAL_HEADERS, again=True, lists=())
+        return self._confirm_page(token, signup.email, signup.lists)
+
+    def _confirm_page(
+        self, token: str, email: str, lists: tuple[str, ...], *, status: int = 200
+    ) -> HTMLResponse:
         return self._page(
             "confirm",
-            headers=PERSONAL_HEADERS,
-            masked_email=mask_email(signup.email),
-            lists=self._descriptions(signup.lists),
+            status,
+            PERSONAL_HEADERS,
+            masked_email=mask_email(email),
+            lists=self._descriptions(lists),
             action=token,
+            form_token=csrf_token(self.secret, CONFIRM_FORM, self.store.clock.now()),
+            notice=_REFUSED_NOTICE if status != 200 else None,
         )
 
     async def confirm(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        data = await _read_form(request)
         try:
+            signup = await run_in_threadpool(self.signups.lookup, token)
+        except TokenExpiredError:
+            return self._expired()
+        if signup is None:
+            return self._page("confirm_invalid", 400, PERSONAL_HEADERS)
+        if signup.confirmed or signup.email is None:  # pressed twice: nothing to guard
+            return self._page("confirmed", headers=PERSONAL_HEADERS, again=True, lists=())
+        try:
+            # The page is served with no-referrer (its URL is a credential), so a
+            # browser's Origin is `null` here; the page's form token is the guard.
             check_origin(
                 request.headers.get("origin"),
                 request.headers.get("referer"),
                 self._allowed_origins(request),
+                allow_null=True,
             )
-        except FormRefusedError:
-            return self._page("confirm_invalid", 403, PERSONAL_HEADERS)
-        token = request.path_params["token"]
+            form_token = _field(data or {}, "form_token")
+            check_csrf(form_token, self.secret, CONFIRM_FORM, self.store.clock.now())
+        except FormRefusedError as err:
+            log.info("confirmation form refused: %s", err.message)
+            return self._confirm_page(token, signup.email, signup.lists, status=403)
         try:
             done = await run_in_threadpool(self.signups.confirm, token)
         except TokenExpiredError:
@@ -238,8 +266,7 @@ class SignupPages:
 
 
 _REFUSED_NOTICE = (
-    "This form had expired or did not come from this site. Please check your details "
-    "and press Subscribe again."
+    "This form had expired or did not come from this site. Please check and press the button again."
 )
 _TOO_FAST = "That was quick! Please check your details and press Subscribe again."
 

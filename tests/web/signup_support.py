@@ -95,6 +95,13 @@ class SignupSite:
     def emails_to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.emails() if address in str(m["To"])]
 
+    def confirm(self, path: str, headers: dict[str, str] | None = None) -> httpx2.Response:
+        """Open the Confirm page at `path` and press its button (the page's form token)."""
+        page = self.client.get(path)
+        found = _TOKEN.search(page.text)
+        fields = {"form_token": found.group(1)} if found else {}
+        return self.client.post(path, data=fields, headers=headers or {})
+
     def confirm_path(self, message: EmailMessage) -> str:
         """The /confirm/{token} path of a confirmation email (from its text part)."""
         text = message.get_body(("plain",))

@@ -4,6 +4,7 @@ in the real outbox, the signed expiring link, and every abuse guard refused and 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from newsletter.readers import Signups
 from newsletter.store import Source, Status
 from newsletter.store.schema import signups, status_history
 from newsletter.store.schema import subscribers as subscribers_table
@@ -75,7 +77,7 @@ def test_a_reader_signs_up_confirms_and_is_subscribed_with_a_consent_record(
     assert site.store.subscribers.get(READER) is None
 
     site.clock.advance(timedelta(minutes=10))
-    done = site.client.post(path)
+    done = site.confirm(path)
     assert done.status_code == 200
     assert "You are subscribed" in done.text
     details = site.store.subscribers.details(READER)
@@ -93,9 +95,9 @@ def test_confirming_twice_changes_nothing(site: SignupSite) -> None:
     """A second POST on the link answers 'already confirmed' and writes nothing."""
     site.post(READER)
     path = site.confirm_path(site.emails_to(READER)[0])
-    site.client.post(path)
+    site.confirm(path)
     before = _rows(site)
-    again = site.client.post(path)
+    again = site.confirm(path)
     assert again.status_code == 200
     assert "Already confirmed" in again.text
     assert _rows(site) == before
@@ -107,7 +109,7 @@ def test_the_ip_is_kept_only_when_config_turns_it_on(tmp_path: Path) -> None:
     """signup.record_ip: the client's address goes into the consent record."""
     site = make_signup_site(tmp_path, record_ip=True)
     site.post(READER)
-    site.client.post(site.confirm_path(site.emails_to(READER)[0]))
+    site.confirm(site.confirm_path(site.emails_to(READER)[0]))
     consent = site.store.subscribers.details(READER).consent
     assert consent is not None
     assert consent.ip == "testclient"
@@ -155,7 +157,7 @@ def test_a_complained_address_gets_no_email_and_others_are_never_reactivated_by_
     assert site.emails_to("complained@example.com") == []
     assert site.store.subscribers.get("left@example.com").status == Status.UNSUBSCRIBED  # type: ignore[union-attr]
     [message] = site.emails_to("left@example.com")
-    site.client.post(site.confirm_path(message))
+    site.confirm(site.confirm_path(message))
     assert site.store.subscribers.get("left@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
@@ -166,7 +168,7 @@ def test_a_complaint_after_the_email_is_not_lifted_by_the_link(site: SignupSite)
     site.store.subscribers.set_status(
         READER, Status.COMPLAINED, reason="spam report", source=Source.WEBHOOK
     )
-    answer = site.client.post(path)
+    answer = site.confirm(path)
     assert answer.status_code == 409
     assert site.store.subscribers.get(READER).status == Status.COMPLAINED  # type: ignore[union-attr]
 
@@ -298,13 +300,30 @@ def test_a_post_from_another_site_is_refused(site: SignupSite) -> None:
     assert _rows(site)[0] == 1
 
 
-def test_a_confirmation_post_from_another_site_is_refused(site: SignupSite) -> None:
-    """The Confirm button's POST with a foreign Origin changes nothing (403)."""
+def test_a_confirmation_post_from_another_site_or_without_the_page_is_refused(
+    site: SignupSite,
+) -> None:
+    """Refused (403, the Confirm page again, nothing written): the button's POST with a
+    foreign Origin, a POST without the page's form token, one with a forged token.
+    Accepted: the page's own form, with `Origin: null` (its no-referrer policy) or ours."""
     site.post(READER)
     path = site.confirm_path(site.emails_to(READER)[0])
-    assert site.client.post(path, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert site.confirm(path, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert site.client.post(path).status_code == 403
+    assert site.client.post(path, data={"form_token": "1.x"}).status_code == 403
+    refused = site.client.post(path, data={"form_token": "1.x"})
+    assert "Confirm" in refused.text and 'name="form_token"' in refused.text
     assert site.store.subscribers.get(READER) is None
-    assert site.client.post(path, headers={"Origin": BASE}).status_code == 200
+    assert site.confirm(path, headers={"Origin": "null"}).status_code == 200
+    assert site.store.subscribers.get(READER) is not None
+
+
+def test_the_subscribe_form_refuses_a_null_origin(site: SignupSite) -> None:
+    """Refused: `Origin: null` on the sign-up form (a sandboxed frame elsewhere; our own
+    form page keeps its referrer on this site, so browsers send its real origin)."""
+    assert site.post(READER, headers={"Origin": "null"}).status_code == 403
+    assert _rows(site)[0] == 0
+    assert site.client.get("/subscribe").headers["referrer-policy"] == "same-origin"
 
 
 def test_the_snippet_post_only_shows_our_form_filled_in(site: SignupSite) -> None:
@@ -336,9 +355,11 @@ def test_an_expired_link_changes_nothing(site: SignupSite) -> None:
     """After signup.confirm_expiry_days: GET and POST answer 410, nobody is subscribed."""
     site.post(READER)
     path = site.confirm_path(site.emails_to(READER)[0])
+    form_token = _form_token(site.client.get(path).text)
     site.clock.advance(timedelta(days=7, seconds=1))
     assert site.client.get(path).status_code == 410
-    assert site.client.post(path).status_code == 410
+    assert site.client.post(path, data={"form_token": form_token}).status_code == 410
+    assert site.confirm(path).status_code == 410
     assert site.store.subscribers.get(READER) is None
 
 
@@ -355,26 +376,41 @@ def test_a_damaged_link_changes_nothing(site: SignupSite, damage: str) -> None:
         "id": f"{int(signup_id) + 1}.{expiry}.{signature}",
     }[damage]
     before = _rows(site)
+    form_token = _form_token(site.client.get(path).text)
     assert site.client.get(f"/confirm/{broken}").status_code == 400
-    assert site.client.post(f"/confirm/{broken}").status_code == 400
+    answer = site.client.post(f"/confirm/{broken}", data={"form_token": form_token})
+    assert answer.status_code == 400
     assert _rows(site) == before
 
 
 def test_unconfirmed_sign_ups_are_purged_after_the_configured_time(site: SignupSite) -> None:
-    """purge_pending deletes sign-ups older than 30 days, keeps newer ones; a purged
-    sign-up's link then changes nothing."""
-    from newsletter.readers import Signups
-
+    """purge_pending deletes sign-ups older than 30 days, keeps newer ones."""
     site.post("old@example.com")
-    old_path = site.confirm_path(site.emails_to("old@example.com")[0])
     site.clock.advance(timedelta(days=29))
     site.post("new@example.com")
     site.clock.advance(timedelta(days=2))
     signups_ = Signups(site.config, site.store, site.secret, mailer=_NoMail())
     assert signups_.purge_pending() == 1
     assert site.store.readers.pending_count() == 1
-    assert site.client.post(old_path).status_code in (400, 410)
-    assert site.store.subscribers.get("old@example.com") is None
+
+
+def test_a_purged_sign_up_s_link_changes_nothing(tmp_path: Path) -> None:
+    """With signup.purge_pending_after_days 1: after the purge, the (unexpired) link is
+    an invalid link (400) and nobody is subscribed."""
+    site = make_signup_site(tmp_path, purge_pending_after_days=1)
+    site.post(READER)
+    path = site.confirm_path(site.emails_to(READER)[0])
+    site.clock.advance(timedelta(days=2))
+    assert Signups(site.config, site.store, site.secret, mailer=_NoMail()).purge_pending() == 1
+    assert site.confirm(path).status_code == 400
+    assert site.store.subscribers.get(READER) is None
+    site.store.close()
+
+
+def _form_token(html: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
 
 
 class _NoMail:

@@ -137,8 +137,8 @@ def _confirmations(folder: Path) -> tuple[list[str], Counter[str]]:
     for path in (folder / "outbox").rglob("*.eml"):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         per_address[str(message["To"])] += 1
-        text = message.get_body(("plain",))  # type: ignore[attr-defined]
-        found = _LINK.search(text.get_content())
+        text = message.get_body(("plain",))
+        found = _LINK.search(text.get_content()) if text is not None else None
         if found:
             links.append(found.group(0))
     return links, per_address

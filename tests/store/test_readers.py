@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import URL
 
 from newsletter.clock import FixedClock
-from newsletter.store import ConfirmState, Source, Status, Store
+from newsletter.store import ConfirmState, SignupRecorded, Source, Status, Store
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 HASH = "a" * 64
 
 
-def _record(store: Store, email: str = "ann@example.com", address_hash: str = HASH) -> object:
+def _record(
+    store: Store, email: str = "ann@example.com", address_hash: str = HASH
+) -> SignupRecorded:
     return store.readers.record_signup(
         email=email,
         address_hash=address_hash,
@@ -43,11 +45,11 @@ def test_one_pending_sign_up_per_address_and_one_email_per_hour(store_url: URL) 
         assert first.send_confirmation
         clock.advance(timedelta(minutes=59))
         second = _record(store)
-        assert not second.send_confirmation  # type: ignore[attr-defined]
-        assert second.signup.id == first.signup.id  # type: ignore[attr-defined]
-        assert second.signup.name == "Ann"  # type: ignore[attr-defined]
+        assert not second.send_confirmation
+        assert second.signup.id == first.signup.id
+        assert second.signup.name == "Ann"
         clock.advance(timedelta(minutes=2))
-        assert _record(store).send_confirmation  # type: ignore[attr-defined]
+        assert _record(store).send_confirmation
         assert store.readers.pending_count() == 1
 
 
@@ -58,7 +60,7 @@ def test_confirming_subscribes_records_consent_and_clears_the_address(store_url:
     with store:
         recorded = _record(store)
         clock.advance(timedelta(minutes=5))
-        done = store.readers.confirm(recorded.signup.id)  # type: ignore[attr-defined]
+        done = store.readers.confirm(recorded.signup.id)
         assert done is not None and done.state == ConfirmState.SUBSCRIBED and done.first_time
         details = store.subscribers.details("ann@example.com")
         assert details.subscriber.status == Status.SUBSCRIBED
@@ -67,9 +69,9 @@ def test_confirming_subscribes_records_consent_and_clears_the_address(store_url:
         assert details.consent is not None
         assert details.consent.posted_at == START
         assert details.consent.confirmed_at == START + timedelta(minutes=5)
-        kept = store.readers.get(recorded.signup.id)  # type: ignore[attr-defined]
+        kept = store.readers.get(recorded.signup.id)
         assert kept is not None and kept.email is None and kept.name is None
-        again = store.readers.confirm(recorded.signup.id)  # type: ignore[attr-defined]
+        again = store.readers.confirm(recorded.signup.id)
         assert again is not None and again.state == ConfirmState.ALREADY_CONFIRMED
         assert store.subscribers.details("ann@example.com").history == details.history
 
@@ -83,7 +85,7 @@ def test_a_bounced_address_returns_only_through_confirmation(store_url: URL) -> 
         )
         recorded = _record(store)
         assert store.subscribers.get("ann@example.com").status == Status.BOUNCED  # type: ignore[union-attr]
-        store.readers.confirm(recorded.signup.id)  # type: ignore[attr-defined]
+        store.readers.confirm(recorded.signup.id)
         assert store.subscribers.get("ann@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
@@ -111,7 +113,7 @@ def test_concurrent_posts_of_one_address_share_one_sign_up_and_one_email(
 
         def post() -> None:
             barrier.wait()
-            results.append(_record(store).send_confirmation)  # type: ignore[attr-defined]
+            results.append(_record(store).send_confirmation)
 
         threads = [threading.Thread(target=post) for _ in range(8)]
         for thread in threads:

@@ -40,7 +40,8 @@ def _local_config(tmp_path: Path, port: int) -> Config:
 def _confirmation_link(config: Config) -> str:
     [path] = list(config.outbox_dir.rglob("*.eml"))
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    text = message.get_body(("plain",))  # type: ignore[attr-defined]
+    text = message.get_body(("plain",))
+    assert text is not None
     found = _LINK.search(text.get_content())
     assert found is not None
     return found.group(0)
@@ -96,7 +97,7 @@ def _pages(config: Config) -> dict[str, str]:
         {"name": "weekly", "description": "The weekly digest", "checked": True},
         {"name": "monthly", "description": "The monthly digest", "checked": False},
     ]
-    form = {
+    form: dict[str, Any] = {
         "form_token": "1.x", "email_value": "", "name_value": "", "lists": lists,
         "consent_text": config.signup.consent_text, "errors": {}, "notice": None,
         "honeypot": "homepage",

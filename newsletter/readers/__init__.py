@@ -17,6 +17,7 @@ from newsletter.readers.signup import (
     address_hash,
     consent_text_hash,
 )
+from newsletter.readers.welcome import WelcomeOutcome, Welcomes, WelcomeState
 
 __all__ = [
     "CONFIRM_PATH",
@@ -26,6 +27,9 @@ __all__ = [
     "Signups",
     "SlidingWindow",
     "TransportMailer",
+    "WelcomeOutcome",
+    "WelcomeState",
+    "Welcomes",
     "address_hash",
     "consent_text_hash",
 ]

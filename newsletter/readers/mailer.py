@@ -8,15 +8,16 @@ from typing import Protocol
 from newsletter.config import Config
 from newsletter.message import PersonalMessage
 from newsletter.redaction import redacting_logger
-from newsletter.transports import Outcome, SendOptions, Transport, open_transport
+from newsletter.transports import Outcome, Result, SendOptions, Transport, open_transport
 
 log = redacting_logger("newsletter.readers")
 
 
 class Mailer(Protocol):
-    """Sends one message now; True when the transport accepted it."""
+    """Sends one message now; the transport's Result (ACCEPTED, FAILED, DEFERRED or
+    AMBIGUOUS, with the provider's id or the error)."""
 
-    def send(self, message: PersonalMessage) -> bool: ...
+    def send(self, message: PersonalMessage) -> Result: ...
 
 
 class TransportMailer:
@@ -28,14 +29,18 @@ class TransportMailer:
         self._transport: Transport | None = None
         self._lock = threading.Lock()
 
-    def send(self, message: PersonalMessage) -> bool:
+    @property
+    def transport_name(self) -> str:
+        return self.config.delivery.transport
+
+    def send(self, message: PersonalMessage) -> Result:
         with self._lock:
             if self._transport is None:
                 self._transport = open_transport(self.config)
             [result] = self._transport.send([message], SendOptions())
         if result.outcome != Outcome.ACCEPTED:
-            log.warning("notice %s not accepted: %s", message.issue.issue_id, result.error)
-        return result.outcome == Outcome.ACCEPTED
+            log.warning("message %s not accepted: %s", message.issue.issue_id, result.error)
+        return result
 
     def close(self) -> None:
         with self._lock:

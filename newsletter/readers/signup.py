@@ -29,6 +29,7 @@ from newsletter.config import Config
 from newsletter.csvio import clean_text
 from newsletter.errors import (
     AddressError,
+    BaseNewsletterError,
     NewsletterError,
     SignupFieldError,
     TokenError,
@@ -37,10 +38,12 @@ from newsletter.errors import (
 from newsletter.names import check_name
 from newsletter.notices import NoticeKind, build_notice
 from newsletter.readers.mailer import Mailer
+from newsletter.readers.welcome import Welcomes
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret
-from newsletter.store import Confirmation, PendingSignup, Status, Store
+from newsletter.store import Confirmation, ConfirmState, PendingSignup, Status, Store, Subscriber
 from newsletter.tokens import CONFIRM, make_expiring_token, read_expiring_token
+from newsletter.transports import Outcome
 
 CONFIRM_PATH = "/confirm/"
 MAX_IP_LENGTH = 45  # an IPv6 address in text form
@@ -166,7 +169,7 @@ class Signups:
             action_url=self.confirm_url(signup),
         )
         try:
-            accepted = self.mailer.send(message)
+            accepted = self.mailer.send(message).outcome == Outcome.ACCEPTED
         except NewsletterError as err:
             log.warning("confirmation email for sign-up %s not sent: %s", signup.id, err)
             accepted = False
@@ -210,9 +213,29 @@ class Signups:
             return None
         with self.writes:
             done = self.store.readers.confirm(signup.id)
-        if done is not None:
-            log.info("sign-up %s confirmed: %s", signup.id, done.state)
+        if done is None:
+            return None
+        log.info("sign-up %s confirmed: %s", signup.id, done.state)
+        if (
+            self.config.signup.welcome
+            and done.first_time
+            and done.state == ConfirmState.SUBSCRIBED
+            and done.subscriber is not None
+        ):
+            self._welcome(done.subscriber, done.lists[0] if done.lists else "")
         return done
+
+    def _welcome(self, subscriber: Subscriber, list_name: str) -> None:
+        # The confirmation stands whatever becomes of the welcome: failures are logged.
+        # Not under `writes`: the transport's request must not hold up other writes.
+        try:
+            outcome = Welcomes(self.config, self.store, self.secret, self.mailer).send(
+                subscriber, list_name
+            )
+        except BaseNewsletterError as err:
+            log.warning("welcome issue to subscriber %s not sent: %s", subscriber.id, err)
+            return
+        log.info("welcome issue to subscriber %s: %s", subscriber.id, outcome.state.value)
 
     def purge_pending(self) -> int:
         """Delete sign-ups left unconfirmed for signup.purge_pending_after_days; how many."""

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from newsletter.states import DeliveryState, SendState
 from newsletter.store import subscribers as ops
 from newsletter.store.database import Database
 from newsletter.store.models import (
@@ -27,11 +28,15 @@ from newsletter.store.models import (
     Source,
     Status,
 )
-from newsletter.store.schema import signups
+from newsletter.store.schema import deliveries, sends, signups
 from newsletter.store.schema import subscribers as subs
 
 CONFIRMATION_INTERVAL = timedelta(hours=1)  # at most one confirmation email per address
 CONFIRMED_REASON = "confirmed sign-up (double opt-in)"
+# The ledger's "list" of welcome issues: one send row per issue, holding each welcome
+# delivery, so the (send, subscriber) unique index makes every welcome go out once, and
+# a later send of the same issue counts its readers as already reached (an overlap).
+WELCOME_LIST = "welcome"
 
 
 def _signup(row: Any) -> PendingSignup:
@@ -164,6 +169,90 @@ class ReaderRepository:
                 ).scalar_one()
             )
 
+    def claim_welcome(
+        self,
+        *,
+        issue_id: str,
+        subscriber_id: int,
+        content_hash: str,
+        message_hash: str,
+        transport: str,
+    ) -> int | None:
+        """Claim the welcome delivery of `issue_id` to a subscriber, committed before it
+        is sent: its delivery id, or None when that reader already has the issue (a
+        welcome before, or any send of it). The issue's welcome send (list
+        `WELCOME_LIST`) is created on first use, already finished: dispatch never
+        resumes it, and a later send of the issue leaves its readers out."""
+        now = self._db.clock.now()
+        with self._db.write() as conn:
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            conn.execute(
+                dialect.insert(sends)
+                .values(
+                    issue_id=issue_id,
+                    list_name=WELCOME_LIST,
+                    content_hash=content_hash,
+                    message_hash=message_hash,
+                    transport=transport,
+                    state=SendState.FINISHED,
+                    started_at=now,
+                    finished_at=now,
+                    note="welcome issues of readers who confirmed a sign-up",
+                    removed=0,
+                )
+                .on_conflict_do_nothing(index_elements=["issue_id", "list_name"])
+            )
+            send_id = conn.execute(
+                select(sends.c.id).where(
+                    sends.c.issue_id == issue_id, sends.c.list_name == WELCOME_LIST
+                )
+            ).scalar_one()
+            reached = conn.execute(
+                select(deliveries.c.id)
+                .join(sends, sends.c.id == deliveries.c.send_id)
+                .where(sends.c.issue_id == issue_id, deliveries.c.subscriber_id == subscriber_id)
+                .limit(1)
+            ).first()
+            email = conn.execute(
+                select(subs.c.email).where(
+                    subs.c.id == subscriber_id, subs.c.status == Status.SUBSCRIBED
+                )
+            ).scalar_one_or_none()
+            if reached is not None or email is None:
+                return None
+            inserted = conn.execute(
+                dialect.insert(deliveries)
+                .values(
+                    send_id=send_id,
+                    subscriber_id=subscriber_id,
+                    email=email,
+                    state=DeliveryState.SENDING,
+                    attempts=1,
+                    batch=0,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["send_id", "subscriber_id"])
+                .returning(deliveries.c.id)
+            ).scalar_one_or_none()
+        return int(inserted) if inserted is not None else None
+
+    def record_welcome(
+        self, delivery_id: int, state: DeliveryState, provider_id: str | None, error: str | None
+    ) -> None:
+        """The outcome of a claimed welcome delivery (accepted, failed, ambiguous, or
+        pending for a deferral: it then stays unsent; nothing retries a welcome)."""
+        with self._db.write() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.SENDING)
+                .values(
+                    state=state,
+                    provider_message_id=provider_id,
+                    last_error=error,
+                    updated_at=self._db.clock.now(),
+                )
+            )
+
     def forget(self, address_hash: str) -> int:
         """Delete every sign-up of an address (for erasure); how many rows went."""
         with self._db.write() as conn:
@@ -172,9 +261,10 @@ class ReaderRepository:
             )
 
 
-def _aware(value: datetime) -> datetime:
-    # Defensive: an aggregate's value may come back naive (UTC) from SQLite.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _aware(value: datetime | str) -> datetime:
+    # An aggregate may lose the column's type on SQLite: naive UTC, or even text.
+    found = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _confirm(conn: Connection, pending: PendingSignup, email: str, now: datetime) -> Confirmation:

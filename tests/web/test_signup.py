@@ -416,3 +416,45 @@ def _form_token(html: str) -> str:
 class _NoMail:
     def send(self, message: object) -> bool:
         raise AssertionError("no mail expected")
+
+
+def test_with_welcome_on_a_confirmed_reader_gets_the_latest_issue_once(tmp_path: Path) -> None:
+    """signup.welcome: confirming sends the latest sent issue at once, personalised with
+    the reader's own unsubscribe link, recorded in the ledger under the issue's
+    `welcome` send (accepted); confirming again sends nothing more."""
+    from newsletter.message import build_issue_message
+    from newsletter.states import SendState
+    from tests.delivery_support import sample_rendered
+
+    site = make_signup_site(tmp_path, welcome=True)
+    issue = build_issue_message(sample_rendered(site.config), site.config, "weekly")
+    site.store.issues.keep_sent_issue(issue)
+    send = site.store.sends.open_send(
+        issue_id=issue.issue_id,
+        list_name="weekly",
+        content_hash=issue.content_hash,
+        message_hash=issue.message_hash,
+        transport="outbox",
+    )
+    site.store.sends.finish_send(send.id, SendState.FINISHED, note=None)
+
+    site.post(READER)
+    path = site.confirm_path(site.emails_to(READER)[0])
+    site.confirm(path)
+    site.confirm(path)
+    welcome = [m for m in site.emails_to(READER) if m["Subject"] == issue.subject]
+    assert len(welcome) == 1
+    assert f"{BASE}/unsubscribe/" in str(welcome[0]["List-Unsubscribe"])
+    subscriber = site.store.subscribers.get(READER)
+    assert subscriber is not None
+    record = site.store.sends.find_send(issue.issue_id, "welcome")
+    assert record is not None and record.state == SendState.FINISHED
+    assert site.store.sends.send_counts(record.id) == {"accepted": 1}
+    site.store.close()
+
+
+def test_without_welcome_nothing_but_the_confirmation_is_sent(site: SignupSite) -> None:
+    """signup.welcome off (the default): the confirmation email is the only message."""
+    site.post(READER)
+    site.confirm(site.confirm_path(site.emails_to(READER)[0]))
+    assert len(site.emails_to(READER)) == 1

@@ -30,7 +30,6 @@ from newsletter.csvio import clean_text
 from newsletter.errors import (
     AddressError,
     BaseNewsletterError,
-    NewsletterError,
     SignupFieldError,
     TokenError,
     TokenExpiredError,
@@ -161,17 +160,19 @@ class Signups:
     def _send_confirmation(self, signup: PendingSignup, email: str) -> SignupOutcome:
         # The name typed into the form is not put into the email: it is unconfirmed
         # text, and a sign-up form must not mail a stranger's words to an address.
-        message = build_notice(
-            self.config,
-            NoticeKind.CONFIRM_SIGNUP,
-            to=email,
-            name=None,
-            action_url=self.confirm_url(signup),
-        )
+        # Whatever stops the email (a broken template, a missing credential, the
+        # transport) is logged, not raised: the answer to the form stays the same.
         try:
+            message = build_notice(
+                self.config,
+                NoticeKind.CONFIRM_SIGNUP,
+                to=email,
+                name=None,
+                action_url=self.confirm_url(signup),
+            )
             accepted = self.mailer.send(message).outcome == Outcome.ACCEPTED
-        except NewsletterError as err:
-            log.warning("confirmation email for sign-up %s not sent: %s", signup.id, err)
+        except BaseNewsletterError as err:
+            log.warning("confirmation email for sign-up %s not sent: %s", signup.id, err.message)
             accepted = False
         return SignupOutcome.CONFIRMATION_SENT if accepted else SignupOutcome.SEND_FAILED
 

@@ -458,3 +458,24 @@ def test_without_welcome_nothing_but_the_confirmation_is_sent(site: SignupSite) 
     site.post(READER)
     site.confirm(site.confirm_path(site.emails_to(READER)[0]))
     assert len(site.emails_to(READER)) == 1
+
+
+def test_a_transport_that_cannot_send_leaves_the_answer_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendGrid configured without its API key: the form still answers 'Check your
+    inbox' (200, never a 500), the sign-up is stored, nothing is mailed."""
+    from newsletter.config import Delivery
+
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+    site = make_signup_site(tmp_path)
+    delivery = Delivery.model_validate(
+        {**site.config.delivery.model_dump(), "transport": "sendgrid"}
+    )
+    site.config = site.config.model_copy(update={"delivery": delivery})
+    site.__post_init__()
+    answer = site.post(READER)
+    assert answer.status_code == 200
+    assert "Check your inbox" in answer.text
+    assert site.store.readers.pending_count() == 1
+    site.store.close()

@@ -26,6 +26,7 @@ from tests.web.support import SECRET, served
 pytestmark = pytest.mark.browser
 
 READER = "dana.reader@example.com"
+FORM_TOKEN = "1.x"  # noqa: S105 - a stand-in: these pages are only looked at, never posted
 _LINK = re.compile(r"http://127\.0\.0\.1:[0-9]+/confirm/[0-9]+\.[0-9]+\.[A-Za-z0-9_-]{43}")
 
 
@@ -98,7 +99,7 @@ def _pages(config: Config) -> dict[str, str]:
         {"name": "monthly", "description": "The monthly digest", "checked": False},
     ]
     form: dict[str, Any] = {
-        "form_token": "1.x", "email_value": "", "name_value": "", "lists": lists,
+        "form_token": FORM_TOKEN, "email_value": "", "name_value": "", "lists": lists,
         "consent_text": config.signup.consent_text, "errors": {}, "notice": None,
         "honeypot": "homepage",
     }  # fmt: skip
@@ -114,7 +115,20 @@ def _pages(config: Config) -> dict[str, str]:
         ),
         "sent": pages.render("subscribe_sent", expiry_days=7),
         "confirm": pages.render(
-            "confirm", masked_email="d•••@example.com", lists=["The weekly digest"], action="x"
+            "confirm",
+            masked_email="d•••@example.com",
+            lists=["The weekly digest"],
+            action="x",
+            form_token=FORM_TOKEN,
+            notice=None,
+        ),
+        "confirm-again": pages.render(
+            "confirm",
+            masked_email="d•••@example.com",
+            lists=[],
+            action="x",
+            form_token=FORM_TOKEN,
+            notice="This form had expired. Please press the button again.",
         ),
         "confirmed": pages.render("confirmed", again=False, lists=["The weekly digest"]),
         "again": pages.render("confirmed", again=True, lists=[]),

@@ -55,19 +55,18 @@ def upgrade() -> None:
         sqlite_where=pending,
         postgresql_where=pending,
     )
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(sa.Column("consent_posted_at", TIME, nullable=True))
-        batch.add_column(sa.Column("consent_confirmed_at", TIME, nullable=True))
-        batch.add_column(sa.Column("consent_text_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("consent_ip", sa.String(45), nullable=True))
+    # Plain ALTER TABLE on both databases (no batch copy of `subscribers`: on SQLite that
+    # would drop and re-create a table other tables' foreign keys point at).
+    op.add_column("subscribers", sa.Column("consent_posted_at", TIME, nullable=True))
+    op.add_column("subscribers", sa.Column("consent_confirmed_at", TIME, nullable=True))
+    op.add_column("subscribers", sa.Column("consent_text_hash", sa.String(64), nullable=True))
+    op.add_column("subscribers", sa.Column("consent_ip", sa.String(45), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
-        batch.drop_column("consent_ip")
-        batch.drop_column("consent_text_hash")
-        batch.drop_column("consent_confirmed_at")
-        batch.drop_column("consent_posted_at")
+    # ALTER TABLE … DROP COLUMN: SQLite 3.35 and later, PostgreSQL (see upgrade).
+    for column in ("consent_ip", "consent_text_hash", "consent_confirmed_at", "consent_posted_at"):
+        op.drop_column("subscribers", column)
     op.drop_index("uq_signups_pending_address", table_name="signups")
     op.drop_index("ix_signups_posted_at", table_name="signups")
     op.drop_index("ix_signups_address_hash", table_name="signups")

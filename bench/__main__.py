@@ -20,6 +20,7 @@ BENCHMARKS = {
     "dispatch-sendgrid": "bench.dispatch_sendgrid",
     "web-load": "bench.web_load",
     "webhook-attack": "bench.webhook_attack",
+    "signup-load": "bench.signup_load",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

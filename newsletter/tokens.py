@@ -6,6 +6,11 @@ unpadded base64url. Nothing else needs storing: the store can recompute any
 subscriber's token, and only someone holding the secret can make one. The
 purpose is part of what is signed, so a token made for one use is worthless for
 another. Checking compares signatures in constant time.
+
+An expiring token (a sign-up's confirmation link) is
+``<id>.<expiry>.<signature>``: the expiry, whole seconds since the epoch (UTC),
+is signed with the id, so it cannot be moved; after it the token is refused
+with TokenExpiredError, told apart from a forged or damaged one.
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+from datetime import UTC, datetime
 from typing import Final
 
-from newsletter.errors import TokenError
+from newsletter.errors import TokenError, TokenExpiredError
 from newsletter.secrets import Secret
 
 UNSUBSCRIBE: Final = "unsubscribe"
+CONFIRM: Final = "confirm"  # a pending sign-up's double opt-in link (expiring)
 _VERSION: Final = "v1"
 _SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$")
+_EXPIRING_SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$")
 MAX_ID: Final = 2**63 - 1  # subscriber ids are BIGINTs: no token names a larger one
 
 
@@ -50,3 +58,36 @@ def read_token(token: str, secret: Secret, *, purpose: str = UNSUBSCRIBE) -> int
     if not hmac.compare_digest(expected, match.group(2)):
         raise TokenError("this link was not issued by this newsletter (bad signature)")
     return subscriber_id
+
+
+def make_expiring_token(
+    subject_id: int, secret: Secret, *, purpose: str, expires_at: datetime
+) -> str:
+    """A token naming `subject_id` for `purpose` that is refused after `expires_at`
+    (aware datetime; kept to the whole second)."""
+    if not 1 <= subject_id <= MAX_ID:
+        raise ValueError(f"ids are 1 to 2**63-1, got {subject_id}")
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware")
+    expiry = int(expires_at.timestamp())
+    signature = _signature(subject_id, f"{purpose}/{expiry}", secret)
+    return f"{subject_id}.{expiry}.{signature}"
+
+
+def read_expiring_token(token: str, secret: Secret, *, purpose: str, now: datetime) -> int:
+    """The id an expiring token names. TokenError when it is malformed or not ours;
+    TokenExpiredError (a TokenError) when it is genuine but `now` is past its expiry.
+    The signature is checked first, so an expiry message is only ever given for a
+    token this newsletter issued."""
+    match = _EXPIRING_SHAPE.fullmatch(token.strip())
+    if match is None:
+        raise TokenError("this link is incomplete or damaged (malformed token)")
+    subject_id, expiry = int(match.group(1)), int(match.group(2))
+    if subject_id > MAX_ID:
+        raise TokenError("this link is incomplete or damaged (no such id)")
+    expected = _signature(subject_id, f"{purpose}/{expiry}", secret)
+    if not hmac.compare_digest(expected, match.group(3)):
+        raise TokenError("this link was not issued by this newsletter (bad signature)")
+    if now.astimezone(UTC).timestamp() >= expiry:
+        raise TokenExpiredError("this link has expired")
+    return subject_id

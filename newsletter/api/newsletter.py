@@ -18,6 +18,7 @@ from newsletter.api import (
     digests,
     importing,
     preview,
+    readers,
     screenshots,
     sending,
     subscribers,
@@ -31,6 +32,7 @@ from newsletter.api.results import (
     DispatchReport,
     ImportResult,
     NewDigest,
+    PendingPurged,
     PreparedIssue,
     PreviewReport,
     ProgressCallback,
@@ -350,6 +352,16 @@ class Newsletter:
     def token(self, email: str) -> str:
         """The signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
         return subscribers.token(self.config, email, clock=self.clock)
+
+    # ------------------------------------------------------------------ readers' sign-up
+
+    def signup_form(self) -> str:
+        """The embeddable sign-up form for the publication's site (plain HTML, no script)."""
+        return readers.signup_form(self.config)
+
+    def purge_pending(self) -> PendingPurged:
+        """Delete sign-ups unconfirmed for signup.purge_pending_after_days (cron-safe)."""
+        return readers.purge_pending(self.config, clock=self.clock)
 
     # ------------------------------------------------------------------ store, archive, SendGrid
 

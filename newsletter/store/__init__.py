@@ -2,8 +2,9 @@
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
 repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
-``store.issues`` and ``store.approvals`` (see `newsletter.store.store`). SQLite by
-default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
+``store.issues``, ``store.approvals`` and ``store.readers`` (see
+`newsletter.store.store`). SQLite by default, PostgreSQL through the same code;
+see docs/subscribers.md, docs/dispatch.md and docs/readers.md.
 
 This is the store's public face: code outside the package imports from here,
 never from its modules.
@@ -29,15 +30,21 @@ from newsletter.store.migrate import HEAD as SCHEMA_HEAD
 from newsletter.store.migrate import SchemaState
 from newsletter.store.models import (
     SUPPRESSED,
+    Confirmation,
+    ConfirmState,
+    Consent,
     HistoryEntry,
     ImportReport,
     ListCount,
     Membership,
+    PendingSignup,
+    SignupRecorded,
     Source,
     Status,
     Subscriber,
     SubscriberDetails,
 )
+from newsletter.store.reader_repository import CONFIRMATION_INTERVAL, ReaderRepository
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.snapshots import (
     IssueSnapshot,
@@ -51,6 +58,7 @@ from newsletter.store.subscriber_repository import SubscriberRepository, check_l
 from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
+    "CONFIRMATION_INTERVAL",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
@@ -60,6 +68,9 @@ __all__ = [
     "ArchivedVersion",
     "Batch",
     "Claimed",
+    "ConfirmState",
+    "Confirmation",
+    "Consent",
     "Database",
     "DeliveryEvent",
     "EventsReport",
@@ -74,14 +85,17 @@ __all__ = [
     "LockHolder",
     "Membership",
     "Outcomes",
+    "PendingSignup",
     "ProviderEvent",
     "PublishedIssue",
+    "ReaderRepository",
     "Rejection",
     "SchemaState",
     "SendRecord",
     "SendRepository",
     "SendableIssue",
     "SentIssue",
+    "SignupRecorded",
     "Source",
     "Status",
     "StatusChange",

@@ -1,14 +1,15 @@
 """The store of record, as one object the CLI, dispatch and the web endpoint share.
 
 `Store` opens and closes the store and migrates its schema; the work is done by
-its five repositories, which share its one `Database` (engine, transactions,
+its six repositories, which share its one `Database` (engine, transactions,
 clock):
 
 - `store.subscribers`: subscribers and lists (`SubscriberRepository`);
 - `store.sends`: sends, the ledger and the run lock (`SendRepository`);
 - `store.feedback`: the provider's suppressions and events (`FeedbackRepository`);
 - `store.issues`: issues as sent, and which are published (`IssueRepository`);
-- `store.approvals`: who approved which version of an issue (`ApprovalRepository`).
+- `store.approvals`: who approved which version of an issue (`ApprovalRepository`);
+- `store.readers`: readers' own sign-ups, their confirmation and consent (`ReaderRepository`).
 
 Every database error leaves as StoreError, naming the store with its password masked.
 """
@@ -30,6 +31,7 @@ from newsletter.store.database import Database
 from newsletter.store.engine import describe_store, make_engine, parse_url
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import IssueRepository
+from newsletter.store.reader_repository import ReaderRepository
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.subscriber_repository import SubscriberRepository
 
@@ -45,6 +47,7 @@ class Store:
         self.feedback = FeedbackRepository(database)
         self.issues = IssueRepository(database)
         self.approvals = ApprovalRepository(database)
+        self.readers = ReaderRepository(database)
 
     # -- opening and closing -------------------------------------------------
 

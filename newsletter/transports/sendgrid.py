@@ -175,8 +175,9 @@ def prepare_payload(
         raise MessageError(f"a SendGrid request takes 1–1000 messages, got {len(messages)}")
     first = messages[0]
     issue = first.issue
-    asm = settings.asm_group_id is not None
-    keys = None if asm else _keys(issue.unsubscribe_placeholder, messages)
+    # A transactional notice has no unsubscribe link to substitute and no list headers.
+    asm = settings.asm_group_id is not None and not issue.transactional
+    keys = None if asm or issue.transactional else _keys(issue.unsubscribe_placeholder, messages)
     personalizations: list[dict[str, Any]] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
@@ -202,14 +203,14 @@ def prepare_payload(
         "from": _sender(issue),
         "subject": one_line(first.subject),
         "content": _content(issue, keys),
-        "headers": {"List-Id": issue.list_id_header.value},
+        "headers": {} if issue.transactional else {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }
     if issue.reply_to:
         payload["reply_to"] = {"email": wire_address(issue.reply_to)}
     if asm:
         payload["asm"] = {"group_id": settings.asm_group_id}
-    else:
+    elif not issue.transactional:
         payload["headers"]["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if issue.categories:
         payload["categories"] = list(issue.categories)
@@ -221,6 +222,8 @@ def prepare_payload(
         payload["send_at"] = options.send_at
     if options.batch_id is not None:
         payload["batch_id"] = options.batch_id
+    if not payload["headers"]:
+        del payload["headers"]  # a notice: no list headers at all
     return Prepared(payload, carried, failed)
 
 

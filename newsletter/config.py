@@ -311,6 +311,20 @@ class Web(_Strict):
     port: int = Field(default=8000, ge=1, le=65535)
 
 
+class Preferences(_Strict):
+    """The readers' preference page (docs/readers.md)."""
+
+    pause_weeks: list[Annotated[int, Field(ge=1, le=52)]] = Field(
+        default_factory=lambda: [2, 4, 8],
+        min_length=1,
+        max_length=6,
+        description="The pauses a reader may choose, in weeks.",
+    )
+    change_address_expiry_days: int = Field(
+        default=7, ge=1, le=30, description="How long a change-of-address link works."
+    )
+
+
 class Webhook(_Strict):
     """SendGrid's signed Event Webhook, received by `newsletter serve`."""
 
@@ -402,6 +416,7 @@ class Config(_Strict):
     database: Database = Database()
     web: Web = Web()
     webhook: Webhook = Webhook()
+    preferences: Preferences = Preferences()
     approval: ApprovalSettings = ApprovalSettings()
     signup: SignupSettings = SignupSettings()
     base_dir: Path = Field(default=Path(), exclude=True)

@@ -26,6 +26,8 @@ from newsletter.secrets import Secret
 
 UNSUBSCRIBE: Final = "unsubscribe"
 CONFIRM: Final = "confirm"  # a pending sign-up's double opt-in link (expiring)
+PREFERENCES: Final = "preferences"  # a reader's preference page: never expires, like UNSUBSCRIBE
+CHANGE_ADDRESS: Final = "change-address"  # confirms a new address; expiring, names the request
 _VERSION: Final = "v1"
 _SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$")
 _EXPIRING_SHAPE = re.compile(r"^([1-9][0-9]{0,18})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})$")

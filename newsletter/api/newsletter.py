@@ -30,9 +30,11 @@ from newsletter.api.results import (
     CancelResult,
     Counts,
     DispatchReport,
+    Forgotten,
     ImportResult,
     NewDigest,
     PendingPurged,
+    PersonData,
     PreparedIssue,
     PreviewReport,
     ProgressCallback,
@@ -362,6 +364,22 @@ class Newsletter:
     def purge_pending(self) -> PendingPurged:
         """Delete sign-ups unconfirmed for signup.purge_pending_after_days (cron-safe)."""
         return readers.purge_pending(self.config, clock=self.clock)
+
+    # ------------------------------------------------------------------ readers' data
+
+    def export_person(self, email: str) -> PersonData:
+        """Everything stored about one address (GDPR art. 15, right of access): its row,
+        lists, status history, deliveries and any pending change of address, as
+        JSON-ready `data`. SubscriberNotFoundError (3) when nothing is stored."""
+        return readers.export_person(self.config, email, clock=self.clock)
+
+    def forget(self, email: str) -> Forgotten:
+        """Erase an address (GDPR art. 17): address, name, attributes and history text go;
+        only an HMAC of the address under NEWSLETTER_SECRET is kept, as a suppression that
+        later imports and sign-ups of it meet. Logged by subscriber id only. ConfigError
+        (4) without NEWSLETTER_SECRET; SubscriberNotFoundError (3) for an unknown address
+        (an address erased before is `already_erased`)."""
+        return readers.forget(self.config, email, clock=self.clock)
 
     # ------------------------------------------------------------------ store, archive, SendGrid
 

@@ -12,7 +12,7 @@ from newsletter.config import Config
 from newsletter.errors import InputError
 from newsletter.files import write_atomic
 from newsletter.message import Recipient
-from newsletter.message.links import unsubscribe_url
+from newsletter.message.links import preferences_url, unsubscribe_url
 from newsletter.message.mime import mime_bytes
 from newsletter.secrets import signing_secret
 from newsletter.store import Store
@@ -61,6 +61,7 @@ def preview(
                     name=subscriber.name,
                     subscriber_id=subscriber.id,
                     unsubscribe_url=unsubscribe_url(config, subscriber.id, secret),
+                    preferences_url=preferences_url(config, subscriber.id, secret),
                 )
             )
     messages = [issue.personalise(r) for r in recipients]

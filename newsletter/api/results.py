@@ -9,10 +9,12 @@ terminal or a page is the shell's job.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from newsletter.archive_backfill import BackfillReport
 from newsletter.digest import Digest
@@ -432,3 +434,25 @@ class NewDigest:
     date: dt.date
     number: int | None
     after: Path | None
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """Everything stored about one address (`subscribers export-person`, GDPR art. 15):
+    `data` is JSON-ready (subscriber, lists, history, deliveries, pending change)."""
+
+    email: str
+    data: dict[str, Any]
+
+    def to_json(self) -> str:
+        """The export as indented JSON text (non-ASCII kept as it is)."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """An erasure (`subscribers forget`): the subscriber's id (all that is said of them:
+    no address) or, when the address had been erased before, `already_erased`."""
+
+    subscriber_id: int | None
+    already_erased: bool

@@ -39,7 +39,7 @@ from newsletter.dispatch.schedule import parse_at
 from newsletter.errors import ConfigError, InputError, UnknownListError
 from newsletter.feedback import PullSkipped, pull_before_dispatch
 from newsletter.message import Recipient, build_issue_message
-from newsletter.message.links import UnsubscribeLinks, public_base
+from newsletter.message.links import PreferenceLinks, UnsubscribeLinks, public_base
 from newsletter.render import issue_id, render_issue
 from newsletter.secrets import Secret, signing_secret
 from newsletter.states import DeliveryState, SendState
@@ -73,13 +73,17 @@ def prepare(config: Config, path: Path, list_name: str) -> PreparedIssue:
 
 
 def recipient_builder(config: Config, secret: Secret) -> RecipientOf:
-    """The dispatcher's per-reader recipient, with its signed one-click unsubscribe URL.
-    ConfigError if publication.public_base_url cannot carry the links (checked once)."""
-    return linked_recipients(UnsubscribeLinks(config, secret))
+    """The dispatcher's per-reader recipient, with its signed one-click unsubscribe URL
+    and its preference page's URL. ConfigError if publication.public_base_url cannot
+    carry the links (checked once)."""
+    return linked_recipients(UnsubscribeLinks(config, secret), PreferenceLinks(config, secret))
 
 
-def linked_recipients(links: Callable[[int], str]) -> RecipientOf:
-    """Recipients whose unsubscribe URL is `links(subscriber_id)`."""
+def linked_recipients(
+    links: Callable[[int], str], preferences: Callable[[int], str] | None = None
+) -> RecipientOf:
+    """Recipients whose unsubscribe URL is `links(subscriber_id)` and whose preference
+    page is `preferences(subscriber_id)` (without it, the footer links unsubscribe)."""
 
     def recipient_of(claimed: Claimed) -> Recipient:
         return Recipient(
@@ -87,6 +91,7 @@ def linked_recipients(links: Callable[[int], str]) -> RecipientOf:
             name=claimed.name,
             subscriber_id=claimed.subscriber_id,
             unsubscribe_url=links(claimed.subscriber_id),
+            preferences_url=preferences(claimed.subscriber_id) if preferences else "",
         )
 
     return recipient_of
@@ -287,7 +292,12 @@ def dry_run(
     nobody to send to and no send of the issue started)."""
     list_name = issue.list_name
     with Store.from_config(config, clock=clock) as store:
-        audience = sum(len(batch) for batch in store.subscribers.iter_active_members(list_name))
+        now = store.clock.now()  # readers on a pause are left out, as the send would
+        audience = sum(
+            not reader.paused_at(now)
+            for batch in store.subscribers.iter_active_members(list_name)
+            for reader in batch
+        )
         existing = store.sends.find_send(issue.issue_id, list_name)
     summary = DryRun(
         subject=issue.message.subject,

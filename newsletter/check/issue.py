@@ -31,6 +31,11 @@ class CheckedIssue:
         """What delivery replaces with each reader's own unsubscribe URL."""
         return self.rendered.placeholders["unsubscribe_url"]
 
+    @property
+    def delivery_markers(self) -> tuple[str, ...]:
+        """Every marker delivery fills in per reader (unsubscribe, preferences)."""
+        return tuple(self.rendered.placeholders.values())
+
     def digest_urls(self) -> dict[str, str]:
         """Each URL the digest gives, to the JSON path of its first occurrence."""
         found: dict[str, str] = {}

@@ -88,7 +88,7 @@ def template_links(issue: CheckedIssue) -> Iterator[Finding]:
     rules, own = issue.config.check, issue.digest_urls()
     seen: set[str] = set()
     for url in (*issue.html.links, *(image.src for image in issue.html.images)):
-        if url == issue.unsubscribe_marker or url in own or url in seen:
+        if url in issue.delivery_markers or url in own or url in seen:
             continue
         seen.add(url)
         if (problem := link_problem(url, rules)) is not None:
@@ -155,13 +155,19 @@ def text_part(issue: CheckedIssue) -> Iterator[Finding]:
             )
 
 
+def _without(body: str, markers: tuple[str, ...]) -> str:
+    for marker in markers:
+        body = body.replace(marker, "")
+    return body
+
+
 def leftover_markers(issue: CheckedIssue) -> Iterator[Finding]:
     """Template syntax or a delivery marker left in the output. Digest text that holds
     template syntax is reported (at its path) by content.placeholders instead."""
     written = issue.digest.canonical_json()
     wrote_syntax = "{{" in written or "{%" in written
     for part, body in (("HTML", issue.rendered.html), ("plain text", issue.rendered.text)):
-        for match in _MARKERS.finditer(body.replace(issue.unsubscribe_marker, "")):
+        for match in _MARKERS.finditer(_without(body, issue.delivery_markers)):
             if match.group(0).startswith("{") and wrote_syntax:
                 continue
             yield blocking(

@@ -37,7 +37,9 @@ def were(count: int) -> str:
     return "was" if count == 1 else "were"
 
 
-def counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> str:
+def counts_line(
+    counts: dict[str, int], removed: int, via: dict[str, int], on_pause: int = 0
+) -> str:
     order = (
         DeliveryState.ACCEPTED,
         DeliveryState.FAILED,
@@ -48,6 +50,8 @@ def counts_line(counts: dict[str, int], removed: int, via: dict[str, int]) -> st
     parts = [f"{state} {counts.get(state, 0):,}" for state in order if counts.get(state)]
     if removed:
         parts.append(f"removed {removed:,} (unsubscribed or bounced during the send)")
+    if on_pause:
+        parts.append(f"on a pause {on_pause:,} (readers who paused their mail: left out)")
     # Readers on two lists get the issue once: under the list whose send took them first.
     parts.extend(f"already sent via {name} {count:,}" for name, count in via.items())
     return " · ".join(parts) or "no recipients"
@@ -75,7 +79,8 @@ def print_report(report: SendReport, attention: tuple[str, ...]) -> None:
         )
     if record.send_at:
         click.echo(f"  scheduled for {record.send_at:%Y-%m-%d %H:%M} UTC")
-    click.echo(f"  {counts_line(report.counts, record.removed, report.already_sent_via)}")
+    via = report.already_sent_via
+    click.echo(f"  {counts_line(report.counts, record.removed, via, record.paused_readers)}")
     if report.interrupted_now:
         warn(
             f"{plural(report.interrupted_now, 'recipient')} {were(report.interrupted_now)} in a "
@@ -175,7 +180,8 @@ def print_status(found: SendStatus) -> None:
         f"{record.issue_id} → {record.list_name} ({record.transport}): {record.state}, "
         f"started {record.started_at:%Y-%m-%d %H:%M} UTC{finished}"
     )
-    click.echo(f"  {counts_line(found.counts, record.removed, found.already_sent_via)}")
+    via = found.already_sent_via
+    click.echo(f"  {counts_line(found.counts, record.removed, via, record.paused_readers)}")
     if record.force_reason is not None and record.forced_at is not None:
         click.echo(
             f"  forced past the pre-send check by {inert(record.forced_by or '?')} at "

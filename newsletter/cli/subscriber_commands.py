@@ -190,6 +190,8 @@ def _details_lines(details: SubscriberDetails) -> Iterator[str]:
     reason = f" ({inert(person.status_reason)})" if person.status_reason else ""
     since = f"{person.status_changed_at:%Y-%m-%d %H:%M} UTC"
     yield f"  status:     {person.status} since {since}{reason}"
+    if person.paused_until:
+        yield f"  paused:     until {person.paused_until:%Y-%m-%d %H:%M} UTC"
     for key, value in sorted(person.attributes.items()):
         yield f"  {inert(key) + ':':<11} {inert(value)}"
     yield "  lists:"
@@ -274,6 +276,32 @@ def purge_pending(app: AppContext) -> None:
         f"purged {plural(done.purged, 'unconfirmed sign-up')} posted before "
         f"{done.older_than:%Y-%m-%d %H:%M} UTC; {done.still_pending} still pending"
     )
+
+
+@subscribers.command("export-person")
+@click.argument("email")
+@pass_app
+@report_errors
+def export_person(app: AppContext, email: str) -> None:
+    """Print everything stored about one address as JSON (GDPR right of access)."""
+    click.echo(app.api.export_person(email).to_json())
+
+
+@subscribers.command()
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking (for scripts).")
+@pass_app
+@report_errors
+def forget(app: AppContext, email: str, yes: bool) -> None:
+    """Erase an address for good (GDPR right to erasure): address, name, attributes and
+    history text are deleted; only a keyed hash stays, so it is never mailed again."""
+    if not yes:
+        click.confirm(f"Erase everything stored about {inert(email)}?", abort=True, err=True)
+    done = app.api.forget(email)
+    if done.already_erased:
+        click.echo("that address was erased before; nothing is stored about it")
+    else:
+        click.echo(f"erased subscriber #{done.subscriber_id}; only a keyed hash remains")
 
 
 @subscribers.command()

@@ -1,8 +1,9 @@
 """From a rendered issue to the message each recipient gets.
 
 The issue is rendered once; what differs per recipient (the To address, the
-unsubscribe URL, the Message-ID) is filled in here without re-rendering, each
-value escaped for the context it lands in: HTML attribute, plain text, header.
+unsubscribe URL, the preference page's URL, the Message-ID) is filled in here
+without re-rendering, each value escaped for the context it lands in: HTML
+attribute, plain text, header.
 Every check that could stop a message runs before anything is sent: no text
 part, no unsubscribe link, or an unresolved placeholder is an error.
 """
@@ -46,12 +47,18 @@ def _unique_ids() -> Callable[[], str]:
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who a message goes to and their own unsubscribe URL."""
+    """Who a message goes to, their own unsubscribe URL and their preference page's URL
+    (empty: the footer's preferences link falls back to the unsubscribe URL)."""
 
     email: str
     unsubscribe_url: str
     name: str | None = None
     subscriber_id: int | None = None
+    preferences_url: str = ""
+
+    @property
+    def preferences_link(self) -> str:
+        return self.preferences_url or self.unsubscribe_url
 
 
 @dataclass(frozen=True)
@@ -87,13 +94,20 @@ class PersonalMessage:
     @cached_property
     def html(self) -> str:
         url = html.escape(self.recipient.unsubscribe_url, quote=True)
-        return self.issue.html.replace(self.issue.unsubscribe_placeholder, url)
+        body = self.issue.html.replace(self.issue.unsubscribe_placeholder, url)
+        if self.issue.preferences_placeholder:
+            preferences = html.escape(self.recipient.preferences_link, quote=True)
+            body = body.replace(self.issue.preferences_placeholder, preferences)
+        return body
 
     @cached_property
     def text(self) -> str:
-        return self.issue.text.replace(
+        body = self.issue.text.replace(
             self.issue.unsubscribe_placeholder, self.recipient.unsubscribe_url
         )
+        if self.issue.preferences_placeholder:
+            body = body.replace(self.issue.preferences_placeholder, self.recipient.preferences_link)
+        return body
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,8 @@ class IssueMessage:
     # of a list: it goes to one address that asked for it, so it carries no List-Id and
     # no List-Unsubscribe (RFC 2369/8058 are for list mail), and needs no unsubscribe URL.
     transactional: bool = False
+    # Where each reader's preference page link goes ("" in a message without one).
+    preferences_placeholder: str = ""
 
     def preview(self) -> IssueMessage:
         """The same message for an editor's test: subject marked [PREVIEW]."""
@@ -146,9 +162,13 @@ class IssueMessage:
         _ = (self.shared_headers, self.list_id_header)
 
     def check_placeholders(self) -> None:
-        """Only the unsubscribe placeholder may be left for personalisation."""
+        """Only the unsubscribe and preferences placeholders may be left for
+        personalisation."""
         for part, body in (("HTML", self.html), ("text", self.text)):
-            if _PLACEHOLDER.search(body.replace(self.unsubscribe_placeholder, "")):
+            body = body.replace(self.unsubscribe_placeholder, "")
+            if self.preferences_placeholder:
+                body = body.replace(self.preferences_placeholder, "")
+            if _PLACEHOLDER.search(body):
                 raise MessageError(f"{self.issue_id}: unresolved placeholder in the {part} part")
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
@@ -270,6 +290,7 @@ def build_issue_message(issue: RenderedIssue, config: Config, list_name: str) ->
         content_hash=issue.digest.content_hash(),
         message_hash=issue.message_hash(),
         digest_json=issue.digest.canonical_json(),
+        preferences_placeholder=issue.placeholders.get("preferences_url", ""),
     )
     message.check_placeholders()
     message.check_headers()

@@ -1,4 +1,4 @@
-"""Per-recipient links: the signed unsubscribe URL."""
+"""Per-recipient links: the signed unsubscribe URL and the preference page's URL."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from newsletter.errors import ConfigError, MessageError
 from newsletter.message.build import check_unsubscribe_url, list_unsubscribe_value
 from newsletter.message.headers import token_header
 from newsletter.secrets import Secret
-from newsletter.tokens import MAX_ID, make_token
+from newsletter.tokens import MAX_ID, PREFERENCES, make_token
 
 UNSUBSCRIBE_PATH = "/unsubscribe/"
+PREFERENCES_PATH = "/preferences/"
 
 
 def public_base(config: Config) -> str:
@@ -55,3 +56,20 @@ class UnsubscribeLinks:
 
     def __call__(self, subscriber_id: int) -> str:
         return self.base + make_token(subscriber_id, self.secret)
+
+
+def preferences_url(config: Config, subscriber_id: int, secret: Secret) -> str:
+    """The subscriber's preference page on the public web endpoint (a token of its own
+    purpose: an unsubscribe token does not open it, nor it an unsubscribe)."""
+    return PreferenceLinks(config, secret)(subscriber_id)
+
+
+class PreferenceLinks:
+    """Builds many recipients' preference-page URLs (ConfigError without a base URL)."""
+
+    def __init__(self, config: Config, secret: Secret) -> None:
+        self.base = public_base(config) + PREFERENCES_PATH
+        self.secret = secret
+
+    def __call__(self, subscriber_id: int) -> str:
+        return self.base + make_token(subscriber_id, self.secret, purpose=PREFERENCES)

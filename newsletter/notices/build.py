@@ -34,6 +34,13 @@ _SUBJECTS = {
 }
 
 
+def _expiry_days(config: Config, kind: NoticeKind) -> int:
+    """How long the notice's link works: each kind's own setting in config.yaml."""
+    if kind == NoticeKind.CONFIRM_ADDRESS:
+        return config.preferences.change_address_expiry_days
+    return config.signup.confirm_expiry_days
+
+
 @dataclass(frozen=True)
 class _Rendered:
     """A notice rendered once with markers where the per-reader URLs go."""
@@ -80,7 +87,7 @@ def _render(
         "name": name,
         "action_url": markers["action_url"],
         "preferences_url": markers.get("preferences_url"),
-        "expiry_days": config.signup.confirm_expiry_days,
+        "expiry_days": _expiry_days(config, kind),
     }
     folder = config.templates_dir
     stem = f"{NOTICES_FOLDER}/{kind.value}"

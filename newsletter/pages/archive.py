@@ -36,6 +36,9 @@ ISSUE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 HELP_PATH = "/unsubscribe/"
 CACHE_SIZE = 64
+# The preferences marker render_issue leaves (newsletter.render.issue.placeholder); the
+# store keeps only the unsubscribe one by name, and no digest text can hold this shape.
+_PREFERENCES_MARKER = re.compile(r"https://preferences-url\.invalid/[0-9a-f]{24}")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ class Archive:
             return None
         help_link = html.escape(f"{base}{HELP_PATH}", quote=True)
         page = kept.html.replace(kept.unsubscribe_placeholder, help_link)
+        # The footer's personal preferences link: in the archive, the same general page.
+        page = _PREFERENCES_MARKER.sub(help_link, page)
         if len(self._html) >= CACHE_SIZE:
             self._html.clear()
         # Under the id actually read: a version kept since the listing is cached as itself.

@@ -14,10 +14,10 @@ from newsletter.readers.signup import (
     SignupOutcome,
     SignupRequest,
     Signups,
-    address_hash,
     consent_text_hash,
 )
 from newsletter.readers.welcome import WelcomeOutcome, Welcomes, WelcomeState
+from newsletter.store import address_hash
 
 __all__ = [
     "CONFIRM_PATH",

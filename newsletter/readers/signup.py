@@ -18,7 +18,6 @@ The rules (docs/readers.md):
 from __future__ import annotations
 
 import hashlib
-import hmac
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,14 +33,30 @@ from newsletter.errors import (
     TokenError,
     TokenExpiredError,
 )
+from newsletter.message.links import PREFERENCES_PATH
 from newsletter.names import check_name
 from newsletter.notices import NoticeKind, build_notice
 from newsletter.readers.mailer import Mailer
 from newsletter.readers.welcome import Welcomes
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret
-from newsletter.store import Confirmation, ConfirmState, PendingSignup, Status, Store, Subscriber
-from newsletter.tokens import CONFIRM, make_expiring_token, read_expiring_token
+from newsletter.store import (
+    Confirmation,
+    ConfirmState,
+    PendingSignup,
+    Status,
+    Store,
+    Subscriber,
+    address_hash,
+    was_erased,
+)
+from newsletter.tokens import (
+    CONFIRM,
+    PREFERENCES,
+    make_expiring_token,
+    make_token,
+    read_expiring_token,
+)
 from newsletter.transports import Outcome
 
 CONFIRM_PATH = "/confirm/"
@@ -70,21 +85,9 @@ class SignupRequest:
     ip: str | None = None
 
 
-def address_hash(email: str, secret: Secret) -> str:
-    """HMAC-SHA256 (hex) of a normalised address under the signing secret: finds an
-    address's sign-ups without keeping the address itself."""
-    message = f"newsletter/address/v1/{email}".encode()
-    return hmac.digest(secret.reveal().encode("utf-8"), message, "sha256").hex()
-
-
 def consent_text_hash(text: str) -> str:
     """The consent text's version: SHA-256 (hex) of its UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _is_erased(store: Store, email: str) -> bool:
-    # lead: swap for store.erasures.is_erased at merge
-    return False
 
 
 class Signups:
@@ -141,7 +144,7 @@ class Signups:
         existing = self.store.subscribers.get(email)
         if existing is not None and existing.status == Status.COMPLAINED:
             return SignupOutcome.COMPLAINED
-        if _is_erased(self.store, email):
+        if self.store.erasures.is_erased(email, self.secret):
             return SignupOutcome.ERASED
         ip = request.ip if self.config.signup.record_ip and request.ip else None
         with self.writes:
@@ -155,9 +158,12 @@ class Signups:
             )
         if not recorded.send_confirmation:
             return SignupOutcome.THROTTLED
-        return self._send_confirmation(recorded.signup, email)
+        known = existing.id if existing is not None and not was_erased(existing) else None
+        return self._send_confirmation(recorded.signup, email, known)
 
-    def _send_confirmation(self, signup: PendingSignup, email: str) -> SignupOutcome:
+    def _send_confirmation(
+        self, signup: PendingSignup, email: str, subscriber_id: int | None
+    ) -> SignupOutcome:
         # The name typed into the form is not put into the email: it is unconfirmed
         # text, and a sign-up form must not mail a stranger's words to an address.
         # Whatever stops the email (a broken template, a missing credential, the
@@ -169,6 +175,9 @@ class Signups:
                 to=email,
                 name=None,
                 action_url=self.confirm_url(signup),
+                preferences_url=(
+                    None if subscriber_id is None else self.preferences_url(subscriber_id)
+                ),
             )
             accepted = self.mailer.send(message).outcome == Outcome.ACCEPTED
         except BaseNewsletterError as err:
@@ -181,6 +190,13 @@ class Signups:
         expires = signup.posted_at + timedelta(days=self.config.signup.confirm_expiry_days)
         token = make_expiring_token(signup.id, self.secret, purpose=CONFIRM, expires_at=expires)
         return self.base_url + CONFIRM_PATH + token
+
+    def preferences_url(self, subscriber_id: int) -> str:
+        """The preference page of a reader already in the store (issue 14: "in the
+        confirmation email"): only sent to the address the reader is stored under, so
+        it reaches nobody the link would not already reach in every issue."""
+        token = make_token(subscriber_id, self.secret, purpose=PREFERENCES)
+        return self.base_url + PREFERENCES_PATH + token
 
     @property
     def base_url(self) -> str:

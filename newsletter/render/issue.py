@@ -39,6 +39,15 @@ def placeholder(name: str, digest: Digest) -> str:
     return f"https://{name.replace('_', '-')}.invalid/{nonce}"
 
 
+# The per-reader values delivery fills in, by the name templates use (placeholders.NAME).
+DELIVERY_VALUES = ("unsubscribe_url", "preferences_url")
+
+
+def delivery_placeholders(digest: Digest) -> dict[str, str]:
+    """Every per-reader marker of an issue, by name: what the templates link to."""
+    return {name: placeholder(name, digest) for name in DELIVERY_VALUES}
+
+
 @dataclass(frozen=True)
 class RenderedIssue:
     """A finished email, not yet addressed to anyone."""
@@ -100,7 +109,7 @@ def _size_warnings(size: int, config: Config) -> tuple[str, ...]:
 
 def render_issue(digest: Digest, config: Config) -> RenderedIssue:
     """Render the digest to MJML, HTML and text with the configured templates."""
-    placeholders = {"unsubscribe_url": placeholder("unsubscribe_url", digest)}
+    placeholders = delivery_placeholders(digest)
     links = item_links(digest, config.links.utm)
     context = _context(digest, config, placeholders, links.links)
     mjml_source = render_template(config.templates_dir, MJML_TEMPLATE, context)

@@ -2,7 +2,7 @@
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
 repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
-``store.issues``, ``store.approvals`` and ``store.readers`` (see
+``store.issues``, ``store.approvals``, ``store.readers`` and ``store.erasures`` (see
 `newsletter.store.store`). SQLite by default, PostgreSQL through the same code;
 see docs/subscribers.md, docs/dispatch.md and docs/readers.md.
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
+from newsletter.store.erasure_repository import ErasureRepository
+from newsletter.store.erasures import address_hash
 from newsletter.store.feedback import (
     DeliveryEvent,
     EventsReport,
@@ -44,6 +46,7 @@ from newsletter.store.models import (
     Subscriber,
     SubscriberDetails,
 )
+from newsletter.store.preferences import AddressChange, was_erased
 from newsletter.store.reader_repository import CONFIRMATION_INTERVAL, ReaderRepository
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.snapshots import (
@@ -63,6 +66,7 @@ __all__ = [
     "STALE_LOCK_AFTER",
     "SUPPRESSED",
     "AddOutcome",
+    "AddressChange",
     "Approval",
     "ApprovalRepository",
     "ArchivedVersion",
@@ -73,6 +77,7 @@ __all__ = [
     "Consent",
     "Database",
     "DeliveryEvent",
+    "ErasureRepository",
     "EventsReport",
     "FeedbackRepository",
     "ForcedSend",
@@ -106,5 +111,7 @@ __all__ = [
     "SuppressReport",
     "Suppression",
     "UnkeptIssue",
+    "address_hash",
     "check_list_name",
+    "was_erased",
 ]

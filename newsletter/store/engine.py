@@ -169,6 +169,9 @@ def _configure_sqlite(engine: Engine) -> None:
             "journal_mode = WAL",
             "synchronous = NORMAL",  # safe in WAL mode: a crash loses no committed data
             "foreign_keys = ON",
+            # Deleted and overwritten content is zeroed, not left in free space: an
+            # erased address (`subscribers forget`) leaves no byte in the file.
+            "secure_delete = ON",
             f"cache_size = -{SQLITE_CACHE_KIB}",
             f"temp.cache_size = -{SQLITE_TEMP_CACHE_KIB}",
         ):

@@ -15,7 +15,7 @@ Two rules hold whatever the input:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -34,6 +34,10 @@ KEEP_EVENT_IDS = timedelta(days=7)  # SendGrid stops retrying long before this
 MAX_EVENT_ID = 255
 
 T = TypeVar("T")
+
+
+# Which of some normalised addresses were erased (newsletter.store.erasures.erased_among).
+Erased = Callable[[Connection, Sequence[str]], set[str]]
 
 
 @dataclass(frozen=True)
@@ -211,14 +215,23 @@ def _store_unknown(
 
 
 def suppress_many(
-    conn: Connection, entries: Iterable[Suppression], *, source: Source, now: datetime
+    conn: Connection,
+    entries: Iterable[Suppression],
+    *,
+    source: Source,
+    now: datetime,
+    erased: Erased | None = None,
 ) -> SuppressReport:
     """Record suppressions: subscribed and unknown addresses become suppressed; addresses
-    suppressed already keep their first reason."""
+    suppressed already keep their first reason. An unknown address that `erased` names
+    (see newsletter.store.erasures) is suppressed already and is not stored again."""
     wanted, invalid = _normalised(entries)
     current = _current(conn, list(wanted))
     known = {e: sid for e, (sid, status) in current.items() if status == Status.SUBSCRIBED.value}
     unknown = [email for email in wanted if email not in current]
+    if unknown and erased is not None:
+        gone = erased(conn, unknown)
+        unknown = [email for email in unknown if email not in gone]
     if known:
         _suppress_known(conn, known, wanted, source, now)
     if unknown:
@@ -339,12 +352,21 @@ def update_deliveries(conn: Connection, updates: Sequence[DeliveryEvent]) -> int
 
 
 def apply_events(
-    conn: Connection, events: Sequence[ProviderEvent], *, source: Source, now: datetime
+    conn: Connection,
+    events: Sequence[ProviderEvent],
+    *,
+    source: Source,
+    now: datetime,
+    erased: Erased | None = None,
 ) -> EventsReport:
     """Apply a webhook request's events once each: suppressions, then delivery records."""
     fresh = first_of_each(events, claim_new_events(conn, events, now))
     suppressions = suppress_many(
-        conn, [e.suppression for e in fresh if e.suppression], source=source, now=now
+        conn,
+        [e.suppression for e in fresh if e.suppression],
+        source=source,
+        now=now,
+        erased=erased,
     )
     updated = update_deliveries(conn, [e.delivery for e in fresh if e.delivery])
     prune_events(conn, now)

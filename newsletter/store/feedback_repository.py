@@ -7,9 +7,13 @@ Each method is one transaction over the set-based functions of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection
+
+from newsletter.secrets import Secret, signing_secret
+from newsletter.store import erasures
 from newsletter.store.database import Database
 from newsletter.store.feedback import (
     EventsReport,
@@ -26,20 +30,29 @@ from newsletter.store.models import Source
 class FeedbackRepository:
     """What the provider tells us back (`store.feedback`): suppressions and events."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, secret: Callable[[], Secret] = signing_secret) -> None:
         self._db = database
+        self._secret = secret  # read only once something was erased (store.erasures)
+
+    def _erased(self, conn: Connection, emails: Sequence[str]) -> set[str]:
+        return erasures.erased_among(conn, emails, self._secret)
 
     def suppress(self, entries: Iterable[Suppression], *, source: Source) -> SuppressReport:
-        """Record suppressions in one transaction; never resubscribes anyone."""
+        """Record suppressions in one transaction; never resubscribes anyone, and never
+        stores an erased address again."""
         with self._db.write() as conn:
-            return suppress_many(conn, entries, source=source, now=self._db.clock.now())
+            return suppress_many(
+                conn, entries, source=source, now=self._db.clock.now(), erased=self._erased
+            )
 
     def apply_provider_events(
         self, events: Sequence[ProviderEvent], *, source: Source = Source.WEBHOOK
     ) -> EventsReport:
         """Apply a webhook request in one transaction, committed before it returns."""
         with self._db.write() as conn:
-            return apply_events(conn, events, source=source, now=self._db.clock.now())
+            return apply_events(
+                conn, events, source=source, now=self._db.clock.now(), erased=self._erased
+            )
 
     def provider_event(
         self, issue_id: str, list_name: str, subscriber_id: int

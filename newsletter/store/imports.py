@@ -8,7 +8,8 @@ The caller holds one transaction around all of it, so an error or an
 interruption anywhere leaves the store exactly as it was.
 
 Suppression wins: an address whose status is not `subscribed` is counted as
-suppressed and left alone (no new membership, no update). A sync also ends the
+suppressed and left alone (no new membership, no update); so is an address that
+was erased (newsletter.store.erasures), which is not stored at all. A sync also ends the
 membership of every member whose address is no longer in the file.
 """
 
@@ -52,6 +53,7 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.dml import Insert
 
 from newsletter.csvio import Chunk, Rejection, StagedRow
+from newsletter.store import erasures
 from newsletter.store.models import ImportReport, Source, Status
 from newsletter.store.schema import EMAIL_LENGTH, Id, Json, UtcDateTime, memberships
 from newsletter.store.schema import status_history as history
@@ -103,6 +105,7 @@ class ImportRun:
     source: Source
     now: datetime
     remove_missing: bool = False  # sync: end memberships of addresses not in the rows
+    secret: erasures.SecretSource | None = None  # recognises erased addresses, if any
 
 
 def import_chunks(conn: Connection, run: ImportRun, chunks: Iterable[Chunk]) -> ImportReport:
@@ -111,6 +114,7 @@ def import_chunks(conn: Connection, run: ImportRun, chunks: Iterable[Chunk]) -> 
     staged = _stage(conn, chunks)
     distinct = _count(conn, staging)
     _mark_existing(conn, run.list_name)
+    erased = _drop_erased(conn, run)
     removed = _remove_missing(conn, run) if run.remove_missing else 0
     counts = _apply(conn, run)
     staging.drop(conn)
@@ -120,12 +124,26 @@ def import_chunks(conn: Connection, run: ImportRun, chunks: Iterable[Chunk]) -> 
         added=counts.added,
         updated=counts.updated,
         unchanged=counts.unchanged,
-        suppressed=counts.suppressed,
+        suppressed=counts.suppressed + erased,
         removed=removed,
         duplicates=staged.accepted - distinct,
         rejected_count=staged.rejected_count,
         rejected=tuple(staged.rejected),
     )
+
+
+def _drop_erased(conn: Connection, run: ImportRun) -> int:
+    """Take erased addresses out of the staged rows (they are counted as suppressed and
+    never stored); how many. Costs nothing in a store that never erased anyone."""
+    if run.secret is None or not erasures.any_erased(conn):
+        return 0
+    new = list(
+        conn.execute(select(staging.c.email).where(staging.c.subscriber_id.is_(None))).scalars()
+    )
+    gone = sorted(erasures.erased_among(conn, new, run.secret))
+    for start in range(0, len(gone), 500):
+        conn.execute(staging.delete().where(staging.c.email.in_(gone[start : start + 500])))
+    return len(gone)
 
 
 def _stage(conn: Connection, chunks: Iterable[Chunk]) -> _Staged:

@@ -4,7 +4,9 @@ Functions on an open connection, each called inside one transaction by
 `SendRepository`. The rules that make a send exactly-once live here:
 
 - the audience is frozen once, when the send is created: one `pending`
-  delivery per member who is subscribed at that moment;
+  delivery per member who is subscribed at that moment and has not paused their
+  mail past it (those are counted in `sends.paused_readers`, and get later issues once
+  their pause ends);
 - a batch is claimed (`pending → sending`) and committed before its request
   goes out, so a crash leaves it visibly `sending`;
 - on the next run every `sending` delivery becomes `ambiguous`: it may or may
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, or_, select, update
 
 from newsletter.states import DeliveryState, SendState
 from newsletter.store.schema import (
@@ -53,6 +55,7 @@ class SendRecord:
     force_reason: str | None = None  # 0006: `send --force --reason`: why, who, when
     forced_by: str | None = None
     forced_at: datetime | None = None
+    paused_readers: int = 0  # 0008: readers left out of the audience: they paused
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,10 @@ def freeze_audience(
             subscribers.c.status == "subscribed",
         )
     )
+    paused = members.where(subscribers.c.paused_until > now)
+    members = members.where(
+        or_(subscribers.c.paused_until.is_(None), subscribers.c.paused_until <= now)
+    )
     if others:
         # Probes the (send_id, subscriber_id) unique index once per other send.
         elsewhere = (
@@ -191,6 +198,9 @@ def freeze_audience(
     ).order_by(subscribers.c.id)
     columns = ["subscriber_id", "email", "send_id", "state", "attempts", "updated_at"]
     result = conn.execute(insert(deliveries).from_select(columns, audience))
+    left_out = conn.execute(select(func.count()).select_from(paused.subquery())).scalar_one()
+    if left_out:
+        conn.execute(update(sends).where(sends.c.id == send_id).values(paused_readers=left_out))
     return int(result.rowcount or 0)
 
 

@@ -47,10 +47,15 @@ class Subscriber:
     status_reason: str | None
     created_at: datetime
     updated_at: datetime
+    paused_until: datetime | None = None  # 0008: paused from the preference page until then
 
     @property
     def suppressed(self) -> bool:
         return self.status in SUPPRESSED
+
+    def paused_at(self, now: datetime) -> bool:
+        """Whether a send at `now` leaves this reader out (they paused until later)."""
+        return self.paused_until is not None and self.paused_until > now
 
 
 @dataclass(frozen=True)

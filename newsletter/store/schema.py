@@ -92,6 +92,7 @@ subscribers = Table(
     Column("consent_confirmed_at", UtcDateTime, nullable=True),
     Column("consent_text_hash", String(64), nullable=True),
     Column("consent_ip", String(45), nullable=True),  # only with signup.record_ip
+    Column("paused_until", UtcDateTime, nullable=True),  # 0008: no mail before this time
     CheckConstraint(_one_of("status", STATUSES), name="status"),
     # Never reuse the id of a deleted row: tokens and deliveries name subscribers by id.
     sqlite_autoincrement=True,
@@ -154,6 +155,7 @@ sends = Table(
     Column("force_reason", Text, nullable=True),  # 0006: why a send was forced past the check
     Column("forced_by", String(200), nullable=True),  # 0006: who forced it
     Column("forced_at", UtcDateTime, nullable=True),  # 0006: when (the store's clock)
+    Column("paused_readers", Integer, nullable=False, server_default="0"),  # 0008: left out
     UniqueConstraint("issue_id", "list_name", name="uq_sends_issue_id_list_name"),
 )
 
@@ -278,5 +280,32 @@ signups = Table(
         sqlite_where=text("confirmed_at IS NULL"),
         postgresql_where=text("confirmed_at IS NULL"),
     ),
+    sqlite_autoincrement=True,
+)
+
+# 0008: addresses erased with `subscribers forget`: only a keyed hash of each is kept
+# (HMAC-SHA256 of the normalised address under NEWSLETTER_SECRET, hex), as a suppression.
+erased_addresses = Table(
+    "erased_addresses",
+    metadata,
+    Column("address_hmac", String(64), primary_key=True),
+    Column("erased_at", UtcDateTime, nullable=False),
+)
+
+# 0008: a reader's pending change of address, until the new address confirms it.
+address_changes = Table(
+    "address_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column(
+        "subscriber_id",
+        Id,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("new_email", String(EMAIL_LENGTH), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_address_changes_subscriber_id", "subscriber_id"),
     sqlite_autoincrement=True,
 )

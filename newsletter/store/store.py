@@ -10,6 +10,7 @@ clock):
 - `store.issues`: issues as sent, and which are published (`IssueRepository`);
 - `store.approvals`: who approved which version of an issue (`ApprovalRepository`);
 - `store.readers`: readers' own sign-ups, their confirmation and consent (`ReaderRepository`).
+- `store.erasures`: the keyed hashes of erased addresses (`ErasureRepository`).
 
 Every database error leaves as StoreError, naming the store with its password masked.
 """
@@ -29,6 +30,7 @@ from newsletter.store import migrate
 from newsletter.store.approval_repository import ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.engine import describe_store, make_engine, parse_url
+from newsletter.store.erasure_repository import ErasureRepository
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import IssueRepository
 from newsletter.store.reader_repository import ReaderRepository
@@ -48,6 +50,7 @@ class Store:
         self.issues = IssueRepository(database)
         self.approvals = ApprovalRepository(database)
         self.readers = ReaderRepository(database)
+        self.erasures = ErasureRepository(database)
 
     # -- opening and closing -------------------------------------------------
 

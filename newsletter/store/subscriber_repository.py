@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+from sqlalchemy import Connection
 
 from newsletter.addresses import parse_email
 from newsletter.csvio import (
@@ -24,10 +27,11 @@ from newsletter.csvio import (
     file_chunks,
     gc_paused,
 )
-from newsletter.errors import InputError, SubscriberNotFoundError
+from newsletter.errors import InputError, SubscriberNotFoundError, SuppressedError
 from newsletter.names import check_name
-from newsletter.secrets import Secret
-from newsletter.store import imports, lists
+from newsletter.secrets import Secret, signing_secret
+from newsletter.store import erasures, imports, lists
+from newsletter.store import preferences as prefs
 from newsletter.store import subscribers as ops
 from newsletter.store.database import Database
 from newsletter.store.models import (
@@ -38,6 +42,7 @@ from newsletter.store.models import (
     Subscriber,
     SubscriberDetails,
 )
+from newsletter.store.preferences import AddressChange
 from newsletter.store.subscribers import AddOutcome, StatusChange
 from newsletter.tokens import make_token, read_token
 
@@ -47,8 +52,11 @@ _LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 class SubscriberRepository:
     """Subscribers, their statuses and their lists (`store.subscribers`)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, secret: erasures.SecretSource = signing_secret) -> None:
         self._db = database
+        # NEWSLETTER_SECRET, read only where an erased address must be recognised and
+        # only once something was erased (see newsletter.store.erasures).
+        self._secret = secret
 
     # -- imports and syncs -------------------------------------------------------
 
@@ -92,6 +100,7 @@ class SubscriberRepository:
             source=source,
             now=self._db.clock.now(),
             remove_missing=remove_missing,
+            secret=self._secret,
         )
         with gc_paused(), self._db.write(dry_run=dry_run) as conn:
             report = imports.import_chunks(conn, run, chunks)
@@ -109,6 +118,7 @@ class SubscriberRepository:
                     source=Source.SYNC,
                     now=now,
                     remove_missing=True,
+                    secret=self._secret,
                 )
                 reports.append(imports.import_chunks(conn, run, file_chunks(path)))
         return [_dry(report) for report in reports] if dry_run else reports
@@ -128,6 +138,7 @@ class SubscriberRepository:
         clean_name = _clean_name(name) if name else None
         clean_attributes = {_key(k): _clean(v, k) for k, v in (attributes or {}).items()}
         with self._db.write() as conn:
+            self._refuse_erased(conn, address)
             return ops.add_to_list(
                 conn,
                 address,
@@ -148,9 +159,12 @@ class SubscriberRepository:
         self, email: str, *, reason: str | None = None, source: Source = Source.CLI
     ) -> StatusChange:
         """Stop all mail to an address, on every list; an unknown address is kept suppressed."""
+        address = parse_email(email)
         with self._db.write() as conn:
+            if self._erased_unknown(conn, address):
+                return StatusChange(address, Status.UNSUBSCRIBED, Status.UNSUBSCRIBED)
             return ops.unsubscribe(
-                conn, parse_email(email), reason=reason, source=source, now=self._db.clock.now()
+                conn, address, reason=reason, source=source, now=self._db.clock.now()
             )
 
     def resubscribe(
@@ -165,11 +179,15 @@ class SubscriberRepository:
     def set_status(
         self, email: str, status: Status, *, reason: str | None, source: Source
     ) -> StatusChange:
-        """Record a bounce, complaint or unsubscribe from a provider or the web."""
+        """Record a bounce, complaint or unsubscribe from a provider or the web (an erased
+        address is suppressed already: it is not stored again)."""
+        address = parse_email(email)
         with self._db.write() as conn:
+            if status != Status.SUBSCRIBED and self._erased_unknown(conn, address):
+                return StatusChange(address, status, status)
             return ops.set_status(
                 conn,
-                parse_email(email),
+                address,
                 status,
                 reason=reason,
                 source=source,
@@ -185,6 +203,7 @@ class SubscriberRepository:
             found = ops.find(conn, address)
             if found is not None:
                 return found
+            self._refuse_erased(conn, address)
             ops.create(
                 conn,
                 address,
@@ -208,6 +227,98 @@ class SubscriberRepository:
         """Status, lists and status history of one address."""
         with self._db.read() as conn:
             return ops.details(conn, parse_email(email))
+
+    # -- erased addresses --------------------------------------------------------------
+
+    def is_erased(self, email: str) -> bool:
+        """Whether this address was erased with `forget` (and so is suppressed for good)."""
+        with self._db.read() as conn:
+            return erasures.is_erased(conn, parse_email(email), self._secret)
+
+    def _erased_unknown(self, conn: Connection, address: str) -> bool:
+        return ops.find(conn, address) is None and erasures.is_erased(conn, address, self._secret)
+
+    def _refuse_erased(self, conn: Connection, address: str) -> None:
+        if self._erased_unknown(conn, address):
+            raise SuppressedError(
+                f"{address} was erased on its owner's request; it is suppressed for good",
+                hint="only its owner can subscribe it again, through the sign-up form",
+            )
+
+    # -- a reader's own choices (the preference page) -----------------------------------
+
+    def active_lists(self, subscriber_id: int) -> set[str]:
+        """The lists the subscriber is a current member of."""
+        with self._db.read() as conn:
+            return prefs.active_lists(conn, subscriber_id)
+
+    def choose_lists(
+        self, subscriber_id: int, wanted: set[str], offered: set[str], *, source: Source
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Membership of exactly `wanted` among `offered`; (joined, left). See
+        `preferences.choose_lists` (SuppressedError for a suppressed reader joining)."""
+        for name in offered:
+            check_list_name(name)
+        with self._db.write() as conn:
+            return prefs.choose_lists(
+                conn, subscriber_id, wanted, offered, source=source, now=self._db.clock.now()
+            )
+
+    def pause(self, subscriber_id: int, until: datetime | None, *, source: Source) -> Subscriber:
+        """No mail before `until` (None: resume now); recorded in the history."""
+        with self._db.write() as conn:
+            return prefs.pause(conn, subscriber_id, until, source=source, now=self._db.clock.now())
+
+    def request_address_change(
+        self, subscriber_id: int, new_email: str, expires_at: datetime, *, source: Source
+    ) -> AddressChange:
+        """A pending change to `new_email` (AddressError if it is not an address)."""
+        address = parse_email(new_email, new=True)
+        with self._db.write() as conn:
+            return prefs.request_address_change(
+                conn,
+                subscriber_id,
+                address,
+                now=self._db.clock.now(),
+                expires_at=expires_at,
+                source=source,
+            )
+
+    def pending_address_change(self, subscriber_id: int) -> AddressChange | None:
+        """The subscriber's pending change of address, if any."""
+        with self._db.read() as conn:
+            return prefs.pending_address_change(conn, subscriber_id)
+
+    def cancel_address_change(self, change_id: int) -> None:
+        """Drop a pending change of address (its confirmation could not be sent)."""
+        with self._db.write() as conn:
+            prefs.cancel_address_change(conn, change_id)
+
+    def find_address_change(self, change_id: int) -> AddressChange | None:
+        with self._db.read() as conn:
+            return prefs.find_address_change(conn, change_id)
+
+    def confirm_address_change(self, change_id: int, *, source: Source) -> Subscriber | None:
+        """Apply a confirmed change of address; None when the request is gone or expired."""
+        with self._db.write() as conn:
+            return prefs.confirm_address_change(
+                conn, change_id, source=source, now=self._db.clock.now()
+            )
+
+    # -- access and erasure (GDPR art. 15 and 17) -------------------------------------
+
+    def person_data(self, email: str) -> dict[str, Any]:
+        """Everything stored about one address, JSON-ready; SubscriberNotFoundError."""
+        with self._db.read() as conn:
+            return prefs.person_data(conn, parse_email(email))
+
+    def forget(self, subscriber_id: int, secret: Secret, *, source: Source) -> None:
+        """Erase one subscriber's personal data, keeping the keyed hash of the address as
+        a suppression (see `preferences.forget`); then, on SQLite, write the change
+        through to the file so no old copy of a page keeps the address."""
+        with self._db.write() as conn:
+            prefs.forget(conn, subscriber_id, secret, source=source, now=self._db.clock.now())
+        self._db.checkpoint()
 
     # -- lists -----------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ def to_subscriber(row: Row[Any]) -> Subscriber:
         status_reason=values["status_reason"],
         created_at=values["created_at"],
         updated_at=values["updated_at"],
+        paused_until=values.get("paused_until"),
     )
 
 

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 import urllib.error
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -81,11 +81,10 @@ def api_host(settings: SendGridSettings) -> str:
 # --------------------------------------------------------------------------- the payload
 
 
-def _keys(placeholder: str, messages: Sequence[PersonalMessage]) -> tuple[str, str]:
+def _keys(placeholder: str, urls: Iterable[str]) -> tuple[str, str]:
     """Substitution keys for the HTML and the text part. One key serves both when no
     recipient's URL changes under HTML escaping (the usual case: a third less to send);
     otherwise two, neither a prefix of the other."""
-    urls = (m.recipient.unsubscribe_url for m in messages)
     if all(html.escape(url, quote=True) == url for url in urls):
         return placeholder, placeholder
     return placeholder + "/html", placeholder + "/text"
@@ -108,8 +107,27 @@ def sendgrid_name(name: str | None) -> str | None:
     return shown
 
 
-def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> dict[str, Any]:
-    """One recipient's entry; `keys` are the substitution keys (None with an ASM group).
+def _unsubscribe_urls(messages: Sequence[PersonalMessage]) -> Iterator[str]:
+    return (m.recipient.unsubscribe_url for m in messages)
+
+
+def _substitute(entry: dict[str, Any], keys: tuple[str, str], url: str) -> None:
+    html_key, text_key = keys
+    found = entry.setdefault("substitutions", {})
+    if html_key == text_key:
+        found[html_key] = url
+    else:
+        found[html_key] = html.escape(url, quote=True)
+        found[text_key] = url
+
+
+def _personalization(
+    message: PersonalMessage,
+    keys: tuple[str, str] | None,
+    preference_keys: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """One recipient's entry; `keys` are the unsubscribe substitution keys (None with an
+    ASM group), `preference_keys` the preference link's (None: the issue has none).
     MessageError when this recipient's entry cannot be built (their address cannot
     be sent, their unsubscribe URL is unusable). Runs a million times per large
     send, so it builds plain dicts directly."""
@@ -122,26 +140,31 @@ def _personalization(message: PersonalMessage, keys: tuple[str, str] | None) -> 
     if keys is None:
         entry["headers"] = {"Message-ID": message.message_id}
     else:
-        url = recipient.unsubscribe_url
-        html_key, text_key = keys
-        entry["substitutions"] = (
-            {html_key: url}
-            if html_key == text_key
-            else {html_key: html.escape(url, quote=True), text_key: url}
-        )
+        _substitute(entry, keys, recipient.unsubscribe_url)
         unsubscribe = token_header("List-Unsubscribe", message.issue.list_unsubscribe(recipient))
         entry["headers"] = {"Message-ID": message.message_id, "List-Unsubscribe": unsubscribe.value}
+    if preference_keys is not None:
+        _substitute(entry, preference_keys, recipient.preferences_link)
     if recipient.subscriber_id is not None:
         entry["custom_args"] = {"subscriber_id": str(recipient.subscriber_id)}
     return entry
 
 
-def _content(issue: IssueMessage, keys: tuple[str, str] | None) -> list[dict[str, str]]:
+def _content(
+    issue: IssueMessage,
+    keys: tuple[str, str] | None,
+    preference_keys: tuple[str, str] | None = None,
+) -> list[dict[str, str]]:
     html_key, text_key = keys or (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG)
     marker = issue.unsubscribe_placeholder
+    text, body = issue.text.replace(marker, text_key), issue.html.replace(marker, html_key)
+    if preference_keys is not None:
+        preferences = issue.preferences_placeholder
+        text = text.replace(preferences, preference_keys[1])
+        body = body.replace(preferences, preference_keys[0])
     content = [
-        {"type": "text/plain", "value": issue.text.replace(marker, text_key)},
-        {"type": "text/html", "value": issue.html.replace(marker, html_key)},
+        {"type": "text/plain", "value": text},
+        {"type": "text/html", "value": body},
     ]
     for part in content:
         longest = longest_line(part["value"])
@@ -177,14 +200,23 @@ def prepare_payload(
     issue = first.issue
     # A transactional notice has no unsubscribe link to substitute and no list headers.
     asm = settings.asm_group_id is not None and not issue.transactional
-    keys = None if asm or issue.transactional else _keys(issue.unsubscribe_placeholder, messages)
+    keys = (
+        None
+        if asm or issue.transactional
+        else _keys(issue.unsubscribe_placeholder, _unsubscribe_urls(messages))
+    )
+    preference_keys = (
+        _keys(issue.preferences_placeholder, (m.recipient.preferences_link for m in messages))
+        if issue.preferences_placeholder
+        else None
+    )
     personalizations: list[dict[str, Any]] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
     seen: set[str] = set()
     for index, message in enumerate(messages):
         try:
-            entry = _personalization(message, keys)
+            entry = _personalization(message, keys, preference_keys)
         except MessageError as err:
             failed[index] = Result(message.recipient, Outcome.FAILED, error=err.message)
             continue
@@ -202,7 +234,7 @@ def prepare_payload(
         "personalizations": personalizations,
         "from": _sender(issue),
         "subject": one_line(first.subject),
-        "content": _content(issue, keys),
+        "content": _content(issue, keys, preference_keys),
         "headers": {} if issue.transactional else {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }

@@ -15,6 +15,8 @@ the answer is sent.
     POST /webhooks/sendgrid     SendGrid's signed Event Webhook
     GET  /archive/, /archive/{issue}/, /feed.xml   the public archive
     GET  /healthz               for the process manager
+    GET/POST /preferences/{token}, /confirm-address/{token}   a reader's own choices
+                                (newsletter.web.preferences)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store import Store
 from newsletter.web.bodies import BodyLimits, Refusal
+from newsletter.web.preferences import PreferencePages, preference_routes
 from newsletter.web.signup import SignupPages
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import Answer, SendGridWebhook
@@ -93,6 +96,7 @@ class Handlers:
         self.pages = Pages(config)
         writes = _write_queue(store)
         self.links = Links(store, secret, writes)
+        self.preferences = PreferencePages(config, store, secret, self.pages, clock, writes)
         self.archive = Archive(config, store)
         self.webhook = SendGridWebhook(
             store, key, max_age=config.webhook.max_age_seconds, clock=clock, writes=writes
@@ -275,6 +279,7 @@ def routes(handlers: Handlers) -> list[Route]:
         Route("/archive/{issue}/", handlers.archive_issue, methods=["GET"]),
         Route("/feed.xml", handlers.feed, methods=["GET"]),
         Route("/healthz", handlers.healthz, methods=["GET"]),
+        *preference_routes(handlers.preferences),
     ]
 
 

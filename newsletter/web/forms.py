@@ -39,9 +39,16 @@ def csrf_token(secret: Secret, purpose: str, now: datetime) -> str:
     return f"{issued}.{_signature(issued, purpose, secret)}"
 
 
-def form_age(token: str, secret: Secret, purpose: str, now: datetime) -> float:
+def form_age(
+    token: str,
+    secret: Secret,
+    purpose: str,
+    now: datetime,
+    *,
+    max_age: timedelta = MAX_FORM_AGE,
+) -> float:
     """Seconds since the form holding `token` was shown; FormRefusedError (403) if the
-    token is missing, malformed, not ours, for another form, or older than MAX_FORM_AGE."""
+    token is missing, malformed, not ours, for another form, or older than `max_age`."""
     match = _SHAPE.fullmatch(token.strip())
     if match is None:
         raise FormRefusedError("the form is incomplete or was not made by this site")
@@ -49,14 +56,23 @@ def form_age(token: str, secret: Secret, purpose: str, now: datetime) -> float:
     if not hmac.compare_digest(_signature(issued, purpose, secret), match.group(2)):
         raise FormRefusedError("the form was not made by this site")
     age = now.timestamp() - issued
-    if age > MAX_FORM_AGE.total_seconds() or age < -60:  # a minute of clock skew at most
+    if age > max_age.total_seconds() or age < -60:  # a minute of clock skew at most
         raise FormRefusedError("the form has expired; please fill it in again")
     return max(age, 0.0)
 
 
-def check_csrf(token: str, secret: Secret, purpose: str, now: datetime) -> None:
-    """FormRefusedError (403) unless `token` is a genuine, recent token of `purpose`."""
-    form_age(token, secret, purpose, now)
+def check_csrf(
+    token: str,
+    secret: Secret,
+    purpose: str,
+    now: datetime,
+    *,
+    max_age: timedelta = MAX_FORM_AGE,
+) -> None:
+    """FormRefusedError (403) unless `token` is a genuine token of `purpose`, made at most
+    `max_age` ago (a form's page may allow longer: a reader's preference page is often
+    left open)."""
+    form_age(token, secret, purpose, now, max_age=max_age)
 
 
 def origin_of(url: str) -> str | None:

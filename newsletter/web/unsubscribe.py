@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from newsletter.errors import SubscriberNotFoundError, TokenError
 from newsletter.secrets import Secret
-from newsletter.store import Source, Status, Store, Subscriber
+from newsletter.store import Source, Status, Store, Subscriber, was_erased
 from newsletter.tokens import read_token
 
 WEB_REASON = "unsubscribe link"
@@ -42,12 +42,14 @@ class Links:
         self.writes = writes or nullcontext()
 
     def lookup(self, token: str) -> Subscriber | None:
-        """The subscriber a genuine token names; None for anything else."""
+        """The subscriber a genuine token names; None for anything else (an erased
+        reader's link too: nothing is left to show or change)."""
         try:
             subscriber_id = read_token(token, self.secret)
         except TokenError:
             return None
-        return self.store.subscribers.get_by_id(subscriber_id)
+        found = self.store.subscribers.get_by_id(subscriber_id)
+        return None if found is None or was_erased(found) else found
 
     def unsubscribe(self, token: str) -> LinkOutcome | None:
         """Stop all mail to the subscriber at once (committed on return); idempotent."""

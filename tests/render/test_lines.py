@@ -66,11 +66,11 @@ def dom(document: str) -> Any:
 
 def unbroken_html(issue: Any, config: Any) -> str:
     """MJML's and premailer's output for `issue` before its lines are broken."""
-    from newsletter.render.issue import _context, placeholder
+    from newsletter.render.issue import _context, delivery_placeholders
     from newsletter.render.templating import MJML_TEMPLATE, render_template
 
     digest = issue.digest
-    context = _context(digest, config, {"unsubscribe_url": placeholder("unsubscribe_url", digest)})
+    context = _context(digest, config, delivery_placeholders(digest))
     return inline_css(compile_mjml(render_template(config.templates_dir, MJML_TEMPLATE, context)))
 
 

@@ -219,14 +219,19 @@ def test_sandbox_mode(server: FakeSendGrid) -> None:
 
 
 def test_asm_group_lets_sendgrid_manage_unsubscribes(server: FakeSendGrid) -> None:
-    """With an ASM group the link is SendGrid's group link and no own List-Unsubscribe."""
-    transport(asm_group_id=42).send(personal_messages(2), SendOptions())
+    """With an ASM group the link is SendGrid's group link and no own List-Unsubscribe;
+    only the preference page's link is substituted per reader."""
+    messages = personal_messages(2)
+    transport(asm_group_id=42).send(messages, SendOptions())
     body = server.accepted[0].body
     assert body is not None
     assert body["asm"] == {"group_id": 42}
     assert "<%asm_group_unsubscribe_raw_url%>" in body["content"][1]["value"]
     assert "List-Unsubscribe" not in body["personalizations"][0]["headers"]
-    assert "substitutions" not in body["personalizations"][0]
+    issue = messages[0].issue
+    substitutions = body["personalizations"][0]["substitutions"]
+    assert list(substitutions) == [issue.preferences_placeholder]
+    assert issue.unsubscribe_placeholder not in body["content"][1]["value"]
 
 
 def test_delivered_text_has_each_recipients_link(server: FakeSendGrid) -> None:

@@ -24,6 +24,8 @@ TOKEN = "17." + "A" * 40 + "b_-"
     [
         (f"/unsubscribe/{TOKEN}?x=1", "/unsubscribe/…?x=1"),
         ("/resubscribe/17.abc", "/resubscribe/…"),
+        (f"GET /preferences/{TOKEN}/erase HTTP/1.1", "GET /preferences/… HTTP/1.1"),
+        ("POST /confirm-address/5.1790000000.abc HTTP/1.1", "POST /confirm-address/… HTTP/1.1"),
         (f"POST /unsubscribe/{TOKEN} HTTP/1.1", "POST /unsubscribe/… HTTP/1.1"),
         ("GET /unsubscribe/ HTTP/1.1", "GET /unsubscribe/ HTTP/1.1"),
         ("/archive/2025-09-12/", "/archive/2025-09-12/"),

@@ -161,6 +161,30 @@ def test_a_complained_address_gets_no_email_and_others_are_never_reactivated_by_
     assert site.store.subscribers.get("left@example.com").status == Status.SUBSCRIBED  # type: ignore[union-attr]
 
 
+def test_a_stored_reader_s_confirmation_links_their_preference_page(site: SignupSite) -> None:
+    """Issue 14 puts the preference link "in the confirmation email": a reader already in
+    the store (here one who unsubscribed) gets their own preference link in both parts,
+    and it opens their page; a new address, with no page yet, gets none."""
+    site.store.subscribers.add("left@example.com", "weekly")
+    site.store.subscribers.unsubscribe("left@example.com")
+    site.post("left@example.com")
+    site.post(READER)
+    [known] = site.emails_to("left@example.com")
+    [new] = site.emails_to(READER)
+    pattern = re.compile(r"https://news\.example\.com/preferences/([0-9]+\.[A-Za-z0-9_-]{43})")
+    parts = [known.get_body((kind,)) for kind in ("plain", "html")]
+    found = [pattern.search(part.get_content()) for part in parts if part is not None]
+    assert len(found) == 2 and all(found)
+    assert found[0] is not None and found[1] is not None
+    assert found[0].group(1) == found[1].group(1)
+    page = site.client.get(f"/preferences/{found[0].group(1)}")
+    assert page.status_code == 200
+    assert "preferences</h1>" in page.text
+    for kind in ("plain", "html"):
+        part = new.get_body((kind,))
+        assert part is not None and "/preferences/" not in part.get_content()
+
+
 def test_a_complaint_after_the_email_is_not_lifted_by_the_link(site: SignupSite) -> None:
     """An address that complains between the email and the click stays suppressed."""
     site.post(READER)

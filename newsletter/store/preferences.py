@@ -275,8 +275,10 @@ def forget(
 
 def person_data(conn: Connection, email: str) -> dict[str, Any]:
     """Everything stored about one address (GDPR art. 15), as JSON-ready values:
-    the subscriber row, every list membership, the status history, each delivery
-    (issue, list, state, provider event) and any pending change of address."""
+    the subscriber row, the consent record of a sign-up, every list membership, the
+    status history, each delivery (issue, list, state, provider event), any pending
+    change of address and any sign-up of the address still waiting for its confirmation
+    (its lists, times and recorded IP)."""
     found = details(conn, email)
     subscriber = found.subscriber
     sent = conn.execute(
@@ -299,6 +301,10 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
     change = conn.execute(
         select(address_changes).where(address_changes.c.subscriber_id == subscriber.id)
     ).first()
+    waiting = conn.execute(
+        select(signups).where(signups.c.email == subscriber.email).order_by(signups.c.id)
+    )
+    agreed = found.consent
     return {
         "subscriber": {
             "id": subscriber.id,
@@ -311,6 +317,14 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
             "paused_until": _time(subscriber.paused_until),
             "created_at": _time(subscriber.created_at),
             "updated_at": _time(subscriber.updated_at),
+        },
+        "consent": None
+        if agreed is None
+        else {
+            "form_posted_at": _time(agreed.posted_at),
+            "confirmed_at": _time(agreed.confirmed_at),
+            "consent_text_sha256": agreed.text_hash,
+            "ip": agreed.ip,
         },
         "lists": [
             {
@@ -352,6 +366,16 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
             "requested_at": _time(change.requested_at),
             "expires_at": _time(change.expires_at),
         },
+        "pending_signups": [
+            {
+                "name": row.name,
+                "lists": list(row.lists),
+                "posted_at": _time(row.posted_at),
+                "confirmation_sent_at": _time(row.confirmation_sent_at),
+                "ip": row.consent_ip,
+            }
+            for row in waiting
+        ],
     }
 
 

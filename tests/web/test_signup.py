@@ -116,6 +116,27 @@ def test_the_ip_is_kept_only_when_config_turns_it_on(tmp_path: Path) -> None:
     site.store.close()
 
 
+def test_export_person_shows_the_consent_record_and_a_waiting_sign_up(tmp_path: Path) -> None:
+    """The right of access covers what the sign-up stored: a confirmed reader's consent
+    record (times, text hash, IP when recorded) and, for a stored reader who signed up
+    again and has not confirmed yet, the waiting sign-up with its lists and IP."""
+    site = make_signup_site(tmp_path, record_ip=True)
+    site.post(READER)
+    site.confirm(site.confirm_path(site.emails_to(READER)[0]))
+    data = site.store.subscribers.person_data(READER)
+    assert data["consent"]["ip"] == "testclient"
+    assert (
+        data["consent"]["consent_text_sha256"]
+        == hashlib.sha256(site.config.signup.consent_text.encode()).hexdigest()
+    )
+    assert data["pending_signups"] == []
+    site.clock.advance(timedelta(hours=2))
+    site.post(READER)
+    [waiting] = site.store.subscribers.person_data(READER)["pending_signups"]
+    assert (waiting["lists"], waiting["ip"]) == (["weekly"], "testclient")
+    site.store.close()
+
+
 def test_the_answer_is_the_same_whatever_the_address(site: SignupSite) -> None:
     """New, subscribed, unsubscribed, bounced, complained and unknown-but-plausible
     addresses get byte-identical answers: the form tells nobody who subscribes."""

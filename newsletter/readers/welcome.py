@@ -18,9 +18,10 @@ from newsletter.config import Config
 from newsletter.errors import NewsletterError
 from newsletter.message import IssueMessage, Recipient
 from newsletter.message.build import sender_domain
-from newsletter.message.links import UnsubscribeLinks
+from newsletter.message.links import PreferenceLinks, UnsubscribeLinks
 from newsletter.readers.mailer import Mailer
 from newsletter.redaction import redacting_logger
+from newsletter.render.issue import placeholder_for
 from newsletter.secrets import Secret
 from newsletter.states import DeliveryState
 from newsletter.store import Store, Subscriber
@@ -100,12 +101,16 @@ class Welcomes:
             content_hash=sent.content_hash,
             message_hash=sent.message_hash,
             digest_json=sent.digest_json,
+            # The footer's preference link, as dispatch fills it in (an issue sent before
+            # the link existed has no marker: nothing is replaced).
+            preferences_placeholder=placeholder_for("preferences_url", sent.content_hash),
         )
         recipient = Recipient(
             email=subscriber.email,
             unsubscribe_url=links(subscriber.id),
             name=subscriber.name,
             subscriber_id=subscriber.id,
+            preferences_url=PreferenceLinks(self.config, self.secret)(subscriber.id),
         )
         try:
             result = self.mailer.send(message.personalise(recipient))

@@ -465,8 +465,9 @@ class _NoMail:
 
 def test_with_welcome_on_a_confirmed_reader_gets_the_latest_issue_once(tmp_path: Path) -> None:
     """signup.welcome: confirming sends the latest sent issue at once, personalised with
-    the reader's own unsubscribe link, recorded in the ledger under the issue's
-    `welcome` send (accepted); confirming again sends nothing more."""
+    the reader's own unsubscribe and preference links (no marker left in either part),
+    recorded in the ledger under the issue's `welcome` send (accepted); confirming
+    again sends nothing more."""
     from newsletter.message import build_issue_message
     from newsletter.states import SendState
     from tests.delivery_support import sample_rendered
@@ -492,6 +493,13 @@ def test_with_welcome_on_a_confirmed_reader_gets_the_latest_issue_once(tmp_path:
     assert f"{BASE}/unsubscribe/" in str(welcome[0]["List-Unsubscribe"])
     subscriber = site.store.subscribers.get(READER)
     assert subscriber is not None
+    assert issue.preferences_placeholder
+    for kind in ("plain", "html"):
+        part = welcome[0].get_body((kind,))
+        assert part is not None
+        body = part.get_content()
+        assert ".invalid/" not in body
+        assert f"{BASE}/preferences/{subscriber.id}." in body
     record = site.store.sends.find_send(issue.issue_id, "welcome")
     assert record is not None and record.state == SendState.FINISHED
     assert site.store.sends.send_counts(record.id) == {"accepted": 1}

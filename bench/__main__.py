@@ -22,6 +22,7 @@ BENCHMARKS = {
     "webhook-attack": "bench.webhook_attack",
     "render-speed": "bench.render_speed",
     "webhook-events": "bench.webhook_events",
+    "signup-load": "bench.signup_load",
 }
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (

@@ -100,7 +100,7 @@ class ListConfig(_Strict):
     weekly: bool = Field(default=False, description="Sent the weekly issue by `dispatch`.")
     public: bool = Field(
         default=False,
-        description="Offered to readers: on the sign-up form and the preference page.",
+        description="Offered to readers on the sign-up form (and the preference page).",
     )
 
 
@@ -363,12 +363,52 @@ class ApprovalSettings(_Strict):
     )
 
 
+DEFAULT_CONSENT_TEXT = (
+    "I agree to receive the newsletter by email. I can unsubscribe at any time with the "
+    "link in every issue; my address is used for nothing else."
+)
+MAX_CONSENT_TEXT = 2000
+
+
+class SignupSettings(_Strict):
+    """Readers' own sign-up with double opt-in (`newsletter serve`, docs/readers.md)."""
+
+    consent_text: str = Field(
+        default=DEFAULT_CONSENT_TEXT,
+        min_length=1,
+        max_length=MAX_CONSENT_TEXT,
+        description="Shown beside the sign-up button; its SHA-256 is kept with each consent.",
+    )
+    confirm_expiry_days: int = Field(
+        default=7, ge=1, le=90, description="A confirmation link works this long."
+    )
+    purge_pending_after_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="`subscribers purge-pending` deletes sign-ups unconfirmed this long.",
+    )
+    min_fill_seconds: int = Field(
+        default=3, ge=0, le=600, description="A form posted sooner after it was shown is refused."
+    )
+    rate_limit_per_ip_per_hour: int = Field(
+        default=20, ge=1, le=100_000, description="Sign-up POSTs accepted per client IP per hour."
+    )
+    record_ip: bool = Field(
+        default=False, description="Keep the client's IP address in the consent record."
+    )
+    welcome: bool = Field(
+        default=False, description="Send a confirmed reader the latest sent issue at once."
+    )
+
+
 def _default_lists() -> dict[str, ListConfig]:
     return {
         "weekly": ListConfig(
             file=Path("subscribers/weekly.csv"),
             description="The weekly foreign-media digest",
             weekly=True,
+            public=True,
         ),
         "editors": ListConfig(
             file=Path("subscribers/editors.csv"),
@@ -394,6 +434,7 @@ class Config(_Strict):
     preferences: Preferences = Preferences()
     tracking: Tracking = Tracking()
     approval: ApprovalSettings = ApprovalSettings()
+    signup: SignupSettings = SignupSettings()
     base_dir: Path = Field(default=Path(), exclude=True)
 
     def resolve(self, path: Path) -> Path:
@@ -416,6 +457,11 @@ class Config(_Strict):
     def weekly_lists(self) -> list[str]:
         """The lists `dispatch` sends the weekly issue to."""
         return [name for name, spec in self.lists.items() if spec.weekly]
+
+    @property
+    def public_lists(self) -> list[str]:
+        """The lists readers may choose themselves (declared `public: true`)."""
+        return [name for name, spec in self.lists.items() if spec.public]
 
     @property
     def outbox_dir(self) -> Path:

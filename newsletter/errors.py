@@ -18,6 +18,9 @@ them and turns them into exit codes::
     │   │   ├── SuppressedError             an address unsubscribed, bounced or complained
     │   │   ├── TokenError                  a tampered, foreign or malformed token
     │   │   │   └── TokenExpiredError       a genuine confirmation link past its expiry
+    │   │   ├── SignupFieldError            a sign-up form field that cannot be accepted
+    │   │   ├── FormRefusedError            a web form post refused (forged, expired or
+    │   │   │                               foreign form token or Origin): its HTTP status
     │   │   ├── SignatureError              a webhook request not signed by SendGrid, or too old
     │   │   ├── MalformedEventsError        a webhook body that is not SendGrid's event JSON
     │   │   ├── UnsupportedFeatureError     a send option the transport cannot honour
@@ -211,7 +214,24 @@ class TokenError(InputError):
 
 
 class TokenExpiredError(TokenError):
-    """A genuine signed token whose expiry has passed (a confirmation link)."""
+    """A genuine expiring token (a confirmation link) whose time is up."""
+
+
+class SignupFieldError(InputError):
+    """A sign-up form field that cannot be accepted; `field` names it for the form."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FormRefusedError(InputError):
+    """A web form post refused before it is acted on (a forged, expired or foreign
+    form): `status` is the HTTP status the page is answered with (403, 429 …)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class MessageError(RenderError):

@@ -5,8 +5,8 @@ reports), so what they must never hold is removed before a record reaches any
 handler:
 
 - a subscriber's unsubscribe token: anyone holding it can unsubscribe that reader.
-  Tokens are removed from `/unsubscribe/…`, `/resubscribe/…`, `/preferences/…` and
-  `/confirm-address/…` paths (the whole
+  Tokens are removed from `/unsubscribe/…`, `/resubscribe/…`, `/preferences/…`,
+  `/confirm/…` and `/confirm-address/…` paths (the whole
   rest of the path: a mangled link may split the token over segments), from query
   parameters named like secrets (`token`, `key`, `password`, …) and wherever the
   token's own shape (`<id>.<43 base64url characters>`, see newsletter.tokens), or
@@ -35,7 +35,7 @@ HIDDEN_PASSWORD: Final = "***"  # noqa: S105 - the mask, not a password
 # A token in a link path: the rest of the path, every segment of it. A link mangled on
 # its way (`/unsubscribe/17/<signature>`, a slash appended) still holds the signature.
 _TOKEN_PATH = re.compile(
-    r"(/(?:unsubscribe|resubscribe|preferences|confirm-address)/)(?=[^?#\s\"'<>])[^?#\s\"'<>]+"
+    r"(/(?:unsubscribe|resubscribe|preferences|confirm-address|confirm)/)(?=[^?#\s\"'<>])[^?#\s\"'<>]+"
 )
 # Query parameters whose value is a secret, whatever the path.
 _SECRET_QUERY = re.compile(

@@ -7,8 +7,10 @@ subscriber's token, and only someone holding the secret can make one. The
 purpose is part of what is signed, so a token made for one use is worthless for
 another. Checking compares signatures in constant time.
 
-Expiring tokens (confirmation links) are ``<id>.<expiry>.<signature>``: the expiry
-(UTC seconds since the epoch) is signed too, so it cannot be pushed back.
+An expiring token (a sign-up's confirmation link) is
+``<id>.<expiry>.<signature>``: the expiry, whole seconds since the epoch (UTC),
+is signed with the id, so it cannot be moved; after it the token is refused
+with TokenExpiredError, told apart from a forged or damaged one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from newsletter.errors import TokenError, TokenExpiredError
 from newsletter.secrets import Secret
 
 UNSUBSCRIBE: Final = "unsubscribe"
+CONFIRM: Final = "confirm"  # a pending sign-up's double opt-in link (expiring)
 PREFERENCES: Final = "preferences"  # a reader's preference page: never expires, like UNSUBSCRIBE
 CHANGE_ADDRESS: Final = "change-address"  # confirms a new address; expiring, names the request
 _VERSION: Final = "v1"
@@ -93,39 +96,34 @@ def read_token(token: str, secret: Secret, *, purpose: str = UNSUBSCRIBE) -> int
     return subscriber_id
 
 
-def _expiring_signature(subject_id: int, expires: int, purpose: str, secret: Secret) -> str:
-    message = f"newsletter/{purpose}/{_VERSION}/{subject_id}/{expires}".encode()
-    digest = hmac.digest(secret.reveal().encode("utf-8"), message, "sha256")
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def make_expiring_token(
     subject_id: int, secret: Secret, *, purpose: str, expires_at: datetime
 ) -> str:
-    """A token naming `subject_id` for `purpose` that `read_expiring_token` refuses after
-    `expires_at` (timezone-aware; kept to the second)."""
+    """A token naming `subject_id` for `purpose` that is refused after `expires_at`
+    (aware datetime; kept to the whole second)."""
     if not 1 <= subject_id <= MAX_ID:
-        raise ValueError(f"token subjects are 1 to 2**63-1, got {subject_id}")
+        raise ValueError(f"ids are 1 to 2**63-1, got {subject_id}")
     if expires_at.tzinfo is None:
         raise ValueError("expires_at must be timezone-aware")
-    expires = int(expires_at.astimezone(UTC).timestamp())
-    signature = _expiring_signature(subject_id, expires, purpose, secret)
-    return f"{subject_id}.{expires}.{signature}"
+    expiry = int(expires_at.timestamp())
+    signature = _signature(subject_id, f"{purpose}/{expiry}", secret)
+    return f"{subject_id}.{expiry}.{signature}"
 
 
 def read_expiring_token(token: str, secret: Secret, *, purpose: str, now: datetime) -> int:
-    """The subject id of a genuine, unexpired token; TokenError when it is malformed or
-    not ours, TokenExpiredError (a TokenError) when it is ours but past its expiry.
-    The signature is checked first, so an expiry is never reported for a forged token."""
+    """The id an expiring token names. TokenError when it is malformed or not ours;
+    TokenExpiredError (a TokenError) when it is genuine but `now` is past its expiry.
+    The signature is checked first, so an expiry message is only ever given for a
+    token this newsletter issued."""
     match = _EXPIRING_SHAPE.fullmatch(token.strip())
     if match is None:
         raise TokenError("this link is incomplete or damaged (malformed token)")
-    subject_id, expires = int(match.group(1)), int(match.group(2))
+    subject_id, expiry = int(match.group(1)), int(match.group(2))
     if subject_id > MAX_ID:
         raise TokenError("this link is incomplete or damaged (no such id)")
-    expected = _expiring_signature(subject_id, expires, purpose, secret)
+    expected = _signature(subject_id, f"{purpose}/{expiry}", secret)
     if not hmac.compare_digest(expected, match.group(3)):
         raise TokenError("this link was not issued by this newsletter (bad signature)")
-    if now.timestamp() >= expires:
-        raise TokenExpiredError("this link has expired: ask for a new one")
+    if now.astimezone(UTC).timestamp() >= expiry:
+        raise TokenExpiredError("this link has expired")
     return subject_id

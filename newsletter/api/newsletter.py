@@ -34,6 +34,7 @@ from newsletter.api.results import (
     Forgotten,
     ImportResult,
     NewDigest,
+    PendingPurged,
     PersonData,
     PreparedIssue,
     PreviewReport,
@@ -391,6 +392,18 @@ class Newsletter:
     def token(self, email: str) -> str:
         """The signed unsubscribe token of an address (needs NEWSLETTER_SECRET)."""
         return subscribers.token(self.config, email, clock=self.clock)
+
+    # ------------------------------------------------------------------ readers' sign-up
+
+    def signup_form(self) -> str:
+        """The embeddable sign-up form for the publication's site (plain HTML, no script)."""
+        return readers.signup_form(self.config)
+
+    def purge_pending(self) -> PendingPurged:
+        """Delete sign-ups unconfirmed for signup.purge_pending_after_days (cron-safe)."""
+        return readers.purge_pending(self.config, clock=self.clock)
+
+    # ------------------------------------------------------------------ readers' data
 
     def export_person(self, email: str) -> PersonData:
         """Everything stored about one address (GDPR art. 15, right of access): its row,

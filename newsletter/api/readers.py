@@ -1,5 +1,9 @@
 """What readers do for themselves, and their rights over their data.
 
+Sign-up (`signup_form`, `purge_pending`) serves `newsletter signup-form` and
+`newsletter subscribers purge-pending`; the form and its double opt-in themselves
+are `newsletter.readers.Signups` (see docs/readers.md).
+
 `ReaderPreferences` is the preference page's library (the web calls it; it is free of
 HTTP): choose public lists, pause for some weeks, change address (confirmed from the
 new address before it replaces the old), unsubscribe from everything, erase. Reading
@@ -12,17 +16,16 @@ erasure) serve `newsletter subscribers export-person` / `forget` and the page's
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from newsletter.api.results import Forgotten, PersonData
+from newsletter.api.results import Forgotten, PendingPurged, PersonData
 from newsletter.api.sending import configured_transport
-from newsletter.clock import Clock
+from newsletter.clock import Clock, SystemClock
 from newsletter.config import Config
 from newsletter.errors import DeliveryError, InputError, SubscriberNotFoundError, TokenError
-from newsletter.message import IssueMessage, PersonalMessage, Recipient
-from newsletter.message.links import unsubscribe_url
+from newsletter.notices import NoticeKind, build_notice
+from newsletter.pages import signup_snippet
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store import AddressChange, Source, Status, Store, Subscriber, was_erased
@@ -42,6 +45,29 @@ UNSUBSCRIBE_REASON = "unsubscribed from everything on the preference page"
 # to mail strangers over and over.
 CONFIRMATION_INTERVAL = timedelta(hours=1)
 CONFIRM_ADDRESS_PATH = "/confirm-address/"
+
+
+# --------------------------------------------------------------------------- sign-up
+
+
+def signup_form(config: Config) -> str:
+    """The embeddable sign-up form: plain HTML, no script, posting to
+    {public_base_url}/subscribe (see docs/readers.md)."""
+    return signup_snippet(config)
+
+
+def purge_pending(config: Config, *, clock: Clock | None = None) -> PendingPurged:
+    """Delete the sign-ups left unconfirmed for signup.purge_pending_after_days (and the
+    confirmed ones as old, which keep no address); StoreError (7) if there is no store."""
+    now = (clock or SystemClock()).now()
+    older_than = now - timedelta(days=config.signup.purge_pending_after_days)
+    with Store.from_config(config, clock=clock) as store:
+        purged = store.readers.purge_pending(older_than)
+        left = store.readers.pending_count()
+    return PendingPurged(purged=purged, older_than=older_than, still_pending=left)
+
+
+# --------------------------------------------------------------------------- preferences
 
 
 @dataclass(frozen=True)
@@ -200,12 +226,14 @@ class ReaderPreferences:
         return found is not None and found.status == Status.COMPLAINED
 
     def _send(self, subscriber: Subscriber, change: AddressChange, action_url: str) -> None:
-        message = _confirmation_message(
+        # No preference link in this email: the new address has not proved anything yet,
+        # and the link would hand it the reader's page before the change is confirmed.
+        message = build_notice(
             self.config,
+            NoticeKind.CONFIRM_ADDRESS,
             to=change.new_email,
             name=subscriber.name,
             action_url=action_url,
-            unsubscribe=unsubscribe_url(self.config, subscriber.id, self.secret),
         )
         with configured_transport(self.config, None) as transport:
             results = transport.send([message], SendOptions())
@@ -243,42 +271,6 @@ class ReaderPreferences:
         """Delete the reader's data ("delete my data"), as `forget` does."""
         self.store.subscribers.forget(subscriber.id, self.secret, source=Source.WEB)
         log.info("erased subscriber %s on their request (preference page)", subscriber.id)
-
-
-def _confirmation_message(
-    config: Config, *, to: str, name: str | None, action_url: str, unsubscribe: str
-) -> PersonalMessage:
-    """A minimal confirm-your-new-address email (plain text, and the same as HTML)."""
-    # lead: swap for newsletter.notices.build_notice at merge
-    greeting = f"Hello {name}," if name else "Hello,"
-    text = (
-        f"{greeting}\n\nPlease confirm that {config.publication.digest_name} should be sent "
-        f"to this address from now on:\n\n{action_url}\n\nThe link works for "
-        f"{config.preferences.change_address_expiry_days} days. If you did not ask for "
-        "this, ignore this email: nothing changes.\n\nUNSUBSCRIBE_URL\n"
-    )
-    body = "".join(f"<p>{html.escape(part)}</p>" for part in text.split("\n\n"))
-    marker = "https://unsubscribe-url.invalid/000000000000000000000000"
-    issue = IssueMessage(
-        issue_id="notices",
-        list_name="confirm-address",
-        subject=f"Confirm your new address for {config.publication.digest_name}",
-        from_name=config.sender.name,
-        from_email=config.sender.email,
-        reply_to=config.sender.reply_to,
-        html=f"<html><body>{body.replace('UNSUBSCRIBE_URL', marker)}</body></html>",
-        text=text.replace("UNSUBSCRIBE_URL", marker),
-        unsubscribe_placeholder=marker,
-        list_id=f"notices.{config.sender.email.rsplit('@', 1)[1]}",
-        list_label="notices",
-        unsubscribe_mailto=None,
-        categories=(),
-        message_id_domain=config.sender.email.rsplit("@", 1)[1],
-        content_hash="",
-        message_hash="",
-        digest_json="",
-    )
-    return issue.personalise(Recipient(email=to, unsubscribe_url=unsubscribe, name=name))
 
 
 # --------------------------------------------------------------------------- access, erasure

@@ -343,6 +343,16 @@ class Counts:
     totals: dict[Status, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PendingPurged:
+    """What `purge_pending` did: unconfirmed sign-ups deleted (posted before
+    `older_than`, aware UTC) and how many still wait for their confirmation."""
+
+    purged: int
+    older_than: dt.datetime
+    still_pending: int
+
+
 # --------------------------------------------------------------------------- the store
 
 

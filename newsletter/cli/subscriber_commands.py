@@ -205,6 +205,13 @@ def _details_lines(details: SubscriberDetails) -> Iterator[str]:
         before = entry.from_status or "new"
         why = f": {inert(entry.reason)}" if entry.reason else ""
         yield f"    {entry.at:%Y-%m-%d %H:%M}  {before} → {entry.to_status}  [{entry.source}]{why}"
+    consent = details.consent
+    yield "  consent:" + ("" if consent else " (none recorded: not signed up through the form)")
+    if consent:
+        yield f"    form posted:  {consent.posted_at:%Y-%m-%d %H:%M:%S} UTC"
+        yield f"    confirmed:    {consent.confirmed_at:%Y-%m-%d %H:%M:%S} UTC (double opt-in)"
+        yield f"    text sha256:  {consent.text_hash}"
+        yield f"    ip address:   {inert(consent.ip) if consent.ip else '(not recorded)'}"
 
 
 @subscribers.command("list")
@@ -257,6 +264,18 @@ def count(app: AppContext) -> None:
 def _count_row(name: str, counts: ListCount, width: int) -> str:
     cells = "  ".join(f"{counts.by_status.get(s, 0):>12}" for s in Status)
     return f"{inert(name):<{width}}  {cells}  {counts.total:>12}"
+
+
+@subscribers.command("purge-pending")
+@pass_app
+@report_errors
+def purge_pending(app: AppContext) -> None:
+    """Delete sign-ups left unconfirmed for signup.purge_pending_after_days (for cron)."""
+    done = app.api.purge_pending()
+    click.echo(
+        f"purged {plural(done.purged, 'unconfirmed sign-up')} posted before "
+        f"{done.older_than:%Y-%m-%d %H:%M} UTC; {done.still_pending} still pending"
+    )
 
 
 @subscribers.command("export-person")

@@ -27,6 +27,14 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     run(config, host or config.web.host, port or config.web.port)
 
 
+@cli.command("signup-form")
+@pass_app
+@report_errors
+def signup_form(app: AppContext) -> None:
+    """Print the embeddable sign-up form (plain HTML, no script) for the publication's site."""
+    click.echo(app.api.signup_form(), nl=False)
+
+
 @cli.group(invoke_without_command=True)
 @click.option(
     "--out",

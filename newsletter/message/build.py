@@ -160,6 +160,10 @@ class IssueMessage:
     click_tracking: bool = False
     tracked_links: tuple[str, ...] = ()
     new_message_id: Callable[[], str] = field(default_factory=lambda: _unique_ids(), compare=False)
+    # A transactional notice (newsletter.notices: a sign-up's confirmation), not an issue
+    # of a list: it goes to one address that asked for it, so it carries no List-Id and
+    # no List-Unsubscribe (RFC 2369/8058 are for list mail), and needs no unsubscribe URL.
+    transactional: bool = False
     # Where each reader's preference page link goes ("" in a message without one).
     preferences_placeholder: str = ""
 
@@ -196,7 +200,8 @@ class IssueMessage:
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
         """One recipient's message; MessageError if their unsubscribe URL is unusable."""
-        check_unsubscribe_url(recipient.unsubscribe_url)
+        if not self.transactional:
+            check_unsubscribe_url(recipient.unsubscribe_url)
         return PersonalMessage(
             issue=self,
             recipient=recipient,
@@ -205,6 +210,8 @@ class IssueMessage:
 
     def personal_headers(self, recipient: Recipient) -> tuple[Header, ...]:
         """Headers that differ per recipient or that every transport must set."""
+        if self.transactional:
+            return ()
         return (
             token_header("List-Unsubscribe", self.list_unsubscribe(recipient)),
             token_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -271,6 +278,11 @@ def _check_rendered(issue: RenderedIssue) -> None:
 @lru_cache(maxsize=64)
 def _list_id_header(label: str, list_id: str) -> Header:
     return list_id_header(label, list_id)
+
+
+def sender_domain(config: Config) -> str:
+    """The sender's domain in ASCII (IDNA); MessageError if the sender is unsendable."""
+    return _sender_domain(config)
 
 
 def _sender_domain(config: Config) -> str:

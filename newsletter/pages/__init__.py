@@ -8,7 +8,14 @@ and for `Newsletter.write_archive`, which writes the same pages as static files.
 """
 
 from newsletter.pages.archive import Archive, ArchivedIssue
-from newsletter.pages.html import PAGE_HEADERS, PERSONAL_HEADERS, WEB_TEMPLATES, Pages, mask_email
+from newsletter.pages.html import (
+    PAGE_HEADERS,
+    PERSONAL_HEADERS,
+    WEB_TEMPLATES,
+    Pages,
+    mask_email,
+    signup_snippet,
+)
 from newsletter.pages.workbench import (
     WORKBENCH_HEADERS,
     FindingView,
@@ -30,6 +37,7 @@ __all__ = [
     "WorkbenchView",
     "dark_variant",
     "mask_email",
+    "signup_snippet",
     "workbench_page",
     "workbench_script",
 ]

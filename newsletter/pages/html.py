@@ -69,3 +69,11 @@ def mask_email(email: str) -> str:
     """r•••@example.com: enough for its owner to recognise, little for anyone else."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}•••@{domain}"
+
+
+def signup_snippet(config: Config) -> str:
+    """The embeddable sign-up form for the publication's own site: plain HTML, no
+    script, posting to {public_base_url}/subscribe, which answers with the newsletter's
+    own form (the address filled in) for the reader to send from there."""
+    base = config.publication.public_base_url or f"http://{config.web.host}:{config.web.port}"
+    return Pages(config).render("signup_snippet", action=base.rstrip("/") + "/subscribe")

@@ -35,7 +35,13 @@ def placeholder(name: str, digest: Digest) -> str:
     It is derived from the digest's own content, so no digest text can contain
     it, and it is a harmless URL (RFC 2606 `.invalid`) should one ever leak.
     """
-    nonce = hashlib.sha256(f"{name}:{digest.content_hash()}".encode()).hexdigest()[:24]
+    return placeholder_for(name, digest.content_hash())
+
+
+def placeholder_for(name: str, content_hash: str) -> str:
+    """`placeholder(name, digest)` from the digest's content hash alone: what an issue
+    kept in the store (which keeps the hash) needs to fill in its per-reader values."""
+    nonce = hashlib.sha256(f"{name}:{content_hash}".encode()).hexdigest()[:24]
     return f"https://{name.replace('_', '-')}.invalid/{nonce}"
 
 

@@ -2,11 +2,9 @@
 
 Open it with ``Store.from_config(config)`` or ``Store.open(url)``; its
 repositories are ``store.subscribers``, ``store.sends``, ``store.feedback``,
-``store.issues``, ``store.approvals`` and ``store.erasures`` (see
-`newsletter.store.store`). SQLite by default, PostgreSQL through the same code; see
-docs/subscribers.md and docs/dispatch.md.
-``store.issues``, ``store.approvals`` and ``store.events`` (see `newsletter.store.store`). SQLite by
-default, PostgreSQL through the same code; see docs/subscribers.md and docs/dispatch.md.
+``store.issues``, ``store.approvals``, ``store.readers``, ``store.erasures`` and
+``store.events`` (see `newsletter.store.store`). SQLite by default, PostgreSQL through
+the same code; see docs/subscribers.md, docs/dispatch.md and docs/readers.md.
 
 This is the store's public face: code outside the package imports from here,
 never from its modules.
@@ -18,6 +16,7 @@ from newsletter.csvio import Rejection
 from newsletter.store.approval_repository import Approval, ApprovalRepository
 from newsletter.store.database import Database
 from newsletter.store.erasure_repository import ErasureRepository
+from newsletter.store.erasures import address_hash
 from newsletter.store.event_repository import EventRepository
 from newsletter.store.event_types import (
     ATTRIBUTION_WINDOW,
@@ -42,16 +41,22 @@ from newsletter.store.migrate import HEAD as SCHEMA_HEAD
 from newsletter.store.migrate import SchemaState
 from newsletter.store.models import (
     SUPPRESSED,
+    Confirmation,
+    ConfirmState,
+    Consent,
     HistoryEntry,
     ImportReport,
     ListCount,
     Membership,
+    PendingSignup,
+    SignupRecorded,
     Source,
     Status,
     Subscriber,
     SubscriberDetails,
 )
 from newsletter.store.preferences import AddressChange, was_erased
+from newsletter.store.reader_repository import CONFIRMATION_INTERVAL, ReaderRepository
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.snapshots import (
     IssueSnapshot,
@@ -66,6 +71,7 @@ from newsletter.store.subscribers import AddOutcome, StatusChange
 
 __all__ = [
     "ATTRIBUTION_WINDOW",
+    "CONFIRMATION_INTERVAL",
     "COUNT_KEYS",
     "SCHEMA_HEAD",
     "STALE_LOCK_AFTER",
@@ -78,6 +84,9 @@ __all__ = [
     "ArchivedVersion",
     "Batch",
     "Claimed",
+    "ConfirmState",
+    "Confirmation",
+    "Consent",
     "Database",
     "DeliveryEvent",
     "ErasureRepository",
@@ -96,14 +105,17 @@ __all__ = [
     "LockHolder",
     "Membership",
     "Outcomes",
+    "PendingSignup",
     "ProviderEvent",
     "PublishedIssue",
+    "ReaderRepository",
     "Rejection",
     "SchemaState",
     "SendRecord",
     "SendRepository",
     "SendableIssue",
     "SentIssue",
+    "SignupRecorded",
     "Source",
     "Status",
     "StatusChange",
@@ -115,6 +127,7 @@ __all__ = [
     "Suppression",
     "TrackedEvent",
     "UnkeptIssue",
+    "address_hash",
     "check_list_name",
     "was_erased",
 ]

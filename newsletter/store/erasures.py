@@ -24,11 +24,14 @@ from newsletter.secrets import Secret
 from newsletter.store.schema import erased_addresses
 
 SecretSource = Callable[[], Secret]
-_DOMAIN = "newsletter/erased-address/v1/"  # keeps these hashes apart from any other HMAC use
+_DOMAIN = "newsletter/address/v1/"  # keeps these hashes apart from any other HMAC use
 
 
-def address_hmac(email: str, secret: Secret) -> str:
-    """The stored form of an erased, already normalised address (64 hex digits)."""
+def address_hash(email: str, secret: Secret) -> str:
+    """The keyed hash of an already normalised address: HMAC-SHA256 under the signing
+    secret, 64 hex digits. The one address hash of the store: an erased address is kept
+    as it (`erased_addresses`), and a sign-up's rows are found by it (`signups`), so
+    erasing an address finds and deletes that address's sign-ups too."""
     message = (_DOMAIN + email).encode("utf-8")
     return hmac.digest(secret.reveal().encode("utf-8"), message, "sha256").hex()
 
@@ -42,7 +45,7 @@ def is_erased(conn: Connection, email: str, secret: SecretSource) -> bool:
     """Whether the normalised address `email` was erased."""
     if not any_erased(conn):
         return False
-    digest = address_hmac(email, secret())
+    digest = address_hash(email, secret())
     found = conn.execute(
         select(erased_addresses.c.address_hmac).where(erased_addresses.c.address_hmac == digest)
     ).first()
@@ -56,12 +59,12 @@ def erased_among(conn: Connection, emails: Iterable[str], secret: SecretSource) 
         return set()
     stored = set(conn.execute(select(erased_addresses.c.address_hmac)).scalars())
     key = secret()
-    return {email for email in emails if address_hmac(email, key) in stored}
+    return {email for email in emails if address_hash(email, key) in stored}
 
 
 def record(conn: Connection, email: str, secret: Secret, now: datetime) -> None:
     """Keep the keyed hash of an address being erased (once: erasing twice is harmless)."""
-    digest = address_hmac(email, secret)
+    digest = address_hash(email, secret)
     present = conn.execute(
         select(erased_addresses.c.address_hmac).where(erased_addresses.c.address_hmac == digest)
     ).first()

@@ -79,12 +79,26 @@ class Membership:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """The consent record of a reader who confirmed a sign-up (double opt-in): when the
+    form was posted and confirmed, the SHA-256 (hex) of the consent text they saw, and
+    their IP address only when signup.record_ip is on."""
+
+    posted_at: datetime
+    confirmed_at: datetime
+    text_hash: str
+    ip: str | None
+
+
+@dataclass(frozen=True)
 class SubscriberDetails:
-    """Everything `show` prints: the subscriber, their lists and their status history."""
+    """Everything `show` prints: the subscriber, their lists, their status history and,
+    for a reader who signed up themselves, their consent record."""
 
     subscriber: Subscriber
     memberships: tuple[Membership, ...]
     history: tuple[HistoryEntry, ...]
+    consent: Consent | None = None
 
 
 @dataclass(frozen=True)
@@ -119,3 +133,51 @@ class ListCount:
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class PendingSignup:
+    """A sign-up form posted and waiting for its double opt-in (the `signups` table).
+    `email` and `name` are None once it is confirmed: they then live on the subscriber."""
+
+    id: int
+    email: str | None
+    name: str | None
+    lists: tuple[str, ...]
+    consent_text_hash: str
+    consent_ip: str | None
+    posted_at: datetime
+    confirmation_sent_at: datetime | None
+    confirmed_at: datetime | None
+    subscriber_id: int | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+@dataclass(frozen=True)
+class SignupRecorded:
+    """What posting the sign-up form stored: the pending sign-up, and whether a
+    confirmation email may go out now (at most one per address per hour)."""
+
+    signup: PendingSignup
+    send_confirmation: bool
+
+
+class ConfirmState(StrEnum):
+    """What confirming a sign-up did."""
+
+    SUBSCRIBED = "subscribed"  # the reader is now subscribed to the chosen lists
+    ALREADY_CONFIRMED = "already confirmed"  # a second confirmation: nothing changed
+    REFUSED = "refused"  # the address complained since: only an editor can lift that
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of confirming one sign-up."""
+
+    state: ConfirmState
+    subscriber: Subscriber | None
+    lists: tuple[str, ...]
+    first_time: bool  # the reader's first confirmation (a welcome may go out)

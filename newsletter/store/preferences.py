@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from newsletter.errors import SubscriberNotFoundError, SuppressedError
 from newsletter.secrets import Secret
 from newsletter.store import erasures
 from newsletter.store.models import Source, Status, Subscriber
-from newsletter.store.schema import address_changes, deliveries, memberships, sends
+from newsletter.store.schema import address_changes, deliveries, memberships, sends, signups
 from newsletter.store.schema import status_history as history
 from newsletter.store.schema import subscribers as subs
 from newsletter.store.subscribers import details, find, find_by_id
@@ -219,10 +219,20 @@ def forget(
     and its pending deliveries are then dropped as unsubscribed), with no name, no
     attributes, no status reason and no pause; every memberships row and pending change
     of address goes; the status history keeps its dates and statuses but no text; each
-    delivery keeps its state but not the address, error or provider detail."""
+    delivery keeps its state but not the address, error or provider detail; the consent
+    record (times, text hash, IP) is cleared and every sign-up of the address (pending or
+    confirmed, found by the same keyed hash that is kept) is deleted."""
     found = _require(conn, subscriber_id)
     erasures.record(conn, found.email, secret, now)
     placeholder = erased_placeholder(subscriber_id)
+    conn.execute(
+        delete(signups).where(
+            or_(
+                signups.c.address_hash == erasures.address_hash(found.email, secret),
+                signups.c.subscriber_id == subscriber_id,
+            )
+        )
+    )
     conn.execute(delete(memberships).where(memberships.c.subscriber_id == subscriber_id))
     conn.execute(delete(address_changes).where(address_changes.c.subscriber_id == subscriber_id))
     conn.execute(
@@ -244,6 +254,10 @@ def forget(
             status_changed_at=now,
             status_reason=ERASED_REASON,
             paused_until=None,
+            consent_posted_at=None,
+            consent_confirmed_at=None,
+            consent_text_hash=None,
+            consent_ip=None,
             updated_at=now,
         )
     )
@@ -261,8 +275,10 @@ def forget(
 
 def person_data(conn: Connection, email: str) -> dict[str, Any]:
     """Everything stored about one address (GDPR art. 15), as JSON-ready values:
-    the subscriber row, every list membership, the status history, each delivery
-    (issue, list, state, provider event) and any pending change of address."""
+    the subscriber row, the consent record of a sign-up, every list membership, the
+    status history, each delivery (issue, list, state, provider event), any pending
+    change of address and any sign-up of the address still waiting for its confirmation
+    (its lists, times and recorded IP)."""
     found = details(conn, email)
     subscriber = found.subscriber
     sent = conn.execute(
@@ -285,6 +301,10 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
     change = conn.execute(
         select(address_changes).where(address_changes.c.subscriber_id == subscriber.id)
     ).first()
+    waiting = conn.execute(
+        select(signups).where(signups.c.email == subscriber.email).order_by(signups.c.id)
+    )
+    agreed = found.consent
     return {
         "subscriber": {
             "id": subscriber.id,
@@ -297,6 +317,14 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
             "paused_until": _time(subscriber.paused_until),
             "created_at": _time(subscriber.created_at),
             "updated_at": _time(subscriber.updated_at),
+        },
+        "consent": None
+        if agreed is None
+        else {
+            "form_posted_at": _time(agreed.posted_at),
+            "confirmed_at": _time(agreed.confirmed_at),
+            "consent_text_sha256": agreed.text_hash,
+            "ip": agreed.ip,
         },
         "lists": [
             {
@@ -338,6 +366,16 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
             "requested_at": _time(change.requested_at),
             "expires_at": _time(change.expires_at),
         },
+        "pending_signups": [
+            {
+                "name": row.name,
+                "lists": list(row.lists),
+                "posted_at": _time(row.posted_at),
+                "confirmation_sent_at": _time(row.confirmation_sent_at),
+                "ip": row.consent_ip,
+            }
+            for row in waiting
+        ],
     }
 
 

@@ -86,6 +86,12 @@ subscribers = Table(
     Column("status_reason", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # 0007: the consent record of a reader who signed up with double opt-in (NULL for
+    # readers who came from an editor's CSV file).
+    Column("consent_posted_at", UtcDateTime, nullable=True),
+    Column("consent_confirmed_at", UtcDateTime, nullable=True),
+    Column("consent_text_hash", String(64), nullable=True),
+    Column("consent_ip", String(45), nullable=True),  # only with signup.record_ip
     Column("paused_until", UtcDateTime, nullable=True),  # 0008: no mail before this time
     CheckConstraint(_one_of("status", STATUSES), name="status"),
     # Never reuse the id of a deleted row: tokens and deliveries name subscribers by id.
@@ -254,6 +260,38 @@ approvals = Table(
     Column("approved_by", String(200), nullable=False),
     Column("approved_at", UtcDateTime, nullable=False),
     Index("ix_approvals_issue_id", "issue_id", "id"),
+)
+
+# 0007: sign-ups waiting for their double opt-in, kept apart from `subscribers` so no
+# send can ever reach an unconfirmed address. `address_hash` (HMAC-SHA256 of the
+# normalised address under the signing secret) finds an address's rows and rate-limits
+# its confirmation emails; `email` and `name` are cleared when the sign-up is confirmed
+# (they then live on the subscriber) and the row is deleted by `purge-pending`.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("address_hash", String(64), nullable=False),
+    Column("email", String(EMAIL_LENGTH), nullable=True),
+    Column("name", Text, nullable=True),
+    Column("lists", Json, nullable=False),  # list names chosen on the form
+    Column("consent_text_hash", String(64), nullable=False),
+    Column("consent_ip", String(45), nullable=True),
+    Column("posted_at", UtcDateTime, nullable=False),
+    Column("confirmation_sent_at", UtcDateTime, nullable=True),
+    Column("confirmed_at", UtcDateTime, nullable=True),
+    Column("subscriber_id", Id, nullable=True),
+    Index("ix_signups_address_hash", "address_hash"),
+    Index("ix_signups_posted_at", "posted_at"),
+    # One pending sign-up per address: concurrent posts of one address meet here.
+    Index(
+        "uq_signups_pending_address",
+        "address_hash",
+        unique=True,
+        sqlite_where=text("confirmed_at IS NULL"),
+        postgresql_where=text("confirmed_at IS NULL"),
+    ),
+    sqlite_autoincrement=True,
 )
 
 # 0008: addresses erased with `subscribers forget`: only a keyed hash of each is kept

@@ -9,6 +9,7 @@ clock):
 - `store.feedback`: the provider's suppressions and events (`FeedbackRepository`);
 - `store.issues`: issues as sent, and which are published (`IssueRepository`);
 - `store.approvals`: who approved which version of an issue (`ApprovalRepository`);
+- `store.readers`: readers' own sign-ups, their confirmation and consent (`ReaderRepository`).
 - `store.erasures`: the keyed hashes of erased addresses (`ErasureRepository`).
 - `store.events`: SendGrid's events as the report reads them (`EventRepository`).
 
@@ -34,6 +35,7 @@ from newsletter.store.erasure_repository import ErasureRepository
 from newsletter.store.event_repository import EventRepository
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import IssueRepository
+from newsletter.store.reader_repository import ReaderRepository
 from newsletter.store.send_repository import SendRepository
 from newsletter.store.subscriber_repository import SubscriberRepository
 
@@ -49,6 +51,7 @@ class Store:
         self.feedback = FeedbackRepository(database)
         self.issues = IssueRepository(database)
         self.approvals = ApprovalRepository(database)
+        self.readers = ReaderRepository(database)
         self.erasures = ErasureRepository(database)
         self.events = EventRepository(database)
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from newsletter.errors import SubscriberNotFoundError, SuppressedError
 from newsletter.store.models import (
     SUPPRESSED,
+    Consent,
     HistoryEntry,
     Membership,
     Source,
@@ -165,6 +166,11 @@ def _update_details(
     )
 
 
+def join_list(conn: Connection, subscriber_id: int, list_name: str, now: datetime) -> AddOutcome:
+    """Make a subscriber a member of a list (again); ALREADY_MEMBER if they are one."""
+    return _join(conn, subscriber_id, list_name, now)
+
+
 def _join(conn: Connection, subscriber_id: int, list_name: str, now: datetime) -> AddOutcome:
     key = (memberships.c.list_name == list_name, memberships.c.subscriber_id == subscriber_id)
     row = conn.execute(select(memberships.c.removed_at).where(*key)).first()
@@ -284,6 +290,7 @@ def details(conn: Connection, email: str) -> SubscriberDetails:
         select(history).where(history.c.subscriber_id == found.id).order_by(history.c.id)
     )
     return SubscriberDetails(
+        consent=consent(conn, found.id),
         subscriber=found,
         memberships=tuple(Membership(r.list_name, r.added_at, r.removed_at) for r in lists),
         history=tuple(
@@ -296,4 +303,24 @@ def details(conn: Connection, email: str) -> SubscriberDetails:
             )
             for r in changes
         ),
+    )
+
+
+def consent(conn: Connection, subscriber_id: int) -> Consent | None:
+    """The consent record of a subscriber who confirmed a sign-up; None for the others."""
+    row = conn.execute(
+        select(
+            subs.c.consent_posted_at,
+            subs.c.consent_confirmed_at,
+            subs.c.consent_text_hash,
+            subs.c.consent_ip,
+        ).where(subs.c.id == subscriber_id)
+    ).first()
+    if row is None or row.consent_confirmed_at is None:
+        return None
+    return Consent(
+        posted_at=row.consent_posted_at,
+        confirmed_at=row.consent_confirmed_at,
+        text_hash=row.consent_text_hash,
+        ip=row.consent_ip,
     )

@@ -122,14 +122,15 @@ def sendgrid_name(name: str | None) -> str | None:
 
 
 def _substitution_keys(
-    issue: IssueMessage, messages: Sequence[PersonalMessage], asm: bool
+    issue: IssueMessage, messages: Sequence[PersonalMessage], no_unsubscribe: bool
 ) -> tuple[tuple[str, str], ...]:
     """(HTML key, text key) per personal URL of the issue, in `_Entries` order: the
     unsubscribe URL (none with an ASM group: SendGrid makes that link itself), then the
-    preference page's URL when the issue links it. Each pair's keys are encoded once per
+    preference page's URL when the issue links it (a transactional notice has no
+    unsubscribe link either). Each pair's keys are encoded once per
     request, its value once per recipient."""
     keys: list[tuple[str, str]] = []
-    if not asm:
+    if not no_unsubscribe:
         keys.append(
             _keys(issue.unsubscribe_placeholder, [m.recipient.unsubscribe_url for m in messages])
         )
@@ -145,14 +146,16 @@ class _Entries:
     string format. The text is the compact UTF-8 JSON of SendGrid's personalization
     object (keys in the order to, substitutions, headers, custom_args)."""
 
-    def __init__(self, keys: tuple[tuple[str, str], ...], asm: bool, preferences: bool) -> None:
-        self._asm = asm
+    def __init__(
+        self, keys: tuple[tuple[str, str], ...], no_unsubscribe: bool, preferences: bool
+    ) -> None:
+        self._no_unsubscribe = no_unsubscribe
         self._preferences = preferences
         self._format = (
             '{"to":[%s]'
             + (',"substitutions":{%s}' if keys else "")
             + ',"headers":{"Message-ID":%s'
-            + ("}" if asm else ',"List-Unsubscribe":%s}')
+            + ("}" if no_unsubscribe else ',"List-Unsubscribe":%s}')
             + "%s}"
         )
         # One key per URL when HTML escaping changes none of them, else an HTML and a
@@ -164,7 +167,7 @@ class _Entries:
         ]
 
     def _urls(self, recipient: Recipient) -> tuple[str, ...]:
-        if self._asm:
+        if self._no_unsubscribe:
             return (recipient.preferences_link,) if self._preferences else ()
         if self._preferences:
             return (recipient.unsubscribe_url, recipient.preferences_link)
@@ -202,7 +205,7 @@ class _Entries:
                     )
             fields.append(",".join(pairs))
         fields.append(_json_string(message.message_id))
-        if not self._asm:
+        if not self._no_unsubscribe:
             value = list_unsubscribe_value(
                 recipient.unsubscribe_url, message.issue.unsubscribe_mailto
             )
@@ -212,10 +215,12 @@ class _Entries:
 
 
 def _content(
-    issue: IssueMessage, keys: tuple[tuple[str, str], ...], asm: bool
+    issue: IssueMessage, keys: tuple[tuple[str, str], ...], no_unsubscribe: bool
 ) -> list[dict[str, str]]:
     pairs = list(keys)
-    html_key, text_key = (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG) if asm else pairs.pop(0)
+    html_key, text_key = (
+        (ASM_UNSUBSCRIBE_TAG, ASM_UNSUBSCRIBE_TAG) if no_unsubscribe else pairs.pop(0)
+    )
     marker = issue.unsubscribe_placeholder
     text, body = issue.text.replace(marker, text_key), issue.html.replace(marker, html_key)
     if issue.preferences_placeholder:
@@ -265,9 +270,12 @@ def prepare_payload(
         raise MessageError(f"a SendGrid request takes 1–1000 messages, got {len(messages)}")
     first = messages[0]
     issue = first.issue
-    asm = settings.asm_group_id is not None
-    keys = _substitution_keys(issue, messages, asm)
-    entries = _Entries(keys, asm, bool(issue.preferences_placeholder))
+    # A transactional notice has no unsubscribe link to substitute and no list headers;
+    # with an ASM group, SendGrid makes the unsubscribe link itself.
+    asm_group_id = None if issue.transactional else settings.asm_group_id
+    no_unsubscribe = asm_group_id is not None or issue.transactional
+    keys = _substitution_keys(issue, messages, no_unsubscribe)
+    entries = _Entries(keys, no_unsubscribe, bool(issue.preferences_placeholder))
     texts: list[str] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
@@ -291,7 +299,7 @@ def prepare_payload(
         issue,
         first.subject,
         keys,
-        settings.asm_group_id,
+        asm_group_id,
         settings.sandbox,
         options,
     )
@@ -312,15 +320,15 @@ def _shared_json(
     payload: dict[str, Any] = {
         "from": _sender(issue),
         "subject": one_line(subject),
-        "content": _content(issue, keys, asm_group_id is not None),
-        "headers": {"List-Id": issue.list_id_header.value},
+        "content": _content(issue, keys, asm_group_id is not None or issue.transactional),
+        "headers": {} if issue.transactional else {"List-Id": issue.list_id_header.value},
         "custom_args": {"issue": issue.issue_id, "list": issue.list_name},
     }
     if issue.reply_to:
         payload["reply_to"] = {"email": wire_address(issue.reply_to)}
     if asm_group_id is not None:
         payload["asm"] = {"group_id": asm_group_id}
-    else:
+    elif not issue.transactional:
         payload["headers"]["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if issue.categories:
         payload["categories"] = list(issue.categories)
@@ -339,6 +347,8 @@ def _shared_json(
         payload["send_at"] = options.send_at
     if options.batch_id is not None:
         payload["batch_id"] = options.batch_id
+    if not payload["headers"]:
+        del payload["headers"]  # a notice: no list headers at all
     return serialise(payload)[1:]
 
 

@@ -9,6 +9,8 @@ the answer is sent.
     GET  /unsubscribe/{token}   confirm page (GET never unsubscribes: scanners follow links)
     POST /unsubscribe/{token}   unsubscribe now (RFC 8058 one-click, or the page's button)
     POST /resubscribe/{token}   undo an unsubscribe
+    GET  /subscribe             the sign-up form (POST: sign up; see newsletter.web.signup)
+    GET  /confirm/{token}       a sign-up's Confirm button (POST /confirm/{token}: confirm)
     GET  /unsubscribe/          how to unsubscribe (the archive's non-personal link)
     POST /webhooks/sendgrid     SendGrid's signed Event Webhook
     GET  /archive/, /archive/{issue}/, /feed.xml   the public archive
@@ -49,12 +51,14 @@ from newsletter.config import Config
 from newsletter.errors import InputError, StoreError
 from newsletter.feedback import SIGNATURE_HEADER, TIMESTAMP_HEADER, PublicKey, load_public_key
 from newsletter.pages import PAGE_HEADERS, PERSONAL_HEADERS, Archive, Pages, mask_email
+from newsletter.readers import Mailer, Signups, TransportMailer
 from newsletter.redaction import redacting_logger
 from newsletter.report import REPORT_HEADERS, build_report, newest_issue, report_page
 from newsletter.secrets import Secret, report_token, signing_secret
 from newsletter.store import Store
 from newsletter.web.bodies import BodyLimits, Refusal
 from newsletter.web.preferences import PreferencePages, preference_routes
+from newsletter.web.signup import SignupPages
 from newsletter.web.unsubscribe import Links
 from newsletter.web.webhook import Answer, SendGridWebhook
 
@@ -104,6 +108,7 @@ class Handlers:
         key: PublicKey | None,
         clock: Callable[[], float],
         bodies: BodyLimits,
+        mailer: Mailer,
         reports: Secret | None = None,
     ) -> None:
         self.config = config
@@ -123,6 +128,8 @@ class Handlers:
             writes=writes,
             per_reader=config.tracking.per_reader,
         )
+        signups = Signups(config, store, secret, mailer, writes)
+        self.signup = SignupPages(config, store, secret, signups, self.pages, clock)
 
     def _page(
         self,
@@ -324,6 +331,10 @@ def routes(handlers: Handlers) -> list[Route]:
         Route("/unsubscribe/{token}", handlers.unsubscribe_page, methods=["GET"]),
         Route("/unsubscribe/{token}", handlers.unsubscribe, methods=["POST"]),
         Route("/resubscribe/{token}", handlers.resubscribe, methods=["POST"]),
+        Route("/subscribe", handlers.signup.form, methods=["GET"]),
+        Route("/subscribe", handlers.signup.subscribe, methods=["POST"]),
+        Route("/confirm/{token}", handlers.signup.confirm_page, methods=["GET"]),
+        Route("/confirm/{token}", handlers.signup.confirm, methods=["POST"]),
         Route("/webhooks/sendgrid", handlers.sendgrid_webhook, methods=["POST"]),
         Route("/archive/", handlers.archive_index, methods=["GET"]),
         Route("/archive/{issue}/", handlers.archive_issue, methods=["GET"]),
@@ -340,11 +351,13 @@ def create_app(
     secret: Secret | None = None,
     clock: Callable[[], float] = time.time,
     bodies: BodyLimits | None = None,
+    mailer: Mailer | None = None,
 ) -> Starlette:
     """The web app for one store. Reads NEWSLETTER_SECRET unless `secret` is given, and
     NEWSLETTER_REPORT_TOKEN (the reports are served only when it is set); a malformed
     webhook key in config.yaml or an unusable token is a ConfigError here, at start-up.
-    `bodies` sets the webhook's body cap and budget (newsletter.web.bodies)."""
+    `bodies` sets the webhook's body cap and budget (newsletter.web.bodies); `mailer`
+    sends sign-up confirmations (default: the configured transport, opened on first use)."""
     configured_key = config.webhook.sendgrid_public_key
     key = load_public_key(configured_key) if configured_key else None
     handlers = Handlers(
@@ -354,6 +367,7 @@ def create_app(
         key,
         clock,
         bodies or BodyLimits(),
+        mailer or TransportMailer(config),
         reports=report_token(),
     )
     app = Starlette(

@@ -8,9 +8,9 @@
     GET  /confirm-address/{token}      a Confirm button (link scanners change nothing)
     POST /confirm-address/{token}      the new address replaces the old
 
-Every POST carries the page's CSRF token (a hidden field, signed for this reader's page
-and valid for `CSRF_MAX_AGE`) and is refused when an `Origin` header names another
-site. The pages send `Referrer-Policy: no-referrer`, under which browsers post
+Every POST carries the page's CSRF token (newsletter.web.forms: a hidden field, signed
+for this reader's page and valid for `CSRF_MAX_AGE`) and is refused when an `Origin`
+header names another site. The pages send `Referrer-Policy: no-referrer`, under which browsers post
 `Origin: null` (Fetch standard), so the token, not the header, is what proves the form
 is ours. Bodies are capped at `MAX_FORM_BYTES`. Any bad link is the one neutral 400
 page, so nobody learns from it who is subscribed. The work runs in the thread pool
@@ -19,13 +19,11 @@ through `newsletter.api.ReaderPreferences`; nothing here decides anything.
 
 from __future__ import annotations
 
-import base64
-import hmac
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -34,11 +32,17 @@ from starlette.routing import Route
 
 from newsletter.api import ReaderPreferences
 from newsletter.config import Config
-from newsletter.errors import BaseNewsletterError, InputError, SuppressedError
+from newsletter.errors import (
+    BaseNewsletterError,
+    FormRefusedError,
+    InputError,
+    SuppressedError,
+)
 from newsletter.pages import PERSONAL_HEADERS, Pages, mask_email
 from newsletter.redaction import redacting_logger
 from newsletter.secrets import Secret
 from newsletter.store import Store, Subscriber
+from newsletter.web.forms import check_csrf, check_origin, csrf_token, origin_of
 
 log = redacting_logger("newsletter.web")
 
@@ -47,62 +51,23 @@ CSRF_MAX_AGE = timedelta(hours=24)  # a page left open a day must be reloaded to
 ACTIONS = ("lists", "pause", "resume", "change-address", "unsubscribe")
 
 
-class FormRefusedError(InputError):
-    """A form post refused before any change: its HTTP status (4xx) and what to tell
-    the reader."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-# lead: dedup with web/forms.py (issue 14-A writes the shared csrf_token / check_csrf)
-def csrf_token(secret: Secret, purpose: str, now: datetime) -> str:
-    """A form's anti-forgery token: the time it was made and an HMAC of it and `purpose`
-    (which names the page, so a token taken from one reader's page is worthless on
-    another's)."""
-    issued = int(now.timestamp())
-    return f"{issued}.{_csrf_signature(secret, purpose, issued)}"
-
-
-def check_csrf(token: str, secret: Secret, purpose: str, now: datetime) -> None:
-    """FormRefusedError (403) unless `token` came from `csrf_token` for `purpose`, at most
-    `CSRF_MAX_AGE` ago."""
-    issued_text, _, signature = token.partition(".")
-    if not issued_text.isdigit() or len(issued_text) > 12:
-        raise FormRefusedError(403, "this form was not sent from our page; open the page again")
-    issued = int(issued_text)
-    expected = _csrf_signature(secret, purpose, issued)
-    if not hmac.compare_digest(expected, signature):
-        raise FormRefusedError(403, "this form was not sent from our page; open the page again")
-    age = now.timestamp() - issued
-    if age < -60 or age > CSRF_MAX_AGE.total_seconds():
-        raise FormRefusedError(403, "this page is too old to send; open it again and retry")
-
-
-def _csrf_signature(secret: Secret, purpose: str, issued: int) -> str:
-    message = f"newsletter/csrf/v1/{purpose}/{issued}".encode()
-    digest = hmac.digest(secret.reveal().encode("utf-8"), message, "sha256")
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 async def read_form(request: Request) -> dict[str, list[str]]:
     """The urlencoded body of a form post, at most MAX_FORM_BYTES (FormRefusedError 413/400)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise FormRefusedError(413, "this form is too large")
+        raise FormRefusedError("this form is too large", status=413)
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM_BYTES:
-                raise FormRefusedError(413, "this form is too large")
+                raise FormRefusedError("this form is too large", status=413)
     except ClientDisconnect as err:
-        raise FormRefusedError(400, "the form did not arrive whole") from err
+        raise FormRefusedError("the form did not arrive whole", status=400) from err
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise FormRefusedError(400, "the form is not UTF-8 text") from err
+        raise FormRefusedError("the form is not UTF-8 text", status=400) from err
     return parse_qs(text, keep_blank_values=True, max_num_fields=64)
 
 
@@ -155,23 +120,25 @@ class PreferencePages:
         return f"preferences:{subscriber.id}"
 
     def _check_origin(self, request: Request) -> None:
-        """An Origin naming another site is refused (`null`, sent under no-referrer, and
-        no Origin at all leave the decision to the CSRF token)."""
-        origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return
-        allowed = {f"{request.url.scheme}://{request.url.netloc}"}
-        base = self.config.publication.public_base_url
-        if base:
-            parts = urlsplit(base)
-            allowed.add(f"{parts.scheme}://{parts.netloc}")
-        if origin.rstrip("/") not in allowed:
-            raise FormRefusedError(403, "this form was sent from another site")
+        """An Origin naming another site is refused. These pages are served with
+        `Referrer-Policy: no-referrer` (their URL holds the reader's token), under which
+        browsers post `Origin: null`: that, and no Origin at all, leave the decision to
+        the form's CSRF token, as on the sign-up's Confirm page."""
+        own = {origin_of(str(request.base_url))}
+        configured = self.config.publication.public_base_url
+        if configured:
+            own.add(origin_of(configured))
+        check_origin(
+            request.headers.get("origin"),
+            request.headers.get("referer"),
+            {origin for origin in own if origin},
+            allow_null=True,
+        )
 
     async def _checked_form(self, request: Request, purpose: str) -> dict[str, list[str]]:
         self._check_origin(request)
         form = await read_form(request)
-        check_csrf(_one(form, "csrf"), self.secret, purpose, self.clock.now())
+        check_csrf(_one(form, "csrf"), self.secret, purpose, self.clock.now(), max_age=CSRF_MAX_AGE)
         return form
 
     def _show(
@@ -211,7 +178,8 @@ class PreferencePages:
             return self._refused(refusal)
         action = _one(form, "action")
         if action not in ACTIONS:
-            return self._refused(FormRefusedError(400, "this form asked for nothing we know"))
+            unknown = FormRefusedError("this form asked for nothing we know", status=400)
+            return self._refused(unknown)
         return await run_in_threadpool(self._apply, token, subscriber, action, form)
 
     def _apply(
@@ -323,7 +291,7 @@ class PreferencePages:
         try:
             done = await run_in_threadpool(confirm)
         except SuppressedError as err:
-            return self._refused(FormRefusedError(409, err.message))
+            return self._refused(FormRefusedError(err.message, status=409))
         if done is None:
             return self._invalid_link()
         log.info("subscriber %s confirmed a new address", done.id)

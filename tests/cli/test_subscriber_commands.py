@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import URL
 
 from newsletter.cli import cli
+from tests.conftest import REPO
 from tests.store.conftest import write_csv
 
 WEEKLY = "email,name,country\nann@example.com,Ann,KZ\nbob@example.org,Bob,GB\n"
@@ -300,3 +301,50 @@ def test_an_uninitialised_postgresql_database_is_no_store(
     made = CliRunner().invoke(cli, [*config, "db", "init"], env=env)
     assert made.exit_code == 0 and "created a new store" in made.stdout
     assert CliRunner().invoke(cli, [*config, "subscribers", "count"], env=env).exit_code == 0
+
+
+def test_signup_form_prints_plain_html_posting_to_subscribe(project: Path) -> None:
+    """`signup-form`: a form posting to {public_base_url}/subscribe, no script."""
+    config = project / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "publication:\n  public_base_url: https://news.example.org\n"
+        + f"paths:\n  templates: {REPO / 'templates'}\n",
+        encoding="utf-8",
+    )
+    printed = run(project, "signup-form")
+    assert printed.exit_code == 0
+    assert 'action="https://news.example.org/subscribe"' in printed.stdout
+    assert "<script" not in printed.stdout
+    assert '<label for="newsletter-signup-email">' in printed.stdout
+
+
+@pytest.mark.usefixtures("initialised")
+def test_purge_pending_and_show_the_consent_record(project: Path) -> None:
+    """`purge-pending` deletes old unconfirmed sign-ups and says how many; `show` prints a
+    confirmed reader's consent record (and says when there is none)."""
+    from datetime import timedelta
+
+    from newsletter.clock import FixedClock, SystemClock
+    from newsletter.store import Store
+
+    clock = FixedClock(SystemClock().now() - timedelta(days=40))
+    with Store.open(f"sqlite:///{project / 'store.sqlite3'}", clock=clock) as store:
+        for n, email in enumerate(("old@example.com", "kept@example.com")):
+            recorded = store.readers.record_signup(
+                email=email, address_hash=str(n) * 64, name=None, lists=["weekly"],
+                consent_text_hash="c" * 64, consent_ip="192.0.2.7",
+            )  # fmt: skip
+        store.readers.confirm(recorded.signup.id)
+    purged = run(project, "subscribers", "purge-pending")
+    assert purged.exit_code == 0
+    assert purged.stdout.startswith("purged 1 unconfirmed sign-up posted before")
+    assert purged.stdout.rstrip().endswith("0 still pending")
+    shown = run(project, "subscribers", "show", "kept@example.com").stdout
+    assert "confirmed:" in shown and "(double opt-in)" in shown
+    assert "text sha256:  " + "c" * 64 in shown
+    assert "ip address:   192.0.2.7" in shown
+    run(project, "subscribers", "add", "ed2@example.com", "--list", "editors")
+    assert (
+        "consent: (none recorded" in run(project, "subscribers", "show", "ed2@example.com").stdout
+    )

@@ -1,4 +1,5 @@
-"""Erasure in the store itself: after `forget`, no byte of the address or the name is
+"""Erasure in the store itself: after `forget`, no byte of the address or the name (nor,
+for a reader who came through the sign-up form with record_ip on, the recorded IP) is
 left in the SQLite file (and its write-ahead log) or in a pg_dump of PostgreSQL, and the
 keyed hash kept meets the address again wherever it comes back."""
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from starlette.testclient import TestClient
 
 from newsletter.csvio import CsvRow
 from newsletter.errors import SuppressedError
@@ -19,6 +21,7 @@ from newsletter.secrets import Secret
 from newsletter.store import DeliveryEvent, ProviderEvent, Source, Status, Store, Suppression
 from tests.store.conftest import SECRET
 from tests.tools import missing
+from tests.web.signup_support import BASE, SignupSite, make_signup_site
 
 ADDRESS = "zelda.quixote@example.net"
 NAME = "Zelda Quixotic-Marsh"
@@ -165,3 +168,75 @@ def test_an_erased_address_is_suppressed_on_import_and_feedback(
     assert store.subscribers.get(ADDRESS) is None
     with pytest.raises(SuppressedError, match="erased"):
         store.subscribers.add(ADDRESS, "weekly")
+
+
+# -- a reader who came through the sign-up form, with signup.record_ip on ----------------
+
+SIGNUP_IP = "203.0.113.77"  # RFC 5737 TEST-NET-3: stored only because record_ip is on
+
+
+def _signed_up(site: SignupSite) -> int:
+    """ADDRESS signs up on the form (name NAME, from SIGNUP_IP) and confirms from the
+    email: the store then holds a consent record with the IP, and the sign-up's row.
+    The subscriber's id."""
+    site.client = TestClient(site.app, base_url=BASE, client=(SIGNUP_IP, 50000))
+    answer = site.post(ADDRESS, extra={"name": NAME})
+    assert answer.status_code == 200
+    [confirmation] = site.emails_to(ADDRESS)
+    assert site.confirm(site.confirm_path(confirmation)).status_code == 200
+    found = site.store.subscribers.details(ADDRESS)
+    assert found.consent is not None
+    assert found.consent.ip == SIGNUP_IP
+    assert found.subscriber.name == NAME
+    return found.subscriber.id
+
+
+def _signup_leaks(data: bytes) -> list[str]:
+    return _leaks(data) + ([SIGNUP_IP] if SIGNUP_IP.encode() in data else [])
+
+
+def test_sqlite_file_holds_nothing_of_a_signed_up_reader(tmp_path: Path) -> None:
+    """A reader who signed up through the form with record_ip on: after forget, the SQLite
+    file and its WAL hold neither the address, the name nor the recorded IP (the consent
+    record is cleared and the sign-up's row deleted); before forget they held all three,
+    and a second sign-up of the address then stores nothing and sends nothing."""
+    path = tmp_path / "store.sqlite3"
+    site = make_signup_site(tmp_path, f"sqlite:///{path}", record_ip=True)
+    with site.store as store:
+        subscriber_id = _signed_up(site)
+        before = _signup_leaks(_sqlite_bytes(path))
+        assert {ADDRESS, NAME, SIGNUP_IP} <= set(before), "the test must see the data first"
+        store.subscribers.forget(subscriber_id, site.secret, source=Source.CLI)
+        assert _signup_leaks(_sqlite_bytes(path)) == []
+        _signs_up_again_to_no_effect(site)
+        assert _signup_leaks(_sqlite_bytes(path)) == []
+    assert _signup_leaks(_sqlite_bytes(path)) == []
+
+
+def test_postgresql_dump_holds_nothing_of_a_signed_up_reader(
+    postgres_admin: object, tmp_path: Path
+) -> None:
+    """The same on PostgreSQL: a pg_dump after forget holds neither the address, the name
+    nor the recorded IP of a reader who came through the sign-up form."""
+    if shutil.which("pg_dump") is None:
+        missing("pg_dump is not installed (apt install postgresql-client)")
+    url: URL = postgres_admin()  # type: ignore[operator]
+    site = make_signup_site(tmp_path, url, record_ip=True)
+    with site.store as store:
+        subscriber_id = _signed_up(site)
+        before = _signup_leaks(_pg_dump(url))
+        assert {ADDRESS, NAME, SIGNUP_IP} <= set(before), "the test must see the data first"
+        store.subscribers.forget(subscriber_id, site.secret, source=Source.CLI)
+        assert _signup_leaks(_pg_dump(url)) == []
+        _signs_up_again_to_no_effect(site)
+        assert _signup_leaks(_pg_dump(url)) == []
+
+
+def _signs_up_again_to_no_effect(site: SignupSite) -> None:
+    """The erased address signs up again (after the hourly limit): the same answer as
+    ever, yet no confirmation email and nothing stored."""
+    site.clock.advance(timedelta(hours=2))
+    sent = len(site.emails())
+    assert site.post(ADDRESS, extra={"name": NAME}).status_code == 200
+    assert len(site.emails()) == sent
+    assert site.store.readers.pending_count() == 0

@@ -104,3 +104,29 @@ def test_the_pre_keyed_signer_is_rfc_2104_hmac_sha256(secret_text: str, subscrib
     assert TokenSigner(secret)(subscriber_id) == f"{subscriber_id}.{expected}"
     assert make_token(subscriber_id, secret) == f"{subscriber_id}.{expected}"
     assert read_token(f"{subscriber_id}.{expected}", secret) == subscriber_id
+
+
+def test_an_expiring_token_round_trips_until_its_expiry() -> None:
+    """read_expiring_token gives the id back before the expiry; at it, TokenExpiredError."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsletter.errors import TokenExpiredError
+    from newsletter.tokens import CONFIRM, make_expiring_token, read_expiring_token
+
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    token = make_expiring_token(42, KEY, purpose=CONFIRM, expires_at=now + timedelta(days=7))
+    assert read_expiring_token(token, KEY, purpose=CONFIRM, now=now) == 42
+    later = now + timedelta(days=7)
+    with pytest.raises(TokenExpiredError):
+        read_expiring_token(token, KEY, purpose=CONFIRM, now=later)
+    with pytest.raises(TokenError) as foreign:
+        read_expiring_token(token, OTHER, purpose=CONFIRM, now=later)
+    assert not isinstance(foreign.value, TokenExpiredError)  # forged: never "expired"
+    with pytest.raises(TokenError):
+        read_expiring_token(token, KEY, purpose="change-address", now=now)
+    moved = token.split(".")
+    moved[1] = str(int(moved[1]) + 86_400)
+    with pytest.raises(TokenError):
+        read_expiring_token(".".join(moved), KEY, purpose=CONFIRM, now=now)
+    with pytest.raises(TokenError):
+        read_token(token, KEY, purpose=CONFIRM)  # not a plain token either

@@ -16,7 +16,7 @@ LEAKS = re.compile(
     r"[0-9]{1,25}\.[A-Za-z0-9_-]{43}"
     r"|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"  # a token's signature alone
     # `{` is a traceback's source line
-    r"|/(?:unsubscribe|resubscribe|preferences|confirm-address)/[^…/\s\"'?#{]"
+    r"|/(?:unsubscribe|resubscribe|preferences|confirm-address|confirm)/[^…/\s\"'?#{]"
     r"|://[^/\s:@]+:(?!\*\*\*@)[^/\s@]+@"
     rf"|{re.escape(SECRET)}|{re.escape(OTHER_SECRET)}"
 )

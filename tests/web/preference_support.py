@@ -18,7 +18,7 @@ from tests.feedback.signing import Signer
 from tests.web.support import NOW, Site, web_config
 
 BASE = "https://news.example.com"
-CONFIRM_MAILDIR = ("notices", "confirm-address")
+CONFIRM_MAILDIR = ("notice-confirm-address", "notices")  # newsletter.notices: issue, list
 
 
 def preference_config(tmp_path: Path, base_url: str = BASE) -> Config:

@@ -1,7 +1,7 @@
 """Readers' preferences and the right to erasure (issue 14).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 
 - subscribers.paused_until: a reader who paused their mail from the preference page;
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"  # lead: re-chain to "0007" (issue 14's sign-ups) at merge
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -228,11 +228,13 @@ class ReaderPreferences:
     def _send(self, subscriber: Subscriber, change: AddressChange, action_url: str) -> None:
         # No preference link in this email: the new address has not proved anything yet,
         # and the link would hand it the reader's page before the change is confirmed.
+        # No name either: it is text a stranger may have typed on the sign-up form, and
+        # this email goes to an address nobody has confirmed (no words of theirs to it).
         message = build_notice(
             self.config,
             NoticeKind.CONFIRM_ADDRESS,
             to=change.new_email,
-            name=subscriber.name,
+            name=None,
             action_url=action_url,
         )
         with configured_transport(self.config, None) as transport:
@@ -280,6 +282,14 @@ def export_person(config: Config, email: str, *, clock: Clock | None = None) -> 
     """Everything stored about one address (GDPR art. 15). SubscriberNotFoundError (3)
     when nothing is stored (an erased address included: nothing of it is left)."""
     with Store.from_config(config, clock=clock) as store:
+        if store.subscribers.get(email) is None:
+            # No subscriber (yet): what a sign-up waiting for its confirmation holds.
+            waiting = store.erasures.pending_signups(email)
+            if waiting:
+                return PersonData(
+                    email=waiting[0]["email"],
+                    data={"subscriber": None, "pending_signups": waiting},
+                )
         data = store.subscribers.person_data(email)
     return PersonData(email=data["subscriber"]["email"], data=data)
 
@@ -292,6 +302,10 @@ def forget(config: Config, email: str, *, clock: Clock | None = None) -> Forgott
     with Store.from_config(config, clock=clock) as store:
         found = store.subscribers.get(email)
         if found is None:
+            # Only sign-ups waiting for their confirmation: they go, the hash stays.
+            if store.erasures.forget_pending(email, secret):
+                log.info("erased an unconfirmed sign-up on request")
+                return Forgotten(subscriber_id=None, already_erased=False)
             if store.erasures.is_erased(email):
                 return Forgotten(subscriber_id=None, already_erased=True)
             raise SubscriberNotFoundError("no such subscriber in the store; nothing to erase")

@@ -300,6 +300,8 @@ def forget(app: AppContext, email: str, yes: bool) -> None:
     done = app.api.forget(email)
     if done.already_erased:
         click.echo("that address was erased before; nothing is stored about it")
+    elif done.subscriber_id is None:
+        click.echo("erased an unconfirmed sign-up; only a keyed hash remains")
     else:
         click.echo(f"erased subscriber #{done.subscriber_id}; only a keyed hash remains")
 

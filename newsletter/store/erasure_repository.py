@@ -7,10 +7,15 @@ question every way in (sign-up, import, provider feedback) asks. See
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import delete, select
+
 from newsletter.addresses import parse_email
 from newsletter.secrets import Secret, signing_secret
 from newsletter.store import erasures
 from newsletter.store.database import Database
+from newsletter.store.schema import signups
 
 
 class ErasureRepository:
@@ -28,6 +33,47 @@ class ErasureRepository:
         source = self._secret if secret is None else (lambda: secret)
         with self._db.read() as conn:
             return erasures.is_erased(conn, parse_email(email), source)
+
+    def pending_signups(self, email: str) -> list[dict[str, Any]]:
+        """The sign-ups of `email` still waiting for their confirmation, JSON-ready (for
+        `subscribers export-person` of an address that is no subscriber yet)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(signups)
+                .where(signups.c.email == parse_email(email), signups.c.confirmed_at.is_(None))
+                .order_by(signups.c.id)
+            ).all()
+        return [
+            {
+                "email": row.email,
+                "name": row.name,
+                "lists": list(row.lists),
+                "posted_at": row.posted_at.isoformat(),
+                "confirmation_sent_at": row.confirmation_sent_at.isoformat()
+                if row.confirmation_sent_at
+                else None,
+                "consent_text_sha256": row.consent_text_hash,
+                "ip": row.consent_ip,
+            }
+            for row in rows
+        ]
+
+    def forget_pending(self, email: str, secret: Secret) -> int:
+        """Erase an address that is no subscriber but has sign-ups waiting (GDPR art. 17):
+        its sign-up rows go and its keyed hash is kept as a suppression, in one
+        transaction. How many sign-ups went (0: nothing was stored, nothing recorded)."""
+        address = parse_email(email)
+        digest = erasures.address_hash(address, secret)
+        with self._db.write() as conn:
+            gone = conn.execute(
+                delete(signups).where(
+                    (signups.c.address_hash == digest) | (signups.c.email == address)
+                )
+            ).rowcount
+            if gone:
+                erasures.record(conn, address, secret, self._db.clock.now())
+        self._db.checkpoint()
+        return int(gone)
 
     def count(self) -> int:
         """How many addresses were erased."""

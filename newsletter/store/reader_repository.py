@@ -305,7 +305,12 @@ def _confirm(conn: Connection, pending: PendingSignup, email: str, now: datetime
             consent_text_hash=pending.consent_text_hash,
             consent_ip=pending.consent_ip,
             updated_at=now,
-            **({"name": pending.name} if pending.name else {}),
+            # The name typed on the form fills in a missing one, never replaces a stored
+            # one: whoever posted the form may not be the address's owner, and the
+            # Confirm page does not show the name the owner would be agreeing to.
+            **(
+                {"name": pending.name} if pending.name and (found is None or not found.name) else {}
+            ),
         )
     )
     conn.execute(

@@ -242,7 +242,8 @@ class SubscriberRepository:
         if self._erased_unknown(conn, address):
             raise SuppressedError(
                 f"{address} was erased on its owner's request; it is suppressed for good",
-                hint="only its owner can subscribe it again, through the sign-up form",
+                hint="an erased address is never stored or mailed again, by import, add or the "
+                "sign-up form alike (docs/readers.md)",
             )
 
     # -- a reader's own choices (the preference page) -----------------------------------

@@ -143,7 +143,7 @@ class SignupPages:
             return self._page("too_many", 429, headers, minutes=max(1, retry // 60))
         data = await _read_form(request)
         if data is None:
-            return self._page("too_many", 413, PAGE_HEADERS, minutes=1)
+            return self._page("too_many", 413, PAGE_HEADERS, minutes=1, too_large=True)
         email = _field(data, "email")
         name = _field(data, "name")
         chosen = tuple(dict.fromkeys(v[:MAX_FIELD] for v in data.get("lists", []) if v))

@@ -122,3 +122,44 @@ def test_concurrent_posts_of_one_address_share_one_sign_up_and_one_email(
             thread.join()
         assert sorted(results) == [False] * 7 + [True]
         assert store.readers.pending_count() == 1
+
+
+def test_a_form_name_never_replaces_a_stored_one(store_url: URL) -> None:
+    """Confirming a sign-up of a known address keeps the name the store holds: whoever
+    typed the form's name may not own the address, and the Confirm page does not show it."""
+    store, _ = _open(store_url)
+    with store:
+        store.subscribers.add("ann@example.com", "weekly", name="Ann Original")
+        store.subscribers.unsubscribe("ann@example.com")
+        recorded = _record(store)  # name "Ann" typed on the form
+        done = store.readers.confirm(recorded.signup.id)
+        assert done is not None and done.state == ConfirmState.SUBSCRIBED
+        assert store.subscribers.details("ann@example.com").subscriber.name == "Ann Original"
+
+
+def test_an_unconfirmed_sign_up_is_exported_and_erased(store_url: URL) -> None:
+    """An address with only a sign-up waiting (no subscriber) is still covered by the
+    rights of access and erasure: `pending_signups` shows it; `forget_pending` deletes
+    the row and keeps the keyed hash, so the address counts as erased."""
+    from newsletter.secrets import NEWSLETTER_SECRET, Secret
+    from newsletter.store import address_hash
+
+    secret = Secret(NEWSLETTER_SECRET, "s" * 40)
+    store, _ = _open(store_url)
+    with store:
+        store.readers.record_signup(
+            email="carol@example.com",
+            address_hash=address_hash("carol@example.com", secret),
+            name="Carol",
+            lists=["weekly"],
+            consent_text_hash="c" * 64,
+            consent_ip="203.0.113.9",
+        )
+        waiting = store.erasures.pending_signups("Carol@Example.com")
+        assert [row["email"] for row in waiting] == ["carol@example.com"]
+        assert waiting[0]["name"] == "Carol" and waiting[0]["ip"] == "203.0.113.9"
+        assert store.erasures.forget_pending("carol@example.com", secret) == 1
+        assert store.erasures.pending_signups("carol@example.com") == []
+        assert store.readers.pending_count() == 0
+        assert store.erasures.is_erased("carol@example.com", secret)
+        assert store.erasures.forget_pending("carol@example.com", secret) == 0

@@ -287,3 +287,21 @@ def test_a_transport_failure_is_a_503_without_detail(site: Site, tmp_path: Path)
     found = site.store.subscribers.get(READER)
     assert found is not None
     assert site.store.subscribers.pending_address_change(found.id) is None  # ask again now
+
+
+def test_the_new_address_is_not_mailed_the_readers_own_words(site: Site) -> None:
+    """The confirmation to a new (unconfirmed) address carries no name: a reader's name
+    is text anyone may have typed on the sign-up form, and the form must not be a way to
+    mail a stranger's words to any address (neither in To nor in the body)."""
+    from newsletter.csvio import CsvRow
+
+    hostile = "Buy pills at spam.example now"
+    reader = "named.reader@example.com"
+    site.store.subscribers.import_entries([CsvRow(2, reader, hostile, None)], "weekly", origin="t")
+    path, csrf = _page(site, reader)
+    new = "stranger@example.org"
+    answer = site.client.post(path, data={"csrf": csrf, "action": "change-address", "email": new})
+    assert answer.status_code == 200 and "sent a link" in answer.text
+    [message] = confirmation_emails(site.config)
+    assert message["To"] == new
+    assert hostile not in message.as_string()

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from newsletter.addresses import parse_email
 from newsletter.api.results import Forgotten, PendingPurged, PersonData
 from newsletter.api.sending import configured_transport
 from newsletter.clock import Clock, SystemClock
@@ -193,6 +194,8 @@ class ReaderPreferences:
         confirmation email per reader per hour). An erased or complained-about address
         gets no email."""
         now = self.clock.now()
+        if parse_email(new_email) == subscriber.email:
+            raise InputError("that is the address we already send to; enter a different one")
         earlier = self.store.subscribers.pending_address_change(subscriber.id)
         if earlier is not None and now - earlier.requested_at < CONFIRMATION_INTERVAL:
             raise InputError(

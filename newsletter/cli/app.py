@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ class AppContext:
         return Newsletter(self.config)
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+
+
 def report_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn any of our errors (BaseNewsletterError: ConfigError too, which stands outside
     NewsletterError) into its message on stderr and its exit code; anything
@@ -57,6 +61,13 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(err.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: usage errors (exit 2) and exits, printed by click
+        except BrokenPipeError:
+            # The reader of our output went away (`… | head -1`): not a bug. Stop quietly
+            # with the shell's code for SIGPIPE, and point stdout at /dev/null so the
+            # interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as err:  # the last boundary: the user never gets a traceback
             unexpected = InternalError(
                 f"unexpected error: {describe_error(err)}",

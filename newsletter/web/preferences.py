@@ -33,6 +33,7 @@ from starlette.routing import Route
 from newsletter.api import ReaderPreferences
 from newsletter.config import Config
 from newsletter.errors import (
+    AddressError,
     BaseNewsletterError,
     FormRefusedError,
     InputError,
@@ -190,7 +191,7 @@ class PreferencePages:
                 notice = self._do(subscriber, action, form)
         except InputError as err:
             # A bad choice or address: the page again, with the problem by the field.
-            new_email = _one(form, "email")[:320] if action == "change-address" else ""
+            new_email = _one(form, "email")[:254] if action == "change-address" else ""
             status = 409 if isinstance(err, SuppressedError) else 400
             return self._show(token, subscriber, status, error=err.message, new_email=new_email)
         except BaseNewsletterError as err:
@@ -219,7 +220,14 @@ class PreferencePages:
             address = _one(form, "email").strip()
             if not address:
                 raise InputError("enter the new address")
-            self.readers.request_address_change(subscriber, address)
+            try:
+                self.readers.request_address_change(subscriber, address)
+            except AddressError as err:
+                # The validator's own words quote the input and name code points: the
+                # page says what is wanted in one line, as the sign-up form does.
+                raise InputError(
+                    "Please enter a complete email address, like name@example.com."
+                ) from err
             return (
                 "Almost done: we sent a link to the new address. The change happens when "
                 "you open it and press Confirm."

@@ -162,7 +162,22 @@ def test_a_malformed_new_address_is_a_field_error(site: Site) -> None:
     )
     assert answer.status_code == 400
     assert 'aria-invalid="true"' in answer.text and 'role="alert"' in answer.text
+    assert "like name@example.com" in answer.text
+    assert "is not a valid email address" not in answer.text  # not the validator's words
     assert confirmation_emails(site.config) == []
+
+
+def test_the_current_address_is_not_a_change(site: Site) -> None:
+    """Asking to change to the address already in use (any case) is a 400 that says so,
+    sends nothing, and does not start the hour before another request may be made."""
+    path, csrf = _page(site)
+    same = READER.upper()
+    answer = site.client.post(path, data={"csrf": csrf, "action": "change-address", "email": same})
+    assert answer.status_code == 400 and "already send to" in answer.text
+    assert confirmation_emails(site.config) == []
+    other = "other.home@example.org"
+    answer = site.client.post(path, data={"csrf": csrf, "action": "change-address", "email": other})
+    assert answer.status_code == 200 and "sent a link" in answer.text
 
 
 def test_an_expired_or_forged_confirmation_link_is_the_neutral_page(site: Site) -> None:

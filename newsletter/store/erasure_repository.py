@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from newsletter.addresses import parse_email
 from newsletter.secrets import Secret, signing_secret
-from newsletter.store import erasures
+from newsletter.store import erasures, preferences
 from newsletter.store.database import Database
 from newsletter.store.schema import signups
 
@@ -38,25 +38,7 @@ class ErasureRepository:
         """The sign-ups of `email` still waiting for their confirmation, JSON-ready (for
         `subscribers export-person` of an address that is no subscriber yet)."""
         with self._db.read() as conn:
-            rows = conn.execute(
-                select(signups)
-                .where(signups.c.email == parse_email(email), signups.c.confirmed_at.is_(None))
-                .order_by(signups.c.id)
-            ).all()
-        return [
-            {
-                "email": row.email,
-                "name": row.name,
-                "lists": list(row.lists),
-                "posted_at": row.posted_at.isoformat(),
-                "confirmation_sent_at": row.confirmation_sent_at.isoformat()
-                if row.confirmation_sent_at
-                else None,
-                "consent_text_sha256": row.consent_text_hash,
-                "ip": row.consent_ip,
-            }
-            for row in rows
-        ]
+            return preferences.pending_signups(conn, parse_email(email))
 
     def forget_pending(self, email: str, secret: Secret) -> int:
         """Erase an address that is no subscriber but has sign-ups waiting (GDPR art. 17):

@@ -301,9 +301,6 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
     change = conn.execute(
         select(address_changes).where(address_changes.c.subscriber_id == subscriber.id)
     ).first()
-    waiting = conn.execute(
-        select(signups).where(signups.c.email == subscriber.email).order_by(signups.c.id)
-    )
     agreed = found.consent
     return {
         "subscriber": {
@@ -366,17 +363,30 @@ def person_data(conn: Connection, email: str) -> dict[str, Any]:
             "requested_at": _time(change.requested_at),
             "expires_at": _time(change.expires_at),
         },
-        "pending_signups": [
-            {
-                "name": row.name,
-                "lists": list(row.lists),
-                "posted_at": _time(row.posted_at),
-                "confirmation_sent_at": _time(row.confirmation_sent_at),
-                "ip": row.consent_ip,
-            }
-            for row in waiting
-        ],
+        "pending_signups": pending_signups(conn, subscriber.email),
     }
+
+
+def pending_signups(conn: Connection, email: str) -> list[dict[str, Any]]:
+    """The sign-ups of the normalised address `email` still waiting for their
+    confirmation, JSON-ready (a confirmed sign-up keeps no address, so none is found)."""
+    rows = conn.execute(
+        select(signups)
+        .where(signups.c.email == email, signups.c.confirmed_at.is_(None))
+        .order_by(signups.c.id)
+    )
+    return [
+        {
+            "email": row.email,
+            "name": row.name,
+            "lists": list(row.lists),
+            "posted_at": _time(row.posted_at),
+            "confirmation_sent_at": _time(row.confirmation_sent_at),
+            "consent_text_sha256": row.consent_text_hash,
+            "ip": row.consent_ip,
+        }
+        for row in rows
+    ]
 
 
 def _time(value: datetime | None) -> str | None:

@@ -133,6 +133,31 @@ def newsletter_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from newsletter.cli import main; main()", *args]
 
 
+def serve_in_child(folder: Path, config: Path, url: str, secret: str) -> subprocess.Popen[bytes]:
+    """`newsletter serve` of `config` in a child process on `url`'s port, once it answers
+    /healthz (SystemExit if it exits or stays silent for 30 s); the caller stops it."""
+    import httpx2  # only the web benchmarks need it
+
+    server = subprocess.Popen(
+        newsletter_command("--config", str(config), "serve", "--port", url.rsplit(":", 1)[1]),
+        cwd=folder,
+        env={**os.environ, "NEWSLETTER_SECRET": secret},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"newsletter serve exited with {server.returncode}")
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx2.TransportError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("newsletter serve did not answer /healthz")
+
+
 def load_average() -> str:
     """The 1-minute load average against the core count: how shared the machine was."""
     try:

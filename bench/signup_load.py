@@ -12,7 +12,6 @@ figures are the POSTs' latencies and rates.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx2
 import yaml
 
-from bench.common import Figure, Result, newsletter_command
+from bench.common import Figure, Result, newsletter_command, serve_in_child
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-signup-secret-0123456789-abcdefghijkl"  # noqa: S105 - a throw-away value
@@ -68,24 +67,7 @@ def start_server(folder: Path, config: Path, url: str) -> subprocess.Popen[bytes
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    server = subprocess.Popen(
-        newsletter_command("--config", str(config), "serve", "--port", url.rsplit(":", 1)[1]),
-        cwd=folder,
-        env={**os.environ, "NEWSLETTER_SECRET": SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"newsletter serve exited with {server.returncode}")
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx2.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("newsletter serve did not answer /healthz")
+    return serve_in_child(folder, config, url, SECRET)
 
 
 async def _sign_up(

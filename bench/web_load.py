@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import yaml
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.common import Figure, Result, newsletter_command
+from bench.common import Figure, Result, serve_in_child
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-web-secret-0123456789-abcdefghijklmnop"  # noqa: S105 - a throw-away value
@@ -118,25 +117,7 @@ def prepare(folder: Path) -> Setup:
 
 
 def start_server(setup: Setup) -> subprocess.Popen[bytes]:
-    port = setup.url.rsplit(":", 1)[1]
-    server = subprocess.Popen(
-        newsletter_command("--config", str(setup.config), "serve", "--port", port),
-        cwd=setup.folder,
-        env={**os.environ, "NEWSLETTER_SECRET": SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"newsletter serve exited with {server.returncode}")
-        try:
-            if httpx2.get(f"{setup.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx2.TransportError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("newsletter serve did not answer /healthz")
+    return serve_in_child(setup.folder, setup.config, setup.url, SECRET)
 
 
 async def _client(

@@ -16,9 +16,11 @@ with TokenExpiredError, told apart from a forged or damaged one.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
@@ -77,7 +79,28 @@ class TokenSigner:
             raise ValueError(f"subscriber ids are 1 to 2**63-1, got {subscriber_id}")
         return f"{subscriber_id}.{self.signature(subscriber_id)}"
 
+    def many(self, subscriber_ids: Sequence[int]) -> list[str]:
+        """The tokens for `subscriber_ids`, in order: the same as calling the signer on
+        each (tested), in one loop with its lookups made once, for a batch of a
+        thousand readers. ValueError if any id is outside 1…2**63-1."""
+        if subscriber_ids and not (min(subscriber_ids) >= 1 and max(subscriber_ids) <= MAX_ID):
+            bad = next(i for i in subscriber_ids if not 1 <= i <= MAX_ID)
+            raise ValueError(f"subscriber ids are 1 to 2**63-1, got {bad}")
+        inner, outer, prefix = self._inner.copy, self._outer.copy, self._prefix
+        b64 = binascii.b2a_base64
+        tokens = []
+        for subscriber_id in subscriber_ids:
+            hashed = inner()
+            hashed.update(f"{prefix}{subscriber_id}".encode())
+            keyed = outer()
+            keyed.update(hashed.digest())
+            # base64 of 32 bytes is 44 characters ending in one "=": drop it, make it URL-safe.
+            signature = b64(keyed.digest(), newline=False)[:43].translate(_URL_SAFE)
+            tokens.append(f"{subscriber_id}.{signature.decode('ascii')}")
+        return tokens
 
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")  # base64 → base64url (RFC 4648 §5)
 _IPAD = bytes(b ^ 0x36 for b in range(256))  # RFC 2104: key XOR 0x36…, as a translation
 _OPAD = bytes(b ^ 0x5C for b in range(256))  # key XOR 0x5c…
 

@@ -8,7 +8,7 @@ façade that holds both.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -81,22 +81,50 @@ def recipient_builder(config: Config, secret: Secret) -> RecipientOf:
 
 def linked_recipients(
     links: Callable[[int], str], preferences: Callable[[int], str] | None = None
-) -> RecipientOf:
+) -> LinkedRecipients:
     """Recipients whose unsubscribe URL is `links(subscriber_id)` and whose preference
     page is `preferences(subscriber_id)` (without it, the footer links unsubscribe)."""
+    return LinkedRecipients(links, preferences)
 
-    def recipient_of(claimed: Claimed) -> Recipient:
+
+class LinkedRecipients:
+    """Builds each claimed reader's Recipient with their signed links (RecipientOf),
+    one at a time or a batch at once (BulkRecipientOf: the links' own `many` when they
+    have one, e.g. UnsubscribeLinks)."""
+
+    def __init__(
+        self, links: Callable[[int], str], preferences: Callable[[int], str] | None = None
+    ) -> None:
+        self._links = links
+        self._preferences = preferences
+
+    def __call__(self, claimed: Claimed) -> Recipient:
         # Positional: a million calls per large send.
         subscriber_id = claimed.subscriber_id
+        preferences = self._preferences
         return Recipient(
             claimed.email,
-            links(subscriber_id),
+            self._links(subscriber_id),
             claimed.name,
             subscriber_id,
             preferences(subscriber_id) if preferences else "",
         )
 
-    return recipient_of
+    def many(self, claimed: Sequence[Claimed]) -> list[Recipient]:
+        """The same recipients as calling this on each of `claimed`, in order."""
+        ids = [c.subscriber_id for c in claimed]
+        unsubscribe = _many(self._links, ids)
+        preferences = _many(self._preferences, ids) if self._preferences else [""] * len(ids)
+        return [
+            Recipient(c.email, url, c.name, c.subscriber_id, page)
+            for c, url, page in zip(claimed, unsubscribe, preferences, strict=True)
+        ]
+
+
+def _many(links: Callable[[int], str], ids: list[int]) -> list[str]:
+    """links(id) for each id, through the links' batch form when they have one."""
+    batch: Callable[[list[int]], list[str]] | None = getattr(links, "many", None)
+    return batch(ids) if batch is not None else [links(i) for i in ids]
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsletter.dispatch.ports import IssueArchive, Ledger, RecipientOf
+from newsletter.dispatch.ports import BulkRecipientOf, IssueArchive, Ledger, RecipientOf
 from newsletter.errors import (
     AuthenticationError,
     BaseNewsletterError,
@@ -310,6 +310,10 @@ class Dispatcher:
         ConfigError is no reader's fault and would fail every one alike: nothing of the
         batch is handed over, all stay pending and the send stops with it (exit 4)."""
         handled = Handled()
+        if isinstance(self.recipient_of, BulkRecipientOf):
+            messages = _built_at_once(issue, self.recipient_of, batch.claimed)
+            if messages is not None:
+                return handled, list(zip(batch.claimed, messages, strict=True))
         ready: list[tuple[Claimed, PersonalMessage]] = []
         for claimed in batch.claimed:
             try:
@@ -414,6 +418,18 @@ class Dispatcher:
             note=note or record.note,
             already_sent_via=self.ledger.send_overlaps(send_id),
         )
+
+
+def _built_at_once(
+    issue: IssueMessage, recipient_of: BulkRecipientOf, claimed: Sequence[Claimed]
+) -> list[PersonalMessage] | None:
+    """Every claimed reader's message, built as one batch (a million-reader send's
+    usual path); None if any of them cannot be built, so that the caller builds them
+    one by one and fails only the reader concerned, with their own reason."""
+    try:
+        return issue.personalise_many(recipient_of.many(claimed))
+    except Exception:  # whose it is and why is found out reader by reader
+        return None
 
 
 def _done(counts: dict[str, int]) -> int:

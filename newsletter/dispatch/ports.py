@@ -9,16 +9,26 @@ dispatcher needs neither the config nor the signing secret.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from newsletter.message import IssueMessage, Recipient
 from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 
 RecipientOf = Callable[[Claimed], Recipient]
 """Builds the recipient (with its signed unsubscribe URL) of one claimed delivery."""
+
+
+@runtime_checkable
+class BulkRecipientOf(Protocol):
+    """A RecipientOf that can also build a whole claimed batch's recipients at once
+    (`many`, the same recipients in order), which a million-reader send feels."""
+
+    def __call__(self, claimed: Claimed) -> Recipient: ...
+
+    def many(self, claimed: Sequence[Claimed]) -> list[Recipient]: ...
 
 
 class Ledger(Protocol):

@@ -14,7 +14,7 @@ import html
 import itertools
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from urllib.parse import quote, urlsplit
@@ -207,6 +207,25 @@ class IssueMessage:
             recipient=recipient,
             message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
         )
+
+    def personalise_many(self, recipients: Sequence[Recipient]) -> list[PersonalMessage]:
+        """`personalise` for each of `recipients`, in order, with the unsubscribe URLs
+        checked together: the same messages (Message-IDs apart, which are new each
+        time). MessageError, naming no one, if any URL is unusable: the caller then
+        personalises one by one to find whose."""
+        if not self.transactional:
+            urls = [r.unsubscribe_url for r in recipients]
+            joined = "".join(urls)
+            if not joined.isascii() or _HEADER_UNSAFE.search(joined):
+                raise MessageError("an unsubscribe URL of the batch is unusable")
+            for base in {url.rsplit("/", 1)[0] for url in urls}:
+                if not _acceptable_base(base):
+                    raise MessageError("an unsubscribe URL of the batch is unusable")
+        new_id, issue_id, domain = self.new_message_id, self.issue_id, self.message_id_domain
+        return [
+            PersonalMessage(self, recipient, f"<{issue_id}.{new_id()}@{domain}>")
+            for recipient in recipients
+        ]
 
     def personal_headers(self, recipient: Recipient) -> tuple[Header, ...]:
         """Headers that differ per recipient or that every transport must set."""

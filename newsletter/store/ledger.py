@@ -344,9 +344,13 @@ def record_outcomes(
     usual case, one answer for the whole batch, is one UPDATE by batch number."""
     whole_batch = len(outcomes) == 1
     for (state, provider_id, error), ids in outcomes.items():
+        # The whole batch: its rows are those of the claimed id range still `sending`
+        # under its number, found through the (send_id, id) index.
         which = (
-            (deliveries.c.send_id == send_id) & (deliveries.c.batch == batch)
-            if whole_batch
+            (deliveries.c.send_id == send_id)
+            & deliveries.c.id.between(min(ids), max(ids))
+            & (deliveries.c.batch == batch)
+            if whole_batch and ids
             else deliveries.c.id.in_(ids)
         )
         conn.execute(

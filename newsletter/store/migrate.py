@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 SCRIPT_LOCATION = Path(__file__).with_name("migrations")
-HEAD = "0009"  # the newest migration in migrations/versions: update it with each new one
+HEAD = "0010"  # the newest migration in migrations/versions: update it with each new one
 # (tests/store/test_migrations.py fails until it matches)
 VERSION_TABLE = "alembic_version"
 

@@ -180,7 +180,8 @@ deliveries = Table(
     Column("evidence_event_id", String(255), nullable=True),  # 0009: processed/delivered id
     Column("resolved_at", UtcDateTime, nullable=True),  # 0009: ambiguous → accepted by it
     UniqueConstraint("send_id", "subscriber_id", name="uq_deliveries_send_id_subscriber_id"),
-    Index("ix_deliveries_send_id_state", "send_id", "state", "id"),
+    # 0010: never moved by a state change (claims scan it from their cursor; see ledger.py)
+    Index("ix_deliveries_send_id", "send_id", "id"),
     # 0009: a send's deliveries settled by SendGrid's evidence, without reading the rest.
     Index(
         "ix_deliveries_resolved",

@@ -7,6 +7,8 @@ import hmac
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.errors import ConfigError, SubscriberNotFoundError, TokenError
 from newsletter.secrets import NEWSLETTER_SECRET, Secret, read_secret, signing_secret
@@ -104,6 +106,25 @@ def test_the_pre_keyed_signer_is_rfc_2104_hmac_sha256(secret_text: str, subscrib
     assert TokenSigner(secret)(subscriber_id) == f"{subscriber_id}.{expected}"
     assert make_token(subscriber_id, secret) == f"{subscriber_id}.{expected}"
     assert read_token(f"{subscriber_id}.{expected}", secret) == subscriber_id
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.integers(min_value=1, max_value=2**63 - 1), max_size=40),
+    purpose=st.sampled_from(["unsubscribe", "preferences"]),
+)
+def test_a_batch_of_tokens_is_the_tokens_one_by_one(ids: list[int], purpose: str) -> None:
+    """TokenSigner.many (a send's batch of a thousand readers at once) gives exactly the
+    tokens the signer gives one id at a time, in order, for any ids and purpose."""
+    signer = TokenSigner(KEY, purpose)
+    assert signer.many(ids) == [signer(i) for i in ids]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**63])
+def test_a_batch_with_an_id_out_of_range_is_refused(bad: int) -> None:
+    """An id outside 1…2**63-1 anywhere in the batch is a ValueError, as one by one."""
+    with pytest.raises(ValueError, match=str(bad)):
+        TokenSigner(KEY).many([1, bad, 3])
 
 
 def test_an_expiring_token_round_trips_until_its_expiry() -> None:

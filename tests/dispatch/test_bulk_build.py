@@ -1,0 +1,94 @@
+"""A claimed batch's recipients and messages built at once (issue 16) are exactly those
+built one reader at a time; anything unusable falls back to the reader-by-reader path."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import pytest
+
+from newsletter.api.sending import linked_recipients, recipient_builder
+from newsletter.dispatch.ports import BulkRecipientOf
+from newsletter.errors import MessageError
+from newsletter.message import IssueMessage, Recipient
+from newsletter.message.links import PreferenceLinks, UnsubscribeLinks
+from newsletter.secrets import NEWSLETTER_SECRET, Secret
+from newsletter.store import Claimed
+from tests.delivery_support import PUBLIC, delivery_config, sample_issue
+
+SECRET = Secret(NEWSLETTER_SECRET, "bulk-build-secret-" * 3)
+CLAIMED = [
+    Claimed(100 + n, n, f"reader{n}@example.com", f"Reader {n}" if n % 3 else None)
+    for n in (1, 2, 3, 999, 10**12, 2**63 - 1)
+]
+
+
+def fresh_issue() -> IssueMessage:
+    """The sample issue with Message-IDs counted from 1 again (m000001…)."""
+    counter = itertools.count(1)
+    return replace(sample_issue(), new_message_id=lambda: f"m{next(counter):06d}")
+
+
+def test_a_batch_of_links_is_the_links_one_by_one() -> None:
+    """UnsubscribeLinks.many and PreferenceLinks.many give each id's own URL, in order."""
+    config = delivery_config()
+    ids = [c.subscriber_id for c in CLAIMED]
+    for links in (UnsubscribeLinks(config, SECRET), PreferenceLinks(config, SECRET)):
+        assert links.many(ids) == [links(i) for i in ids]
+        assert links.many([]) == []
+
+
+def test_a_batch_of_recipients_is_the_recipients_one_by_one() -> None:
+    """The product's recipient builder builds a whole batch as it builds each reader:
+    address, name, id, both signed links."""
+    recipient_of = recipient_builder(delivery_config(), SECRET)
+    assert isinstance(recipient_of, BulkRecipientOf)
+    assert recipient_of.many(CLAIMED) == [recipient_of(c) for c in CLAIMED]
+
+
+def test_links_without_a_batch_form_are_called_per_reader() -> None:
+    """Any plain function of the id serves as links (a test's, a caller's own)."""
+    recipient_of = linked_recipients(lambda i: f"{PUBLIC}/u/{i}", lambda i: f"{PUBLIC}/p/{i}")
+    many = recipient_of.many(CLAIMED)
+    assert many == [recipient_of(c) for c in CLAIMED]
+    assert many[0].preferences_url == f"{PUBLIC}/p/1"
+    no_page = linked_recipients(lambda i: f"{PUBLIC}/u/{i}")
+    assert [r.preferences_url for r in no_page.many(CLAIMED)] == [""] * len(CLAIMED)
+
+
+def test_a_batch_of_messages_is_the_messages_one_by_one() -> None:
+    """personalise_many gives, in order, the messages personalise gives (the same
+    issue, recipient and Message-ID sequence)."""
+    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    batch = fresh_issue().personalise_many(recipients)
+    one_by_one_issue = fresh_issue()
+    one_by_one = [one_by_one_issue.personalise(r) for r in recipients]
+    assert [(m.recipient, m.message_id) for m in batch] == [
+        (m.recipient, m.message_id) for m in one_by_one
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{PUBLIC}/unsubscribe/1.tok\r\nBcc: x@example.com",  # header injection
+        f"{PUBLIC}/unsubscribe/1.tök",  # not ASCII
+        "http://news.example.com/unsubscribe/1.tok",  # not https, not a local test server
+        "ftp://news.example.com/unsubscribe/1.tok",
+    ],
+)
+def test_one_unusable_url_refuses_the_batch_as_one_by_one_refuses_it(url: str) -> None:
+    """If any reader's unsubscribe URL could not go into List-Unsubscribe, the batch is
+    refused (the dispatcher then builds reader by reader to fail only that one), exactly
+    where personalise would refuse that reader."""
+    good = [
+        Recipient(f"r{n}@example.com", f"{PUBLIC}/unsubscribe/{n}.tok", None, n) for n in (1, 2)
+    ]
+    bad = Recipient("bad@example.com", url, None, 3)
+    issue = fresh_issue()
+    with pytest.raises(MessageError):
+        issue.personalise(bad)
+    with pytest.raises(MessageError):
+        issue.personalise_many([*good, bad])
+    assert len(issue.personalise_many(good)) == 2

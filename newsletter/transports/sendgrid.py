@@ -25,7 +25,7 @@ import re
 import threading
 import time
 import urllib.error
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import python_http_client.exceptions as http_errors
 from sendgrid import SendGridAPIClient
 
+from newsletter.addresses import WIRE_SHAPE
 from newsletter.config import SendGridSettings
 from newsletter.errors import (
     AmbiguousDeliveryError,
@@ -46,7 +47,14 @@ from newsletter.errors import (
 )
 from newsletter.message import IssueMessage, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
-from newsletter.message.headers import display_name, one_line, token_value, wire_address
+from newsletter.message.headers import (
+    MAX_HARD_LINE,
+    display_name,
+    one_line,
+    token_value,
+    wire_address,
+)
+from newsletter.names import MAX_NAME
 from newsletter.render import untracked_anchors
 from newsletter.render.lines import MAX_CONTENT_LINE, longest_line
 from newsletter.secrets import Secret, read_secret
@@ -173,6 +181,67 @@ class _Entries:
             return (recipient.unsubscribe_url, recipient.preferences_link)
         return (recipient.unsubscribe_url,)
 
+    def entries(
+        self, messages: Sequence[PersonalMessage]
+    ) -> Iterator[tuple[int, tuple[str, str] | MessageError]]:
+        """(index, `entry(message)` or the MessageError it raises) for each message.
+
+        The same texts as `entry`, one message after another (a property test holds
+        them equal); a recipient whose address, name and links are plain, the usual
+        case, is written inline here with every lookup made once per batch, and any
+        other goes through `entry` itself."""
+        fast = not self._no_unsubscribe and all(key is None for key in self._text_keys)
+        mailto = messages[0].issue.unsubscribe_mailto if messages else None
+        json_string, wire, fmt = _json_string, WIRE_SHAPE.fullmatch, self._format
+        keys = self._html_keys
+        preferences = self._preferences
+        room = MAX_HARD_LINE - len("List-Unsubscribe: <>")
+        for index, message in enumerate(messages):
+            recipient = message.recipient
+            address, name, url = recipient.email, recipient.name, recipient.unsubscribe_url
+            subscriber_id = recipient.subscriber_id
+            if not (
+                fast
+                and mailto is None
+                and subscriber_id is not None
+                and "=?" not in address
+                and address.isascii()
+                and wire(address)
+                and url.isascii()
+                and url.isprintable()
+                and " " not in url
+                and len(url) <= room
+                and (name is None or _plain_name(name))
+            ):
+                try:
+                    yield index, self.entry(message)
+                except MessageError as err:
+                    yield index, err
+                continue
+            to = (
+                '{"email":' + json_string(address) + ',"name":' + json_string(name) + "}"
+                if name
+                else '{"email":' + json_string(address) + "}"
+            )
+            if preferences:
+                pairs = (
+                    keys[0]
+                    + json_string(url)
+                    + ","
+                    + keys[1]
+                    + json_string(recipient.preferences_url or url)
+                )
+            else:
+                pairs = keys[0] + json_string(url)
+            text = fmt % (
+                to,
+                pairs,
+                json_string(message.message_id),
+                json_string("<" + url + ">"),
+                f',"custom_args":{{"subscriber_id":"{subscriber_id:d}"}}',
+            )
+            yield index, (text, address.lower())
+
     def entry(self, message: PersonalMessage) -> tuple[str, str]:
         """(the entry's JSON text, the lower-cased address it goes to). MessageError when
         this recipient's entry cannot be built (their address cannot be sent, their
@@ -212,6 +281,23 @@ class _Entries:
             fields.append(_json_string(token_value("List-Unsubscribe", value)))
         fields.append(custom)
         return self._format % tuple(fields), address.lower()
+
+
+def _plain_name(name: str) -> bool:
+    """A name `sendgrid_name` gives back unchanged (printable ASCII, single inner
+    spaces, within MAX_NAME, no ``=?``, no separator SendGrid misreads), so it can be
+    written as it is; any other goes through `sendgrid_name`."""
+    return (
+        name.isascii()
+        and name.isprintable()
+        and 0 < len(name) <= MAX_NAME
+        and "  " not in name
+        and name[0] != " "
+        and name[-1] != " "
+        and "=?" not in name
+        and "," not in name
+        and ";" not in name
+    )
 
 
 def _content(
@@ -280,15 +366,14 @@ def prepare_payload(
     carried: list[int] = []
     failed: dict[int, Result] = {}
     seen: set[str] = set()
-    for index, message in enumerate(messages):
-        try:
-            text, address = entries.entry(message)
-        except MessageError as err:
-            failed[index] = Result(message.recipient, Outcome.FAILED, error=err.message)
+    for index, written in entries.entries(messages):
+        if isinstance(written, MessageError):
+            failed[index] = Result(messages[index].recipient, Outcome.FAILED, error=written.message)
             continue
+        text, address = written
         if address in seen:
             error = f"{address} appears twice in one SendGrid request"
-            failed[index] = Result(message.recipient, Outcome.FAILED, error=error)
+            failed[index] = Result(messages[index].recipient, Outcome.FAILED, error=error)
             continue
         seen.add(address)
         texts.append(text)

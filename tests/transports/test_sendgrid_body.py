@@ -9,12 +9,21 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.config import SendGridSettings
+from newsletter.errors import MessageError
 from newsletter.message import PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
 from newsletter.transports import Outcome, SendOptions
-from newsletter.transports.sendgrid import prepare_payload, sendgrid_name, serialise
+from newsletter.transports.sendgrid import (
+    _Entries,
+    _substitution_keys,
+    prepare_payload,
+    sendgrid_name,
+    serialise,
+)
 from tests.delivery_support import sample_issue
 
 BASE = "https://news.example.com/unsubscribe/"
@@ -222,3 +231,69 @@ def test_unsendable_reader_fails_alone_in_the_text_body() -> None:
     assert "appears twice" in (prepared.failed[2].error or "")
     carried = [batch[0], batch[3]]
     assert prepared.body == serialise(reference(carried, SendGridSettings(), SendOptions()))
+
+
+_NAMES = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.text(alphabet=' ,;=?"\\abcAB', max_size=12),
+    st.sampled_from(["Plain Reader", " lead", "trail ", "two  spaces", "=?utf-8?q?x?=", "x" * 70]),
+)
+_ADDRESSES = st.sampled_from(
+    [
+        "plain@example.com",
+        "MiXed@Example.COM",
+        "ünï@example.com",
+        "a=?b@example.com",
+        "x@xn--d1a.kz",
+    ]
+)
+_URLS = st.sampled_from(
+    [BASE + "1.abc", BASE + "2.a&b", BASE + "3.a b", BASE + "4.ü", BASE + "5." + "x" * 990]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    readers=st.lists(
+        st.tuples(_ADDRESSES, _URLS, _NAMES, st.one_of(st.none(), st.integers(1, 2**63 - 1))),
+        min_size=1,
+        max_size=6,
+    ),
+    preferences=st.booleans(),
+    mailto=st.sampled_from([None, "leave@example.com"]),
+    asm=st.booleans(),
+)
+def test_the_batch_writer_writes_what_the_entry_writer_writes(
+    readers: list[tuple[str, str, str | None, int | None]],
+    preferences: bool,
+    mailto: str | None,
+    asm: bool,
+) -> None:
+    """`_Entries.entries` (a batch's plain readers written inline) gives, reader by
+    reader, exactly `_Entries.entry`'s text or MessageError, whatever the names,
+    addresses, URLs, preference links, mailto and ASM group."""
+    issue = replace(sample_issue(), unsubscribe_mailto=mailto)
+    batch = [
+        PersonalMessage(
+            issue,
+            Recipient(email, url, name, subscriber_id, url + "/p" if preferences else ""),
+            f"<m{n}@example.com>",
+        )
+        for n, (email, url, name, subscriber_id) in enumerate(readers)
+    ]
+    no_unsubscribe = asm
+    keys = _substitution_keys(issue, batch, no_unsubscribe)
+    writer = _Entries(keys, no_unsubscribe, bool(issue.preferences_placeholder))
+
+    def one(message: PersonalMessage) -> tuple[str, str] | str:
+        try:
+            return writer.entry(message)
+        except MessageError as err:
+            return err.message
+
+    written = [
+        (i, got.message if isinstance(got, MessageError) else got)
+        for i, got in writer.entries(batch)
+    ]
+    assert written == [(i, one(m)) for i, m in enumerate(batch)]

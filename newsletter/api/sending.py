@@ -39,7 +39,7 @@ from newsletter.dispatch.schedule import parse_at
 from newsletter.errors import ConfigError, EvidencePendingError, InputError, UnknownListError
 from newsletter.feedback import PullSkipped, pull_before_dispatch
 from newsletter.message import Recipient, build_issue_message
-from newsletter.message.links import PreferenceLinks, UnsubscribeLinks, public_base
+from newsletter.message.links import BatchLinks, PreferenceLinks, UnsubscribeLinks, public_base
 from newsletter.render import issue_id, render_issue
 from newsletter.secrets import Secret, signing_secret
 from newsletter.states import DeliveryState, SendState
@@ -123,8 +123,7 @@ class LinkedRecipients:
 
 def _many(links: Callable[[int], str], ids: list[int]) -> list[str]:
     """links(id) for each id, through the links' batch form when they have one."""
-    batch: Callable[[list[int]], list[str]] | None = getattr(links, "many", None)
-    return batch(ids) if batch is not None else [links(i) for i in ids]
+    return links.many(ids) if isinstance(links, BatchLinks) else [links(i) for i in ids]
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from newsletter.config import Config
 from newsletter.errors import ConfigError, MessageError
@@ -13,6 +14,16 @@ from newsletter.tokens import MAX_ID, PREFERENCES, TokenSigner, make_token
 
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 PREFERENCES_PATH = "/preferences/"
+
+
+@runtime_checkable
+class BatchLinks(Protocol):
+    """Links (a URL per subscriber id) that can also make a batch's at once: `many(ids)`
+    is `[links(i) for i in ids]` (UnsubscribeLinks, PreferenceLinks)."""
+
+    def __call__(self, subscriber_id: int) -> str: ...
+
+    def many(self, subscriber_ids: Sequence[int]) -> list[str]: ...
 
 
 def public_base(config: Config) -> str:

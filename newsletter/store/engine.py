@@ -35,6 +35,7 @@ SQLITE_CACHE_KIB = 8_192
 # Temporary tables (an import's staging table) have their own cache. 8 MiB imports a
 # million rows in the same CPU time as 16 MiB did, with 10 MB less memory (issue 16).
 SQLITE_TEMP_CACHE_KIB = 8_192
+WAL_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages between WAL checkpoints
 WRITE = {"newsletter_write": True}  # execution option: this connection will write
 
 
@@ -169,6 +170,13 @@ def _configure_sqlite(engine: Engine) -> None:
             f"busy_timeout = {BUSY_TIMEOUT_MS}",
             "journal_mode = WAL",
             "synchronous = NORMAL",  # safe in WAL mode: a crash loses no committed data
+            # Checkpoint the WAL every 64 MiB, not every 4 MiB (SQLite's default): each
+            # checkpoint syncs the file to disk, and a million-reader send writes some
+            # 1.2 GB of WAL; with the default, its 300 syncs took as long as the send's
+            # whole CPU work on a virtual disk (docs/benchmarks.md, issue 16). The WAL
+            # file is cut back to 64 MiB after each checkpoint.
+            f"wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}",
+            f"journal_size_limit = {WAL_CHECKPOINT_PAGES * 4096}",
             "foreign_keys = ON",
             # Deleted and overwritten content is zeroed, not left in free space: an
             # erased address (`subscribers forget`) leaves no byte in the file.

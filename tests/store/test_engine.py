@@ -26,6 +26,15 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
         assert (conn.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000
 
 
+def test_sqlite_checkpoints_its_wal_every_64_mib_and_cuts_it_back(sqlite_store: Store) -> None:
+    """A checkpoint syncs to disk: every 64 MiB of WAL, not SQLite's 4 MiB, or a large
+    send spends as long in syncs as in its work (issue 16); the WAL file is then cut
+    back to 64 MiB, so it does not stay as large as its largest transaction."""
+    with sqlite_store.database.read() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 16_384
+        assert conn.execute(text("PRAGMA journal_size_limit")).scalar() == 64 * 1024 * 1024
+
+
 def test_relative_sqlite_paths_resolve_against_config_folder(tmp_path: Path) -> None:
     """sqlite:///x.sqlite3 in config.yaml means next to config.yaml, from any directory."""
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///data/s.sqlite3\n")

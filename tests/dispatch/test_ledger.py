@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newsletter.csvio import CsvRow
 from newsletter.dispatch.engine import SendRequest
 from newsletter.errors import EXIT_CONFIG, AuthenticationError, ConfigError, InputError, LockedError
 from newsletter.message import PersonalMessage, Recipient
@@ -356,3 +357,34 @@ def test_a_config_error_from_the_transport_fails_nobody_and_stops_the_send(
     assert record is not None
     assert record.state == SendState.PAUSED
     assert world.store.sends.send_counts(record.id) == {DeliveryState.PENDING: 150}
+
+
+def test_a_claim_reads_back_every_reader_exactly(any_world: World) -> None:
+    """A claimed batch carries each reader's id, address and stored name as stored, in
+    delivery order: names with quotes, backslashes, non-ASCII and none at all (SQLite
+    packs the batch as one JSON array; PostgreSQL reads rows)."""
+    names = ['Doe, "Jane"', "back\\slash", "Ана «Ю» 😀", None, "\u2028line", ""]
+    rows = [CsvRow(n, f"reader{n}@example.com", name, None) for n, name in enumerate(names, 2)]
+    any_world.store.subscribers.import_entries(rows, "weekly", origin="test")
+    issue = any_world.issue
+    record = any_world.store.sends.open_send(
+        issue_id=issue.issue_id,
+        list_name="weekly",
+        content_hash=issue.content_hash,
+        message_hash=issue.message_hash,
+        transport="memory",
+    )
+    batch = any_world.store.sends.claim_batch(record.id, 0, 100, 1)
+    assert batch is not None
+    stored = {
+        s.email: s
+        for s in (any_world.store.subscribers.get(f"reader{n}@example.com") for n in range(2, 8))
+        if s is not None
+    }
+    assert [c.email for c in batch.claimed] == [f"reader{n}@example.com" for n in range(2, 8)]
+    assert [(c.subscriber_id, c.name) for c in batch.claimed] == [
+        (stored[c.email].id, stored[c.email].name) for c in batch.claimed
+    ]
+    assert [c.delivery_id for c in batch.claimed] == sorted(c.delivery_id for c in batch.claimed)
+    assert batch.last_id == batch.claimed[-1].delivery_id
+    assert all(isinstance(c, Claimed) for c in batch.claimed)

@@ -38,7 +38,7 @@ from newsletter.states import DeliveryState, SendState
 from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Preparer, Result, SendOptions, Transport
-from newsletter.transports.base import check_options, outcome_of
+from newsletter.transports.base import SameResults, check_options, outcome_of
 from newsletter.wording import plural
 
 _STATE_OF = {
@@ -391,6 +391,10 @@ class Dispatcher:
         else:
             # Grouped here, not one `add` per reader: a thousand readers per batch.
             outcomes = handled.outcomes
+            if isinstance(results, SameResults):  # one answer for all: one group
+                key = (_STATE_OF[results.outcome], results.provider_id, results.error)
+                outcomes.setdefault(key, []).extend(reader.delivery_id for reader, _ in ready)
+                return
             for (reader, _), result in zip(ready, results, strict=True):
                 key = (_STATE_OF[result.outcome], result.provider_id, result.error)
                 ids = outcomes.get(key)

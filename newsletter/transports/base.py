@@ -188,6 +188,24 @@ def scheduler_of(
     )
 
 
+class SameResults(list[Result]):
+    """Results that are all alike (one request, one answer): a list like any other,
+    which also says so (`outcome`, `provider_id`, `error`), so the dispatcher can
+    record the batch without reading a thousand results one by one."""
+
+    def __init__(
+        self,
+        messages: Sequence[PersonalMessage],
+        outcome: Outcome,
+        provider_id: str | None,
+        error: str | None,
+    ) -> None:
+        super().__init__(Result(m.recipient, outcome, provider_id, error) for m in messages)
+        self.outcome = outcome
+        self.provider_id = provider_id
+        self.error = error
+
+
 def all_results(
     messages: Sequence[PersonalMessage],
     outcome: Outcome,
@@ -195,8 +213,9 @@ def all_results(
     provider_id: str | None = None,
     error: str | None = None,
 ) -> list[Result]:
-    """The same outcome for every message of a batch (one request, one answer)."""
-    return [Result(m.recipient, outcome, provider_id, error) for m in messages]
+    """The same outcome for every message of a batch (one request, one answer), as
+    SameResults."""
+    return SameResults(messages, outcome, provider_id, error)
 
 
 def unbuildable(error: Exception) -> str:

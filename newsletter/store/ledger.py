@@ -321,7 +321,7 @@ def claim_batch(
 
 def _next_pending(
     conn: Connection, send_id: int, after_id: int, size: int
-) -> Sequence[tuple[int, int, str, str | None, str]]:
+) -> Sequence[Sequence[Any]]:
     """(delivery id, subscriber id, address, name, status) of the next `size` pending
     deliveries after `after_id`, in id order."""
     query = (
@@ -354,13 +354,13 @@ def _next_pending(
                 )
             )
         )
-        found = json.loads(conn.execute(packed).scalar_one() or "[]")
+        found: list[list[Any]] = json.loads(conn.execute(packed).scalar_one() or "[]")
         found.sort()  # SQLite aggregates in the subquery's order; no need to rely on it
-        return [tuple(row) for row in found]
+        return found
     result = conn.execute(query)
     # The driver's own tuples: these columns (integers, text) need no result processing,
     # and skipping SQLAlchemy's Row for a thousand rows per claim is a third of its cost.
-    rows: Sequence[tuple[int, int, str, str | None, str]] = result.cursor.fetchall()
+    rows: Sequence[Sequence[Any]] = result.cursor.fetchall()
     result.close()
     return rows
 

@@ -200,7 +200,7 @@ class SameResults(list[Result]):
         provider_id: str | None,
         error: str | None,
     ) -> None:
-        super().__init__(Result(m.recipient, outcome, provider_id, error) for m in messages)
+        super().__init__([Result(m.recipient, outcome, provider_id, error) for m in messages])
         self.outcome = outcome
         self.provider_id = provider_id
         self.error = error

@@ -35,6 +35,9 @@ _RAW_VALUE = re.compile(r"""=(?:"(&\{[^"]*)"|'(&\{[^']*)')""")
 # Stylesheets remembered (by their text and position); a template has one or two.
 _MAX_SHEETS = 32
 
+# Every attribute premailer's _style_to_basic_html_attributes can write (premailer 3.10).
+_BASIC_ATTRIBUTES = frozenset({"align", "valign", "bgcolor", "width", "height"})
+
 PREMAILER_OPTIONS: dict[str, Any] = {
     "allow_network": False,
     "base_url": None,
@@ -74,6 +77,15 @@ class _Inliner(premailer.Premailer):  # type: ignore[misc]  # premailer has no t
         rules, text = found
         # Rules are tuples of immutable values: a shallow copy is enough.
         return list(rules), [text] if text is not None else []
+
+    def _style_to_basic_html_attributes(
+        self, element: Any, style_content: str, force: bool = False
+    ) -> None:
+        """premailer copies a merged style's text-align, vertical-align, background-color,
+        width and height into HTML attributes, except the ones disabled; all five are
+        (`PREMAILER_OPTIONS`), so its parsing of every inlined style is skipped."""
+        if not _BASIC_ATTRIBUTES.issubset(self.disable_basic_attributes):
+            super()._style_to_basic_html_attributes(element, style_content, force)
 
     def _css_rules_to_string(self, rules: list[Any]) -> str:
         if len(rules) == 1 and isinstance(rules[0], _Leftover):

@@ -43,7 +43,6 @@ from typing import Any
 import cssselect
 import premailer
 import premailer.premailer
-from lxml import etree
 
 from newsletter.errors import RenderError
 
@@ -126,7 +125,9 @@ class _Index:
         self.by_class: dict[str, list[Any]] = {}
         self.by_id: dict[str, list[Any]] = {}
         self.classes: dict[Any, frozenset[str]] = {}
-        for element in page.iter(etree.Element):
+        for element in page.iter():
+            if not isinstance(element.tag, str):
+                continue  # a comment or a processing instruction: not an element
             self.everything.append(element)
             self.by_type.setdefault(element.tag, []).append(element)
             names = element.get("class")
@@ -163,7 +164,7 @@ class _Index:
             found = self._below[plan] = set()
             for element in self.select(plan):
                 if element not in found:
-                    found.update(element.iterdescendants(etree.Element))
+                    found.update(element.iterdescendants())  # comments too: never chosen
         return found
 
     def select(self, plan: tuple[_Compound, ...]) -> list[Any]:
@@ -191,7 +192,7 @@ def _create_cssselector(selector: str) -> Callable[[Any], list[Any]]:
         return query
 
     def select(page: Any) -> list[Any]:
-        if not isinstance(page, etree._Element):  # the tree, for <head>: not a rule
+        if not hasattr(page, "getroottree"):  # the tree (for <head>), not an element
             found: list[Any] = _premailer_selector(selector)(page)
             return found
         index = state[0]

@@ -100,7 +100,7 @@ types = st.sampled_from(["div", "p", "span", "td", "a", "h2", "DIV"])
 @st.composite
 def trees(draw: st.DrawFn, depth: int = 0) -> str:
     """An element with random classes (joined by all kinds of white space), maybe an
-    id, and children."""
+    id, maybe a comment or a processing instruction, and children."""
     kind = draw(types.filter(lambda t: t != "DIV"))
     attributes = ""
     if draw(st.booleans()):
@@ -109,7 +109,8 @@ def trees(draw: st.DrawFn, depth: int = 0) -> str:
     if draw(st.booleans()):
         attributes += f' id="{draw(st.sampled_from(["i1", "i2", "digest"]))}"'
     children = draw(st.lists(trees(depth + 1), max_size=3)) if depth < 4 else []
-    return f"<{kind}{attributes}>t{''.join(children)}</{kind}>"
+    comment = draw(st.sampled_from(["", "<!--c-->", "<?pi x?>"]))  # not elements
+    return f"<{kind}{attributes}>t{comment}{''.join(children)}</{kind}>"
 
 
 @st.composite

@@ -51,7 +51,8 @@ DELIVERY_VALUES = ("unsubscribe_url", "preferences_url")
 
 def delivery_placeholders(digest: Digest) -> dict[str, str]:
     """Every per-reader marker of an issue, by name: what the templates link to."""
-    return {name: placeholder(name, digest) for name in DELIVERY_VALUES}
+    content_hash = digest.content_hash()  # hashing the digest's JSON once, not per name
+    return {name: placeholder_for(name, content_hash) for name in DELIVERY_VALUES}
 
 
 @dataclass(frozen=True)

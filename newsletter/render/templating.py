@@ -30,8 +30,13 @@ def longdate(value: dt.date) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+@lru_cache(maxsize=1024)
 def wrap(value: str, indent: str = "", first: str | None = None) -> str:
-    """Wrap at 78 columns without breaking words or URLs; `first` prefixes line one."""
+    """Wrap at 78 columns without breaking words or URLs; `first` prefixes line one.
+
+    Remembered per paragraph (textwrap was half of the text part's time): rendering
+    the same digest again, or a digest with one paragraph edited in the workbench,
+    wraps only what changed."""
     return textwrap.fill(
         value,
         width=TEXT_WIDTH,

@@ -29,6 +29,7 @@ from newsletter.render.inline import inline_css
 from newsletter.render.lines import (
     HTML_BREAK,
     MAX_CONTENT_LINE,
+    _break_html_lines_full,
     break_html_lines,
     break_text_lines,
     longest_line,
@@ -233,3 +234,41 @@ def test_title_script_and_comments_get_no_inserted_break() -> None:
         assert kept in broken
     last = broken.rsplit("<script>", 1)[1]  # only the last paragraph's 1,200 octets
     assert broken.count(HTML_BREAK.decode()) == last.count(HTML_BREAK.decode()) >= 6
+
+
+fragments = st.sampled_from(
+    ['<p class="a b">', "</p>", "<td style='x: 1; y: 2' >", "<br/>", "<a\thref=\"u v\"\n>",
+     "<!--[if mso]><table role=\"x\" width=\"1\"><tr><![endif]-->", "<!-- c d -->",
+     "<style> p { a: b } </style>", "<title>a b c</title>", "<pre> a  b </pre>", " ", "\n",
+     "\t", "word", "中文字", "e\u0301", "👍🏽", "&amp;", "&#12354;", "<", "x > y", '"q"',
+     "<img src=\"a\" alt='b c'>", "<script>if (a < b) { c() }</script>", "</td>", "<tr>"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(fragments, max_size=300), st.integers(8, 200))
+def test_the_fast_path_breaks_exactly_like_the_full_one(parts: list[str], limit: int) -> None:
+    """`break_html_lines` looks for break points only near where lines must be broken;
+    it gives the same bytes as `_break_html_lines_full`, which lists every candidate of
+    the document first, on generated documents (tags, quoted values, comments holding
+    tags, raw-text elements, <title>, text with and without spaces, references, clusters)."""
+    document = "".join(parts)
+    assert break_html_lines(document, limit=limit) == _break_html_lines_full(document, limit)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents(), st.integers(10, 300))
+def test_the_fast_path_equals_the_full_one_on_documents(document: str, limit: int) -> None:
+    """The same comparison on the documents the DOM test generates."""
+    assert break_html_lines(document, limit=limit) == _break_html_lines_full(document, limit)
+
+
+@pytest.mark.parametrize("digest_path", SAMPLE_DIGESTS, ids=lambda p: p.stem)
+def test_the_fast_path_equals_the_full_one_on_the_samples(digest_path: Any) -> None:
+    """Each sample email before its lines are broken, at several limits, and the digest
+    written without spaces: the fast path and the full one give the same bytes."""
+    config = load_config(REPO / "config.yaml")
+    for digest in (load_digest(digest_path), spaceless_digest()):
+        original = unbroken_html(render_issue(digest, config), config)
+        for limit in (800, 300, 80, 20):
+            assert break_html_lines(original, limit) == _break_html_lines_full(original, limit)

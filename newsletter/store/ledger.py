@@ -18,7 +18,6 @@ Functions on an open connection, each called inside one transaction by
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -341,22 +340,6 @@ def _next_pending(
         .order_by(deliveries.c.id)
         .limit(size)
     )
-    if conn.dialect.name == "sqlite":
-        # One row holding the batch as a JSON array, not a thousand rows: Python's sqlite3
-        # releases the GIL around every step, and with the sending threads busy each of
-        # a thousand steps would wait to get it back (up to 5 ms each, the GIL's switch
-        # interval), which made the claim the slowest part of a large send.
-        inner = query.subquery()
-        packed = select(
-            func.json_group_array(
-                func.json_array(
-                    inner.c.id, inner.c.subscriber_id, inner.c.email, inner.c.name, inner.c.status
-                )
-            )
-        )
-        found: list[list[Any]] = json.loads(conn.execute(packed).scalar_one() or "[]")
-        found.sort()  # SQLite aggregates in the subquery's order; no need to rely on it
-        return found
     result = conn.execute(query)
     # The driver's own tuples: these columns (integers, text) need no result processing,
     # and skipping SQLAlchemy's Row for a thousand rows per claim is a third of its cost.

@@ -171,10 +171,10 @@ def _configure_sqlite(engine: Engine) -> None:
             "journal_mode = WAL",
             "synchronous = NORMAL",  # safe in WAL mode: a crash loses no committed data
             # Checkpoint the WAL every 64 MiB, not every 4 MiB (SQLite's default): each
-            # checkpoint syncs the file to disk, and a million-reader send writes some
-            # 1.2 GB of WAL; with the default, its 300 syncs took as long as the send's
-            # whole CPU work on a virtual disk (docs/benchmarks.md, issue 16). The WAL
-            # file is cut back to 64 MiB after each checkpoint.
+            # checkpoint syncs the file to disk, and with the default a large send spent
+            # as long in those syncs as in all its CPU work on a virtual disk
+            # (docs/benchmarks.md, issue 16). The WAL file is cut back to 64 MiB after
+            # each checkpoint.
             f"wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}",
             f"journal_size_limit = {WAL_CHECKPOINT_PAGES * 4096}",
             "foreign_keys = ON",

@@ -412,10 +412,11 @@ class Dispatcher:
         note: str | None = None,
     ) -> SendReport:
         record = self.ledger.get_send(send_id)
+        counts = self.ledger.send_counts(send_id)
         return SendReport(
             send=record,
-            counts=self.ledger.send_counts(send_id),
-            ambiguous_batches=self.ledger.ambiguous_batches(send_id),
+            counts=counts,
+            ambiguous_batches=_ambiguous_batches(self.ledger, send_id, counts),
             progress=progress,
             already_finished=already,
             interrupted_now=interrupted,
@@ -434,6 +435,12 @@ def _built_at_once(
         return issue.personalise_many(recipient_of.many(claimed))
     except Exception:  # whose it is and why is found out reader by reader
         return None
+
+
+def _ambiguous_batches(ledger: Ledger, send_id: int, counts: dict[str, int]) -> int:
+    """How many batches hold readers in doubt; not looked up when `counts` has none
+    (each lookup reads the whole send's deliveries)."""
+    return ledger.ambiguous_batches(send_id) if counts.get(DeliveryState.AMBIGUOUS) else 0
 
 
 def _done(counts: dict[str, int]) -> int:

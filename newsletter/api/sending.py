@@ -112,13 +112,19 @@ class LinkedRecipients:
 
     def many(self, claimed: Sequence[Claimed]) -> list[Recipient]:
         """The same recipients as calling this on each of `claimed`, in order."""
-        ids = [c.subscriber_id for c in claimed]
-        unsubscribe = _many(self._links, ids)
-        preferences = _many(self._preferences, ids) if self._preferences else [""] * len(ids)
+        unsubscribe, preferences = self.urls([c.subscriber_id for c in claimed])
         return [
             Recipient(c.email, url, c.name, c.subscriber_id, page)
             for c, url, page in zip(claimed, unsubscribe, preferences, strict=True)
         ]
+
+    def urls(self, subscriber_ids: Sequence[int]) -> tuple[list[str], list[str]]:
+        """(unsubscribe URLs, preference-page URLs or "") of `subscriber_ids`, in order:
+        the columns of a batch's recipients, for `IssueMessage.personalise_batch`."""
+        ids = list(subscriber_ids)
+        unsubscribe = _many(self._links, ids)
+        preferences = _many(self._preferences, ids) if self._preferences else [""] * len(ids)
+        return unsubscribe, preferences
 
 
 def _many(links: Callable[[int], str], ids: list[int]) -> list[str]:

@@ -33,7 +33,7 @@ from newsletter.errors import (
     MessageError,
     describe_error,
 )
-from newsletter.message import IssueMessage, PersonalMessage
+from newsletter.message import IssueMessage, PersonalBatch, PersonalMessage
 from newsletter.states import DeliveryState, SendState
 from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
 from newsletter.transports import Outcome as Delivered
@@ -289,10 +289,10 @@ class Dispatcher:
         A prepare that fails leaves `post` unset: the sending thread's `send` meets the
         same fault and handles it exactly as before (split, fail, or stop)."""
         handled, ready = self._build(issue, batch)
-        post: Callable[[], list[Result]] | None = None
+        post: Callable[[], Sequence[Result]] | None = None
         if ready and handled.fatal is None and isinstance(self.transport, Preparer):
             try:
-                post = self.transport.prepare([m for _, m in ready], options)
+                post = self.transport.prepare(ready.messages, options)
             except Exception:
                 post = None
 
@@ -302,9 +302,7 @@ class Dispatcher:
 
         return hand_over
 
-    def _build(
-        self, issue: IssueMessage, batch: Batch
-    ) -> tuple[Handled, list[tuple[Claimed, PersonalMessage]]]:
+    def _build(self, issue: IssueMessage, batch: Batch) -> tuple[Handled, _Ready]:
         """Each reader's message. A message that cannot be built fails for its reader
         alone; everyone else's outcome is what the transport says about them. A
         ConfigError is no reader's fault and would fail every one alike: nothing of the
@@ -313,28 +311,30 @@ class Dispatcher:
         if isinstance(self.recipient_of, BulkRecipientOf):
             messages = _built_at_once(issue, self.recipient_of, batch.claimed)
             if messages is not None:
-                return handled, list(zip(batch.claimed, messages, strict=True))
-        ready: list[tuple[Claimed, PersonalMessage]] = []
+                return handled, _Ready(batch.claimed, messages)
+        readers: list[Claimed] = []
+        built: list[PersonalMessage] = []
         for claimed in batch.claimed:
             try:
-                ready.append((claimed, issue.personalise(self.recipient_of(claimed))))
+                built.append(issue.personalise(self.recipient_of(claimed)))
+                readers.append(claimed)
             except ConfigError as err:
                 stopped = Handled(fatal=err)
                 stopped.add(DeliveryState.PENDING, None, "not sent: " + err.message, batch.claimed)
-                return stopped, []
+                return stopped, _Ready([], [])
             except Exception as err:  # whatever stops one message stops only that reader's
                 reason = f"message could not be built: {describe_error(err)}"
                 handled.add(DeliveryState.FAILED, None, reason, [claimed])
                 handled.build_error = reason
-        handled.none_built = not ready
-        return handled, ready
+        handled.none_built = not readers
+        return handled, _Ready(readers, built)
 
     def _hand_over(
         self,
-        ready: list[tuple[Claimed, PersonalMessage]],
+        ready: _Ready,
         options: SendOptions,
         handled: Handled,
-        post: Callable[[], list[Result]] | None = None,
+        post: Callable[[], Sequence[Result]] | None = None,
     ) -> None:
         """Send `ready` and record each reader's outcome in `handled`.
 
@@ -347,17 +347,14 @@ class Dispatcher:
         send stops. `post`, when given, is `ready` already prepared (base.Preparer)."""
         if not ready:
             return
-        claimed = [c for c, _ in ready]
+        claimed = ready.claimed
         if handled.fatal is not None:  # an earlier half stopped the send: keep these for later
             handled.add(DeliveryState.PENDING, None, "not sent: " + handled.fatal.message, claimed)
             return
         handled.requests += 1
         try:
-            if post is not None:
-                results = post()
-            else:
-                results = self.transport.send([m for _, m in ready], options)
-            _check_answer(ready, results)
+            results = post() if post is not None else self.transport.send(ready.messages, options)
+            _check_answer(len(ready), results)
         # Refused before anything was accepted (credentials), or a configuration that is
         # wrong for every reader alike: nobody is failed, the send stops with it.
         except (AuthenticationError, ConfigError) as err:
@@ -372,11 +369,11 @@ class Dispatcher:
                     claimed,
                 )
                 return
-            half = len(ready) // 2
-            self._hand_over(ready[:half], options, handled)
-            self._hand_over(ready[half:], options, handled)
+            first, second = ready.halves()
+            self._hand_over(first, options, handled)
+            self._hand_over(second, options, handled)
         except DeliveryHaltedError as err:  # the transport cannot go on (outbox: disk full)
-            for (reader, _), result in zip(ready, err.results, strict=True):
+            for reader, result in zip(claimed, err.results, strict=True):
                 handled.add(_STATE_OF[result.outcome], result.provider_id, result.error, [reader])
             handled.halted = err.message
         except DeliveryError as err:  # one answer for the whole request, not turned per reader
@@ -393,9 +390,9 @@ class Dispatcher:
             outcomes = handled.outcomes
             if isinstance(results, SameResults):  # one answer for all: one group
                 key = (_STATE_OF[results.outcome], results.provider_id, results.error)
-                outcomes.setdefault(key, []).extend(reader.delivery_id for reader, _ in ready)
+                outcomes.setdefault(key, []).extend(reader.delivery_id for reader in claimed)
                 return
-            for (reader, _), result in zip(ready, results, strict=True):
+            for reader, result in zip(claimed, results, strict=True):
                 key = (_STATE_OF[result.outcome], result.provider_id, result.error)
                 ids = outcomes.get(key)
                 if ids is None:
@@ -427,14 +424,41 @@ class Dispatcher:
 
 def _built_at_once(
     issue: IssueMessage, recipient_of: BulkRecipientOf, claimed: Sequence[Claimed]
-) -> list[PersonalMessage] | None:
-    """Every claimed reader's message, built as one batch (a million-reader send's
-    usual path); None if any of them cannot be built, so that the caller builds them
-    one by one and fails only the reader concerned, with their own reason."""
+) -> PersonalBatch | None:
+    """Every claimed reader's message, built as one batch of columns (a million-reader
+    send's usual path); None if any of them cannot be built, so that the caller builds
+    them one by one and fails only the reader concerned, with their own reason."""
     try:
-        return issue.personalise_many(recipient_of.many(claimed))
+        ids = [c.subscriber_id for c in claimed]
+        unsubscribe, preferences = recipient_of.urls(ids)
+        return issue.personalise_batch(
+            [c.email for c in claimed],
+            [c.name for c in claimed],
+            ids,
+            unsubscribe,
+            preferences,
+        )
     except Exception:  # whose it is and why is found out reader by reader
         return None
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """Claimed readers and their messages, in the same order: a batch, or part of one
+    (the messages may be a PersonalBatch, whose message objects are made on demand)."""
+
+    claimed: Sequence[Claimed]
+    messages: Sequence[PersonalMessage]
+
+    def __len__(self) -> int:
+        return len(self.claimed)
+
+    def halves(self) -> tuple[_Ready, _Ready]:
+        half = len(self.claimed) // 2
+        return (
+            _Ready(self.claimed[:half], self.messages[:half]),
+            _Ready(self.claimed[half:], self.messages[half:]),
+        )
 
 
 def _ambiguous_batches(ledger: Ledger, send_id: int, counts: dict[str, int]) -> int:
@@ -502,14 +526,11 @@ def _handled(batch: Batch, future: Future[Handled], transport: str) -> Handled:
         return handled
 
 
-def _check_answer(
-    ready: Sequence[tuple[Claimed, PersonalMessage]], results: Sequence[Result]
-) -> None:
+def _check_answer(sent: int, results: Sequence[Result]) -> None:
     """A transport must answer once per message, in order; anything else is a bug."""
-    if len(results) != len(ready):
+    if len(results) != sent:
         raise RuntimeError(
-            f"the transport answered {plural(len(results), 'result')} for "
-            f"{plural(len(ready), 'message')}"
+            f"the transport answered {plural(len(results), 'result')} for {plural(sent, 'message')}"
         )
 
 

@@ -23,12 +23,13 @@ RecipientOf = Callable[[Claimed], Recipient]
 
 @runtime_checkable
 class BulkRecipientOf(Protocol):
-    """A RecipientOf that can also build a whole claimed batch's recipients at once
-    (`many`, the same recipients in order), which a million-reader send feels."""
+    """A RecipientOf that can also give a whole claimed batch's links at once: `urls(ids)`
+    is (unsubscribe URLs, preference-page URLs or ""), in order, the same as calling it
+    on each reader (a million-reader send feels the difference)."""
 
     def __call__(self, claimed: Claimed) -> Recipient: ...
 
-    def many(self, claimed: Sequence[Claimed]) -> list[Recipient]: ...
+    def urls(self, subscriber_ids: Sequence[int]) -> tuple[list[str], list[str]]: ...
 
 
 class Ledger(Protocol):

@@ -2,6 +2,7 @@
 
 from newsletter.message.build import (
     IssueMessage,
+    PersonalBatch,
     PersonalMessage,
     Recipient,
     build_issue_message,
@@ -10,6 +11,7 @@ from newsletter.message.mime import to_mime
 
 __all__ = [
     "IssueMessage",
+    "PersonalBatch",
     "PersonalMessage",
     "Recipient",
     "build_issue_message",

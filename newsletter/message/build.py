@@ -14,9 +14,10 @@ import html
 import itertools
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from typing import overload
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import Config
@@ -133,6 +134,69 @@ class PersonalMessage:
         return body
 
 
+class PersonalBatch(Sequence[PersonalMessage]):
+    """One batch's messages of one issue, kept as columns (addresses, names, ids, links,
+    Message-IDs): the same messages as a list of PersonalMessage, but each message object
+    is made only when asked for (`batch[i]`). A transport that can read the columns (the
+    SendGrid request body) makes none for a batch that goes out whole; a million-reader
+    send would otherwise make two million objects only to read them back."""
+
+    def __init__(
+        self,
+        issue: IssueMessage,
+        emails: Sequence[str],
+        names: Sequence[str | None],
+        subscriber_ids: Sequence[int | None],
+        unsubscribe_urls: Sequence[str],
+        preferences_urls: Sequence[str],
+        message_ids: Sequence[str],
+    ) -> None:
+        columns = (names, subscriber_ids, unsubscribe_urls, preferences_urls, message_ids)
+        if any(len(column) != len(emails) for column in columns):
+            raise ValueError("a batch's columns must all be as long as its addresses")
+        self.issue = issue
+        self.emails = emails
+        self.names = names
+        self.subscriber_ids = subscriber_ids
+        self.unsubscribe_urls = unsubscribe_urls
+        self.preferences_urls = preferences_urls
+        self.message_ids = message_ids
+        self._made: dict[int, PersonalMessage] = {}
+
+    def __len__(self) -> int:
+        return len(self.emails)
+
+    @overload
+    def __getitem__(self, index: int) -> PersonalMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PersonalMessage]: ...
+
+    def __getitem__(self, index: int | slice) -> PersonalMessage | list[PersonalMessage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("batch index out of range")
+        made = self._made.get(index)
+        if made is None:
+            recipient = Recipient(
+                self.emails[index],
+                self.unsubscribe_urls[index],
+                self.names[index],
+                self.subscriber_ids[index],
+                self.preferences_urls[index],
+            )
+            made = self._made[index] = PersonalMessage(
+                self.issue, recipient, self.message_ids[index]
+            )
+        return made
+
+    def __iter__(self) -> Iterator[PersonalMessage]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class IssueMessage:
     """An issue ready to be addressed: shared content plus the per-recipient recipe."""
@@ -208,24 +272,40 @@ class IssueMessage:
             message_id=f"<{self.issue_id}.{self.new_message_id()}@{self.message_id_domain}>",
         )
 
-    def personalise_many(self, recipients: Sequence[Recipient]) -> list[PersonalMessage]:
-        """`personalise` for each of `recipients`, in order, with the unsubscribe URLs
-        checked together: the same messages (Message-IDs apart, which are new each
-        time). MessageError, naming no one, if any URL is unusable: the caller then
-        personalises one by one to find whose."""
+    def personalise_many(self, recipients: Sequence[Recipient]) -> PersonalBatch:
+        """`personalise` for each of `recipients`, in order, as one PersonalBatch."""
+        return self.personalise_batch(
+            [r.email for r in recipients],
+            [r.name for r in recipients],
+            [r.subscriber_id for r in recipients],
+            [r.unsubscribe_url for r in recipients],
+            [r.preferences_url for r in recipients],
+        )
+
+    def personalise_batch(
+        self,
+        emails: Sequence[str],
+        names: Sequence[str | None],
+        subscriber_ids: Sequence[int | None],
+        unsubscribe_urls: Sequence[str],
+        preferences_urls: Sequence[str],
+    ) -> PersonalBatch:
+        """A batch's messages from its readers' columns (equal lengths, in order): what
+        `personalise` gives each (Message-IDs apart, which are new each time), with the
+        unsubscribe URLs checked together. MessageError, naming no one, if any URL is
+        unusable: the caller then personalises one by one to find whose."""
         if not self.transactional:
-            urls = [r.unsubscribe_url for r in recipients]
-            joined = "".join(urls)
+            joined = "".join(unsubscribe_urls)
             if not joined.isascii() or _HEADER_UNSAFE.search(joined):
                 raise MessageError("an unsubscribe URL of the batch is unusable")
-            for base in {url.rsplit("/", 1)[0] for url in urls}:
+            for base in {url.rsplit("/", 1)[0] for url in unsubscribe_urls}:
                 if not _acceptable_base(base):
                     raise MessageError("an unsubscribe URL of the batch is unusable")
         new_id, issue_id, domain = self.new_message_id, self.issue_id, self.message_id_domain
-        return [
-            PersonalMessage(self, recipient, f"<{issue_id}.{new_id()}@{domain}>")
-            for recipient in recipients
-        ]
+        message_ids = [f"<{issue_id}.{new_id()}@{domain}>" for _ in emails]
+        return PersonalBatch(
+            self, emails, names, subscriber_ids, unsubscribe_urls, preferences_urls, message_ids
+        )
 
     def personal_headers(self, recipient: Recipient) -> tuple[Header, ...]:
         """Headers that differ per recipient or that every transport must set."""

@@ -32,10 +32,10 @@ getattr: a transport that can schedule and cancel sends is a `Scheduler`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, overload, runtime_checkable
 
 from newsletter.errors import (
     AmbiguousDeliveryError,
@@ -106,7 +106,7 @@ class Transport(Protocol):
     # The SendOptions field names it honours; `send` refuses the others (check_options).
     supports: frozenset[str]
 
-    def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
+    def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> Sequence[Result]:
         """Deliver `messages`; one Result per message, in the same order."""
         ...
 
@@ -143,7 +143,7 @@ class Preparer(Protocol):
 
     def prepare(
         self, messages: Sequence[PersonalMessage], options: SendOptions
-    ) -> Callable[[], list[Result]]:
+    ) -> Callable[[], Sequence[Result]]:
         """The built batch, ready to post: call it to send."""
         ...
 
@@ -188,10 +188,11 @@ def scheduler_of(
     )
 
 
-class SameResults(list[Result]):
-    """Results that are all alike (one request, one answer): a list like any other,
-    which also says so (`outcome`, `provider_id`, `error`), so the dispatcher can
-    record the batch without reading a thousand results one by one."""
+class SameResults(Sequence[Result]):
+    """Results that are all alike (one request, one answer), one per message in order,
+    which also say so (`outcome`, `provider_id`, `error`): the dispatcher records such a
+    batch without reading a thousand results, and each Result is made only when read.
+    Equal to a list of the same results."""
 
     def __init__(
         self,
@@ -200,10 +201,38 @@ class SameResults(list[Result]):
         provider_id: str | None,
         error: str | None,
     ) -> None:
-        super().__init__([Result(m.recipient, outcome, provider_id, error) for m in messages])
+        self.messages = messages
         self.outcome = outcome
         self.provider_id = provider_id
         self.error = error
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    @overload
+    def __getitem__(self, index: int) -> Result: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Result]: ...
+
+    def __getitem__(self, index: int | slice) -> Result | list[Result]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        message = self.messages[index]
+        return Result(message.recipient, self.outcome, self.provider_id, self.error)
+
+    def __iter__(self) -> Iterator[Result]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # a mutable-looking sequence, like list
+
+    def __repr__(self) -> str:
+        return f"SameResults({list(self)!r})"
 
 
 def all_results(
@@ -212,7 +241,7 @@ def all_results(
     *,
     provider_id: str | None = None,
     error: str | None = None,
-) -> list[Result]:
+) -> Sequence[Result]:
     """The same outcome for every message of a batch (one request, one answer), as
     SameResults."""
     return SameResults(messages, outcome, provider_id, error)

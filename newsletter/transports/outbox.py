@@ -171,7 +171,7 @@ class OutboxTransport:
             except OSError as err:
                 note = _halt_note(maildir, err)
                 rest = all_results(messages[index:], Outcome.DEFERRED, error=note)
-                raise DeliveryHaltedError(note, results + rest) from err
+                raise DeliveryHaltedError(note, [*results, *rest]) from err
             if subscriber is not None:
                 written[subscriber] = name
             results.append(Result(message.recipient, Outcome.ACCEPTED, message.message_id))

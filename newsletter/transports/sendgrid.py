@@ -45,7 +45,7 @@ from newsletter.errors import (
     RateLimitedError,
     TransientDeliveryError,
 )
-from newsletter.message import IssueMessage, PersonalMessage, Recipient
+from newsletter.message import IssueMessage, PersonalBatch, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
 from newsletter.message.headers import (
     MAX_HARD_LINE,
@@ -137,14 +137,17 @@ def _substitution_keys(
     preference page's URL when the issue links it (a transactional notice has no
     unsubscribe link either). Each pair's keys are encoded once per
     request, its value once per recipient."""
+    if isinstance(messages, PersonalBatch):  # its columns: no message object made
+        unsubscribe = list(messages.unsubscribe_urls)
+        pages = [p or u for p, u in zip(messages.preferences_urls, unsubscribe, strict=True)]
+    else:
+        unsubscribe = [m.recipient.unsubscribe_url for m in messages]
+        pages = [m.recipient.preferences_link for m in messages]
     keys: list[tuple[str, str]] = []
     if not no_unsubscribe:
-        keys.append(
-            _keys(issue.unsubscribe_placeholder, [m.recipient.unsubscribe_url for m in messages])
-        )
+        keys.append(_keys(issue.unsubscribe_placeholder, unsubscribe))
     if issue.preferences_placeholder:
-        urls = [m.recipient.preferences_link for m in messages]
-        keys.append(_keys(issue.preferences_placeholder, urls))
+        keys.append(_keys(issue.preferences_placeholder, pages))
     return tuple(keys)
 
 
@@ -187,19 +190,38 @@ class _Entries:
         """(index, `entry(message)` or the MessageError it raises) for each message.
 
         The same texts as `entry`, one message after another (a property test holds
-        them equal); a recipient whose address, name and links are plain, the usual
-        case, is written inline here with every lookup made once per batch, and any
-        other goes through `entry` itself."""
+        them equal). A recipient whose address, name and links are plain, the usual
+        case, is written inline from the batch's columns (a PersonalBatch's own, so no
+        message object is made), with every lookup made once per batch; any other goes
+        through `entry` itself."""
+        if isinstance(messages, PersonalBatch):
+            columns: tuple[Sequence[Any], ...] = (
+                messages.emails,
+                messages.names,
+                messages.subscriber_ids,
+                messages.unsubscribe_urls,
+                messages.preferences_urls,
+                messages.message_ids,
+            )
+        else:
+            recipients = [m.recipient for m in messages]
+            columns = (
+                [r.email for r in recipients],
+                [r.name for r in recipients],
+                [r.subscriber_id for r in recipients],
+                [r.unsubscribe_url for r in recipients],
+                [r.preferences_url for r in recipients],
+                [m.message_id for m in messages],
+            )
         fast = not self._no_unsubscribe and all(key is None for key in self._text_keys)
-        mailto = messages[0].issue.unsubscribe_mailto if messages else None
+        mailto = messages[0].issue.unsubscribe_mailto if len(messages) else None
         json_string, wire, fmt = _json_string, WIRE_SHAPE.fullmatch, self._format
         keys = self._html_keys
         preferences = self._preferences
         room = MAX_HARD_LINE - len("List-Unsubscribe: <>")
-        for index, message in enumerate(messages):
-            recipient = message.recipient
-            address, name, url = recipient.email, recipient.name, recipient.unsubscribe_url
-            subscriber_id = recipient.subscriber_id
+        for index, (address, name, subscriber_id, url, page, message_id) in enumerate(
+            zip(*columns, strict=True)
+        ):
             if not (
                 fast
                 and mailto is None
@@ -214,7 +236,7 @@ class _Entries:
                 and (name is None or _plain_name(name))
             ):
                 try:
-                    yield index, self.entry(message)
+                    yield index, self.entry(messages[index])
                 except MessageError as err:
                     yield index, err
                 continue
@@ -224,19 +246,13 @@ class _Entries:
                 else '{"email":' + json_string(address) + "}"
             )
             if preferences:
-                pairs = (
-                    keys[0]
-                    + json_string(url)
-                    + ","
-                    + keys[1]
-                    + json_string(recipient.preferences_url or url)
-                )
+                pairs = keys[0] + json_string(url) + "," + keys[1] + json_string(page or url)
             else:
                 pairs = keys[0] + json_string(url)
             text = fmt % (
                 to,
                 pairs,
-                json_string(message.message_id),
+                json_string(message_id),
                 json_string("<" + url + ">"),
                 f',"custom_args":{{"subscriber_id":"{subscriber_id:d}"}}',
             )
@@ -658,14 +674,14 @@ class SendGridTransport:
             raise AmbiguousDeliveryError(f"SendGrid answered {status}, expected 202")
         return str(headers.get("X-Message-Id")) if headers.get("X-Message-Id") else None
 
-    def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> list[Result]:
+    def send(self, messages: Sequence[PersonalMessage], options: SendOptions) -> Sequence[Result]:
         """One Result per message, in order; a message that cannot be built fails alone.
         UnsupportedFeatureError for an option SendGrid has no field for (check_options)."""
         return self.prepare(messages, options)()
 
     def prepare(
         self, messages: Sequence[PersonalMessage], options: SendOptions
-    ) -> Callable[[], list[Result]]:
+    ) -> Callable[[], Sequence[Result]]:
         """`send` in two steps (base.Preparer): the request body is built now, on the
         caller's thread; the callable posts it and answers as `send` does."""
         check_options(self, options)
@@ -676,11 +692,11 @@ class SendGridTransport:
 
     def _post(
         self, messages: Sequence[PersonalMessage], prepared: Prepared, options: SendOptions
-    ) -> list[Result]:
+    ) -> Sequence[Result]:
+        if not prepared.failed:  # the usual case: every message carried, in order
+            return self._send_built(messages, prepared.body, options)
         carried = [messages[i] for i in prepared.carried]
         sent = self._send_built(carried, prepared.body, options) if carried else []
-        if not prepared.failed:  # the usual case: every message carried, in order
-            return sent
         results = dict(prepared.failed) | dict(zip(prepared.carried, sent, strict=True))
         return [results[i] for i in range(len(messages))]
 
@@ -689,7 +705,7 @@ class SendGridTransport:
         messages: Sequence[PersonalMessage],
         body: str | None,
         options: SendOptions,
-    ) -> list[Result]:
+    ) -> Sequence[Result]:
         if body is None:  # a half after a 413 split: build its own body
             return self.send(messages, options)
         try:
@@ -699,7 +715,8 @@ class SendGridTransport:
                 return all_results(messages, Outcome.FAILED, error=err.message)
             half = len(messages) // 2
             first, second = messages[:half], messages[half:]
-            return self._send_built(first, None, options) + self._send_built(second, None, options)
+            halves = self._send_built(first, None, options), self._send_built(second, None, options)
+            return [*halves[0], *halves[1]]
         except PermanentDeliveryError as err:
             blamed = refused_personalizations(err.fields, len(messages))
             if blamed is None or len(blamed) == len(messages):
@@ -715,7 +732,7 @@ class SendGridTransport:
         blamed: set[int],
         refusal: PermanentDeliveryError,
         options: SendOptions,
-    ) -> list[Result]:
+    ) -> Sequence[Result]:
         """A 400 that names some readers' entries: those fail alone, with SendGrid's words;
         the rest, never accepted (SendGrid refuses a request whole), are sent again in a
         request of their own. One reader's bad entry never fails a whole batch."""

@@ -333,7 +333,7 @@ class SmtpTransport:
                         raise  # nothing handed over yet: stop the whole send
                     # A login refused on a reconnect mid-batch: keep what was accepted.
                     rest = all_results(messages[index:], Outcome.DEFERRED, error=err.message)
-                    return results + rest
+                    return [*results, *rest]
         finally:
             session.release()
         return results

@@ -11,10 +11,12 @@ import pytest
 from newsletter.api.sending import linked_recipients, recipient_builder
 from newsletter.dispatch.ports import BulkRecipientOf
 from newsletter.errors import MessageError
-from newsletter.message import IssueMessage, Recipient
+from newsletter.message import IssueMessage, PersonalBatch, Recipient
 from newsletter.message.links import PreferenceLinks, UnsubscribeLinks
 from newsletter.secrets import NEWSLETTER_SECRET, Secret
 from newsletter.store import Claimed
+from newsletter.transports import Outcome, Result
+from newsletter.transports.base import all_results
 from tests.delivery_support import PUBLIC, delivery_config, sample_issue
 
 SECRET = Secret(NEWSLETTER_SECRET, "bulk-build-secret-" * 3)
@@ -92,3 +94,39 @@ def test_one_unusable_url_refuses_the_batch_as_one_by_one_refuses_it(url: str) -
     with pytest.raises(MessageError):
         issue.personalise_many([*good, bad])
     assert len(issue.personalise_many(good)) == 2
+
+
+def test_a_batch_of_columns_is_a_sequence_of_the_messages_one_by_one() -> None:
+    """A PersonalBatch reads like the list of messages personalise would give: by index
+    (negative too), by slice, by iteration; out of range is an IndexError; columns of
+    different lengths are refused."""
+    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    batch = fresh_issue().personalise_many(recipients)
+    expected_issue = fresh_issue()
+    expected = [expected_issue.personalise(r) for r in recipients]
+    pairs = [(m.recipient, m.message_id) for m in expected]
+    assert len(batch) == len(expected)
+    assert [(m.recipient, m.message_id) for m in batch] == pairs
+    assert (batch[-1].recipient, batch[-1].message_id) == pairs[-1]
+    assert [(m.recipient, m.message_id) for m in batch[1:3]] == pairs[1:3]
+    assert batch[0] is batch[0]  # made once, then kept
+    with pytest.raises(IndexError):
+        batch[len(expected)]
+    with pytest.raises(ValueError, match="columns"):
+        PersonalBatch(fresh_issue(), ["a@example.com"], [], [1], ["u"], [""], ["<m>"])
+
+
+def test_one_answer_for_a_batch_reads_as_each_readers_result() -> None:
+    """SameResults (one answer for a whole request) equals, both ways, the list of each
+    reader's Result, and reads by index and slice like it."""
+    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    batch = fresh_issue().personalise_many(recipients)
+    results = all_results(batch, Outcome.ACCEPTED, provider_id="sg-9")
+    expected = [Result(r, Outcome.ACCEPTED, "sg-9", None) for r in recipients]
+    assert results == expected
+    assert expected == results
+    assert results != expected[:-1]
+    assert results[2:4] == expected[2:4]
+    assert results[-1] == expected[-1]
+    assert list(results) == expected
+    assert results != "not a sequence of results"

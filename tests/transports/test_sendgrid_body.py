@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from newsletter.config import SendGridSettings
 from newsletter.errors import MessageError
-from newsletter.message import PersonalMessage, Recipient
+from newsletter.message import PersonalBatch, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
 from newsletter.transports import Outcome, SendOptions
 from newsletter.transports.sendgrid import (
@@ -210,6 +210,9 @@ def test_text_body_is_the_json_of_the_dict(
     assert prepared.failed == {}
     assert prepared.body == serialise(expected)
     assert json.loads(prepared.body or "") == expected
+    # The dispatcher's batch of columns (the same readers, the same Message-IDs): the same body.
+    columns = replace(sample_issue(), unsubscribe_mailto=mailto).personalise_many(readers)
+    assert prepare_payload(columns, settings, options).body == prepared.body
 
 
 def test_unsendable_reader_fails_alone_in_the_text_body() -> None:
@@ -297,3 +300,19 @@ def test_the_batch_writer_writes_what_the_entry_writer_writes(
         for i, got in writer.entries(batch)
     ]
     assert written == [(i, one(m)) for i, m in enumerate(batch)]
+    # The same readers as a batch of columns (the dispatcher's): the same entries.
+    columns = PersonalBatch(
+        issue,
+        [m.recipient.email for m in batch],
+        [m.recipient.name for m in batch],
+        [m.recipient.subscriber_id for m in batch],
+        [m.recipient.unsubscribe_url for m in batch],
+        [m.recipient.preferences_url for m in batch],
+        [m.message_id for m in batch],
+    )
+    assert _substitution_keys(issue, columns, no_unsubscribe) == keys
+    from_columns = [
+        (i, got.message if isinstance(got, MessageError) else got)
+        for i, got in writer.entries(columns)
+    ]
+    assert from_columns == written

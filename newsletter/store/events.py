@@ -457,9 +457,21 @@ def _settle() -> Any:
 
 def settle_by_evidence(conn: Connection, send_id: int, now: datetime) -> int:
     """Deliveries of a send just marked ambiguous whose processed/delivered event came
-    in already become accepted at once; how many."""
+    in already become accepted at once; how many. Reads the whole send: for a run's
+    start (`mark_interrupted`), not for every batch (`settle_deliveries`)."""
     result = conn.execute(_settle().where(deliveries.c.send_id == send_id), {"b_now": now})
     return max(int(result.rowcount or 0), 0)
+
+
+def settle_deliveries(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    """`settle_by_evidence` for these deliveries only (a batch just recorded ambiguous):
+    found by their ids, so a large send's lost answers do not each read the whole send."""
+    settled = 0
+    for start in range(0, len(delivery_ids), CHUNK):
+        chunk = delivery_ids[start : start + CHUNK]
+        result = conn.execute(_settle().where(deliveries.c.id.in_(chunk)), {"b_now": now})
+        settled += max(int(result.rowcount or 0), 0)
+    return settled
 
 
 def _write(conn: Connection, tally: _Tally, now: datetime) -> int:

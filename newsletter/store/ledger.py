@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, delete, func, insert, literal, or_, select, update
 
 from newsletter.states import DeliveryState, SendState
-from newsletter.store.events import settle_by_evidence
+from newsletter.store.events import settle_by_evidence, settle_deliveries
 from newsletter.store.schema import (
     deliveries,
     memberships,
@@ -374,9 +374,15 @@ def record_outcomes(
                 updated_at=now,
             )
         )
-    if any(state == DeliveryState.AMBIGUOUS for state, _, _ in outcomes):
+    in_doubt = [
+        i
+        for (state, _, _), ids in outcomes.items()
+        if state == DeliveryState.AMBIGUOUS
+        for i in ids
+    ]
+    if in_doubt:
         # The answer was lost, but SendGrid's own events may already prove it went out.
-        settle_by_evidence(conn, send_id, now)
+        settle_deliveries(conn, in_doubt, now)
 
 
 def counts(conn: Connection, send_id: int) -> dict[str, int]:

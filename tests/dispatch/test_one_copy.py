@@ -142,19 +142,20 @@ def test_concurrent_freeze_waits_for_the_other_on_postgresql(
         )
         thread = threading.Thread(target=freeze_editors)
         thread.start()
-        with Store.open(any_world.store.database.url) as watcher, watcher.database.read() as look:
+        with Store.open(any_world.store.database.url) as watcher:
             waiting = 0
             for _ in range(600):  # until the editors freeze is seen waiting on our lock
-                waiting = look.execute(
-                    text(
-                        "select count(*) from pg_locks where locktype = 'advisory' "
-                        "and not granted and database = "
-                        "(select oid from pg_database where datname = current_database())"
-                    )
-                ).scalar_one()
+                # A fresh read transaction each time: each sees the locks as they are now.
+                with watcher.database.read() as look:
+                    waiting = look.execute(
+                        text(
+                            "select count(*) from pg_locks where locktype = 'advisory' "
+                            "and not granted and database = "
+                            "(select oid from pg_database where datname = current_database())"
+                        )
+                    ).scalar_one()
                 if waiting:
                     break
-                look.commit()
                 threading.Event().wait(0.05)
         assert waiting == 1
         assert not frozen.is_set()

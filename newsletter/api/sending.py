@@ -499,7 +499,7 @@ def _dispatch_one(
         existing = store.sends.find_send(issue, list_name)
         if existing and existing.state == SendState.FINISHED:
             counts = store.sends.send_counts(existing.id)
-            batches = _ambiguous_batches(store, existing.id, counts)
+            batches = store.sends.ambiguous_batches(existing.id, counts)
     if existing and existing.state == SendState.FINISHED:
         # Readers still failed or in doubt are said again, every run, until someone acts.
         left = attention(existing, counts, batches, str(path))
@@ -564,13 +564,6 @@ def issue_named(argument: str) -> str:
         ) from None
 
 
-def _ambiguous_batches(store: Store, send_id: int, counts: dict[str, int]) -> int:
-    """How many batches of a send hold readers in doubt; not looked up when `counts`
-    has none (each lookup reads the whole send's deliveries: the ledger's index is by
-    delivery id, not state, so that sending a million readers moves no index entry)."""
-    return store.sends.ambiguous_batches(send_id) if counts.get(DeliveryState.AMBIGUOUS) else 0
-
-
 def status(
     config: Config, issue: str | None = None, *, clock: Clock | None = None
 ) -> list[SendStatus]:
@@ -589,7 +582,7 @@ def status(
         found = []
         for record in records:
             counts = store.sends.send_counts(record.id)
-            batches = _ambiguous_batches(store, record.id, counts)
+            batches = store.sends.ambiguous_batches(record.id, counts)
             failed = (
                 store.sends.deliveries_in(record.id, DeliveryState.FAILED, limit=5)
                 if counts.get(DeliveryState.FAILED)

@@ -413,7 +413,7 @@ class Dispatcher:
         return SendReport(
             send=record,
             counts=counts,
-            ambiguous_batches=_ambiguous_batches(self.ledger, send_id, counts),
+            ambiguous_batches=self.ledger.ambiguous_batches(send_id, counts),
             progress=progress,
             already_finished=already,
             interrupted_now=interrupted,
@@ -459,12 +459,6 @@ class _Ready:
             _Ready(self.claimed[:half], self.messages[:half]),
             _Ready(self.claimed[half:], self.messages[half:]),
         )
-
-
-def _ambiguous_batches(ledger: Ledger, send_id: int, counts: dict[str, int]) -> int:
-    """How many batches hold readers in doubt; not looked up when `counts` has none
-    (each lookup reads the whole send's deliveries)."""
-    return ledger.ambiguous_batches(send_id) if counts.get(DeliveryState.AMBIGUOUS) else 0
 
 
 def _done(counts: dict[str, int]) -> int:

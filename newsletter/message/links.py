@@ -73,8 +73,7 @@ class UnsubscribeLinks:
 
     def many(self, subscriber_ids: Sequence[int]) -> list[str]:
         """The URLs of `subscriber_ids`, in order (one batch's; see TokenSigner.many)."""
-        base = self.base
-        return [base + token for token in self._sign.many(subscriber_ids)]
+        return _signed_urls(self.base, self._sign, subscriber_ids)
 
 
 def preferences_url(config: Config, subscriber_id: int, secret: Secret) -> str:
@@ -95,5 +94,9 @@ class PreferenceLinks:
 
     def many(self, subscriber_ids: Sequence[int]) -> list[str]:
         """The URLs of `subscriber_ids`, in order (one batch's; see TokenSigner.many)."""
-        base = self.base
-        return [base + token for token in self._sign.many(subscriber_ids)]
+        return _signed_urls(self.base, self._sign, subscriber_ids)
+
+
+def _signed_urls(base: str, sign: TokenSigner, subscriber_ids: Sequence[int]) -> list[str]:
+    """`base` + each id's token, in order."""
+    return [base + token for token in sign.many(subscriber_ids)]

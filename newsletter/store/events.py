@@ -427,14 +427,7 @@ def _write_deliveries(conn: Connection, tally: _Tally, now: datetime) -> int:
         .values(evidence_event_id=bindparam("b_event")),
         [{"b_id": i, "b_event": e[:255]} for i, e in tally.evidence.items()],
     )
-    resolved = 0
-    ids = sorted(tally.evidence)
-    for start in range(0, len(ids), CHUNK):
-        result = conn.execute(
-            _settle().where(deliveries.c.id.in_(ids[start : start + CHUNK])), {"b_now": now}
-        )
-        resolved += max(int(result.rowcount or 0), 0)
-    return resolved
+    return settle_deliveries(conn, sorted(tally.evidence), now)
 
 
 def _settle() -> Any:
@@ -464,8 +457,9 @@ def settle_by_evidence(conn: Connection, send_id: int, now: datetime) -> int:
 
 
 def settle_deliveries(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
-    """`settle_by_evidence` for these deliveries only (a batch just recorded ambiguous):
-    found by their ids, so a large send's lost answers do not each read the whole send."""
+    """`settle_by_evidence` for these deliveries only (a batch just recorded ambiguous,
+    or those a webhook batch brought evidence for): found by their ids, so a large send's
+    lost answers do not each read the whole send."""
     settled = 0
     for start in range(0, len(delivery_ids), CHUNK):
         chunk = delivery_ids[start : start + CHUNK]

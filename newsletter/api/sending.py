@@ -88,9 +88,9 @@ def linked_recipients(
 
 
 class LinkedRecipients:
-    """Builds each claimed reader's Recipient with their signed links (RecipientOf),
-    one at a time or a batch at once (BulkRecipientOf: the links' own `many` when they
-    have one, e.g. UnsubscribeLinks)."""
+    """Builds each claimed reader's Recipient with their signed links (RecipientOf), and
+    a whole batch's links at once (BulkRecipientOf `urls`: the links' own `many` when
+    they have one, e.g. UnsubscribeLinks)."""
 
     def __init__(
         self, links: Callable[[int], str], preferences: Callable[[int], str] | None = None
@@ -109,14 +109,6 @@ class LinkedRecipients:
             subscriber_id,
             preferences(subscriber_id) if preferences else "",
         )
-
-    def many(self, claimed: Sequence[Claimed]) -> list[Recipient]:
-        """The same recipients as calling this on each of `claimed`, in order."""
-        unsubscribe, preferences = self.urls([c.subscriber_id for c in claimed])
-        return [
-            Recipient(c.email, url, c.name, c.subscriber_id, page)
-            for c, url, page in zip(claimed, unsubscribe, preferences, strict=True)
-        ]
 
     def urls(self, subscriber_ids: Sequence[int]) -> tuple[list[str], list[str]]:
         """(unsubscribe URLs, preference-page URLs or "") of `subscriber_ids`, in order:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from newsletter.api.sending import linked_recipients, recipient_builder
+from newsletter.api.sending import LinkedRecipients, linked_recipients, recipient_builder
 from newsletter.dispatch.ports import BulkRecipientOf
 from newsletter.errors import MessageError
 from newsletter.message import IssueMessage, PersonalBatch, Recipient
@@ -26,6 +26,11 @@ CLAIMED = [
 ]
 
 
+def recipients_of(recipient_of: LinkedRecipients) -> list[Recipient]:
+    """CLAIMED's recipients, each built alone."""
+    return [recipient_of(c) for c in CLAIMED]
+
+
 def fresh_issue() -> IssueMessage:
     """The sample issue with Message-IDs counted from 1 again (m000001…)."""
     counter = itertools.count(1)
@@ -41,28 +46,37 @@ def test_a_batch_of_links_is_the_links_one_by_one() -> None:
         assert links.many([]) == []
 
 
-def test_a_batch_of_recipients_is_the_recipients_one_by_one() -> None:
-    """The product's recipient builder builds a whole batch as it builds each reader:
-    address, name, id, both signed links."""
+IDS = [c.subscriber_id for c in CLAIMED]
+
+
+def links_one_by_one(recipient_of: LinkedRecipients) -> tuple[list[str], list[str]]:
+    """(unsubscribe URLs, preference URLs) of CLAIMED, each reader's built alone."""
+    recipients = [recipient_of(c) for c in CLAIMED]
+    return [r.unsubscribe_url for r in recipients], [r.preferences_url for r in recipients]
+
+
+def test_a_batch_of_links_is_each_readers_links() -> None:
+    """The product's recipient builder gives a whole batch's links as it gives each
+    reader's: both signed links, in order."""
     recipient_of = recipient_builder(delivery_config(), SECRET)
     assert isinstance(recipient_of, BulkRecipientOf)
-    assert recipient_of.many(CLAIMED) == [recipient_of(c) for c in CLAIMED]
+    assert recipient_of.urls(IDS) == links_one_by_one(recipient_of)
 
 
 def test_links_without_a_batch_form_are_called_per_reader() -> None:
     """Any plain function of the id serves as links (a test's, a caller's own)."""
     recipient_of = linked_recipients(lambda i: f"{PUBLIC}/u/{i}", lambda i: f"{PUBLIC}/p/{i}")
-    many = recipient_of.many(CLAIMED)
-    assert many == [recipient_of(c) for c in CLAIMED]
-    assert many[0].preferences_url == f"{PUBLIC}/p/1"
+    unsubscribe, pages = recipient_of.urls(IDS)
+    assert (unsubscribe, pages) == links_one_by_one(recipient_of)
+    assert pages[0] == f"{PUBLIC}/p/1"
     no_page = linked_recipients(lambda i: f"{PUBLIC}/u/{i}")
-    assert [r.preferences_url for r in no_page.many(CLAIMED)] == [""] * len(CLAIMED)
+    assert no_page.urls(IDS)[1] == [""] * len(CLAIMED)
 
 
 def test_a_batch_of_messages_is_the_messages_one_by_one() -> None:
     """personalise_many gives, in order, the messages personalise gives (the same
     issue, recipient and Message-ID sequence)."""
-    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    recipients = recipients_of(linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)))
     batch = fresh_issue().personalise_many(recipients)
     one_by_one_issue = fresh_issue()
     one_by_one = [one_by_one_issue.personalise(r) for r in recipients]
@@ -100,7 +114,7 @@ def test_a_batch_of_columns_is_a_sequence_of_the_messages_one_by_one() -> None:
     """A PersonalBatch reads like the list of messages personalise would give: by index
     (negative too), by slice, by iteration; out of range is an IndexError; columns of
     different lengths are refused."""
-    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    recipients = recipients_of(linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)))
     batch = fresh_issue().personalise_many(recipients)
     expected_issue = fresh_issue()
     expected = [expected_issue.personalise(r) for r in recipients]
@@ -119,7 +133,7 @@ def test_a_batch_of_columns_is_a_sequence_of_the_messages_one_by_one() -> None:
 def test_one_answer_for_a_batch_reads_as_each_readers_result() -> None:
     """SameResults (one answer for a whole request) equals, both ways, the list of each
     reader's Result, and reads by index and slice like it."""
-    recipients = linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)).many(CLAIMED)
+    recipients = recipients_of(linked_recipients(UnsubscribeLinks(delivery_config(), SECRET)))
     batch = fresh_issue().personalise_many(recipients)
     results = all_results(batch, Outcome.ACCEPTED, provider_id="sg-9")
     expected = [Result(r, Outcome.ACCEPTED, "sg-9", None) for r in recipients]

@@ -35,7 +35,15 @@ from newsletter.errors import (
 )
 from newsletter.message import IssueMessage, PersonalBatch, PersonalMessage
 from newsletter.states import DeliveryState, SendState
-from newsletter.store import Batch, Claimed, ForcedSend, Outcomes, SendRecord
+from newsletter.store import (
+    Batch,
+    Claimed,
+    ClaimedRows,
+    ForcedSend,
+    Outcomes,
+    SendRecord,
+    delivery_ids_of,
+)
 from newsletter.transports import Outcome as Delivered
 from newsletter.transports import Preparer, Result, SendOptions, Transport
 from newsletter.transports.base import SameResults, check_options, outcome_of
@@ -390,14 +398,14 @@ class Dispatcher:
             outcomes = handled.outcomes
             if isinstance(results, SameResults):  # one answer for all: one group
                 key = (_STATE_OF[results.outcome], results.provider_id, results.error)
-                outcomes.setdefault(key, []).extend(reader.delivery_id for reader in claimed)
+                outcomes.setdefault(key, []).extend(delivery_ids_of(claimed))
                 return
-            for reader, result in zip(claimed, results, strict=True):
+            for delivery_id, result in zip(delivery_ids_of(claimed), results, strict=True):
                 key = (_STATE_OF[result.outcome], result.provider_id, result.error)
                 ids = outcomes.get(key)
                 if ids is None:
                     ids = outcomes[key] = []
-                ids.append(reader.delivery_id)
+                ids.append(delivery_id)
 
     def _report(
         self,
@@ -429,14 +437,10 @@ def _built_at_once(
     send's usual path); None if any of them cannot be built, so that the caller builds
     them one by one and fails only the reader concerned, with their own reason."""
     try:
-        ids = [c.subscriber_id for c in claimed]
-        unsubscribe, preferences = recipient_of.urls(ids)
+        rows = claimed if isinstance(claimed, ClaimedRows) else ClaimedRows.of(claimed)
+        unsubscribe, preferences = recipient_of.urls(rows.subscriber_ids)
         return issue.personalise_batch(
-            [c.email for c in claimed],
-            [c.name for c in claimed],
-            ids,
-            unsubscribe,
-            preferences,
+            rows.emails, rows.names, rows.subscriber_ids, unsubscribe, preferences
         )
     except Exception:  # whose it is and why is found out reader by reader
         return None
@@ -500,8 +504,7 @@ class Handled:
     def add(
         self, state: str, provider_id: str | None, error: str | None, readers: Sequence[Claimed]
     ) -> None:
-        ids = self.outcomes.setdefault((state, provider_id, error), [])
-        ids.extend(c.delivery_id for c in readers)
+        self.outcomes.setdefault((state, provider_id, error), []).extend(delivery_ids_of(readers))
 
 
 def _handled(batch: Batch, future: Future[Handled], transport: str) -> Handled:

@@ -35,7 +35,15 @@ from newsletter.store.feedback import (
 )
 from newsletter.store.feedback_repository import FeedbackRepository
 from newsletter.store.issue_repository import ArchivedVersion, IssueRepository, PublishedIssue
-from newsletter.store.ledger import Batch, Claimed, ForcedSend, Outcomes, SendRecord
+from newsletter.store.ledger import (
+    Batch,
+    Claimed,
+    ClaimedRows,
+    ForcedSend,
+    Outcomes,
+    SendRecord,
+    delivery_ids_of,
+)
 from newsletter.store.lock import STALE_LOCK_AFTER, LockHolder
 from newsletter.store.migrate import HEAD as SCHEMA_HEAD
 from newsletter.store.migrate import SchemaState
@@ -84,6 +92,7 @@ __all__ = [
     "ArchivedVersion",
     "Batch",
     "Claimed",
+    "ClaimedRows",
     "ConfirmState",
     "Confirmation",
     "Consent",
@@ -129,5 +138,6 @@ __all__ = [
     "UnkeptIssue",
     "address_hash",
     "check_list_name",
+    "delivery_ids_of",
     "was_erased",
 ]

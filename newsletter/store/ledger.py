@@ -18,10 +18,10 @@ Functions on an open connection, each called inside one transaction by
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from sqlalchemy import Connection, delete, func, insert, literal, or_, select, update
 
@@ -77,6 +77,79 @@ class Claimed(NamedTuple):
     subscriber_id: int
     email: str
     name: str | None
+
+
+class ClaimedRows(Sequence[Claimed]):
+    """A claimed batch as columns (delivery ids, subscriber ids, addresses, names): the
+    same readers as a list of Claimed, but each Claimed tuple is made only when asked
+    for (`rows[i]`, iteration). The dispatcher reads the columns and makes none: a
+    million-reader send would otherwise make a million tuples only to take them apart
+    again (about a microsecond each, a twentieth of the send's time per reader)."""
+
+    __slots__ = ("delivery_ids", "emails", "names", "subscriber_ids")
+
+    def __init__(
+        self,
+        delivery_ids: Sequence[int],
+        subscriber_ids: Sequence[int],
+        emails: Sequence[str],
+        names: Sequence[str | None],
+    ) -> None:
+        if not len(delivery_ids) == len(subscriber_ids) == len(emails) == len(names):
+            raise ValueError("a claimed batch's columns must all be as long")
+        self.delivery_ids = delivery_ids
+        self.subscriber_ids = subscriber_ids
+        self.emails = emails
+        self.names = names
+
+    @classmethod
+    def of(cls, readers: Iterable[Claimed]) -> ClaimedRows:
+        """The columns of `readers` (already Claimed tuples), in order."""
+        listed = list(readers)
+        return cls(
+            [r.delivery_id for r in listed],
+            [r.subscriber_id for r in listed],
+            [r.email for r in listed],
+            [r.name for r in listed],
+        )
+
+    def __len__(self) -> int:
+        return len(self.delivery_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Claimed: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ClaimedRows: ...
+
+    def __getitem__(self, index: int | slice) -> Claimed | ClaimedRows:
+        if isinstance(index, slice):
+            return ClaimedRows(
+                self.delivery_ids[index],
+                self.subscriber_ids[index],
+                self.emails[index],
+                self.names[index],
+            )
+        return Claimed(
+            self.delivery_ids[index],
+            self.subscriber_ids[index],
+            self.emails[index],
+            self.names[index],
+        )
+
+    def __iter__(self) -> Iterator[Claimed]:
+        return map(Claimed, self.delivery_ids, self.subscriber_ids, self.emails, self.names)
+
+    def __repr__(self) -> str:
+        return f"ClaimedRows({list(self)!r})"
+
+
+def delivery_ids_of(readers: Sequence[Claimed]) -> Sequence[int]:
+    """The delivery ids of `readers`, in order: a ClaimedRows' own column, or read from
+    each tuple."""
+    if isinstance(readers, ClaimedRows):
+        return readers.delivery_ids
+    return [reader.delivery_id for reader in readers]
 
 
 # What to record after a batch came back: (state, provider id, error) → delivery ids.
@@ -271,7 +344,7 @@ class Batch:
     """Deliveries claimed for one request, and how far the scan went."""
 
     number: int
-    claimed: list[Claimed]
+    claimed: ClaimedRows
     last_id: int  # the cursor for the next claim, even if everyone here was removed
 
 
@@ -284,19 +357,22 @@ def claim_batch(
     rows = _next_pending(conn, send_id, after_id, size)
     if not rows:
         return None
-    gone = [row[0] for row in rows if row[4] != "subscribed"]
+    delivery_ids, subscriber_ids, emails, names, statuses = zip(*rows, strict=True)
+    gone: list[int] = []
+    if statuses.count("subscribed") != len(statuses):  # the usual case is checked in C
+        gone = [i for i, s in zip(delivery_ids, statuses, strict=True) if s != "subscribed"]
     if gone:
         conn.execute(delete(deliveries).where(deliveries.c.id.in_(gone)))
         conn.execute(
             update(sends).where(sends.c.id == send_id).values(removed=sends.c.removed + len(gone))
         )
-        claimed = [
+        claimed = ClaimedRows.of(
             Claimed(delivery_id, subscriber_id, email, name)
             for delivery_id, subscriber_id, email, name, status in rows
             if status == "subscribed"
-        ]
-    else:  # the usual case: everyone still subscribed
-        claimed = [Claimed(row[0], row[1], row[2], row[3]) for row in rows]
+        )
+    else:  # the usual case: everyone still subscribed, the columns as they came
+        claimed = ClaimedRows(delivery_ids, subscriber_ids, emails, names)
     if claimed:
         # The id range holds exactly the claimed rows now (the others were just removed),
         # and one range condition is far cheaper than a thousand bound ids.

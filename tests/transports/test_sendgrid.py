@@ -253,6 +253,38 @@ def test_api_key_never_logged(server: FakeSendGrid, caplog: pytest.LogCaptureFix
     assert API_KEY not in repr(results)
 
 
+def test_request_body_is_never_formatted_into_the_clients_debug_log(
+    server: FakeSendGrid,
+) -> None:
+    """python-http-client formats each request's whole body into a DEBUG message even
+    with DEBUG off (a millisecond per thousand-reader body, and the readers' addresses
+    and links in the log when it is on): the body goes to it as bytes that format as
+    their length, and still arrives whole. The client's records are caught by a filter
+    on its logger and never reach a handler (its HEADERS record holds the API key)."""
+    payload_lines: list[str] = []
+
+    def keep_payload_lines(record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("PAYLOAD"):
+            payload_lines.append(record.getMessage())
+        return False  # no handler sees any of the client's records
+
+    client_log = logging.getLogger("python_http_client.client")
+    level = client_log.level
+    client_log.addFilter(keep_payload_lines)
+    client_log.setLevel(logging.DEBUG)
+    try:
+        results = transport().send(personal_messages(5), SendOptions())
+    finally:
+        client_log.setLevel(level)
+        client_log.removeFilter(keep_payload_lines)
+    assert outcomes(results) == {Outcome.ACCEPTED}
+    (request,) = server.accepted
+    assert request.body is not None
+    assert len(request.body["personalizations"]) == 5
+    assert payload_lines, "python-http-client no longer logs the payload: drop _QuietBytes"
+    assert all("example.com" not in line and "bytes>" in line for line in payload_lines)
+
+
 def test_missing_api_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without SENDGRID_API_KEY the transport does not start, and says which variable."""
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)

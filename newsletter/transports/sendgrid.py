@@ -200,6 +200,22 @@ class _Entries:
             None if html_key == text_key else _json_string(text_key) + ":"
             for html_key, text_key in keys
         ]
+        self._whole_formats = self._formats_of_plain_readers()
+
+    def _formats_of_plain_readers(self) -> tuple[str, str] | None:
+        """The entry of a plain reader, with and without a name, as one %-format of
+        their address, [name,] unsubscribe URL, [preference URL,] Message-ID, URL again
+        and subscriber id: for `whole`, where every value is known to need no JSON
+        escaping. None when this request's entries are not written that way."""
+        if self._no_unsubscribe or any(key is not None for key in self._text_keys):
+            return None
+        escape = [key.replace("%", "%%") for key in self._html_keys]  # literal in a format
+        pairs = escape[0] + '"%s"' + ("," + escape[1] + '"%s"' if self._preferences else "")
+        rest = (pairs, '"%s"', '"<%s>"', ',"custom_args":{"subscriber_id":"%d"}')
+        return (
+            self._format % ('{"email":"%s","name":"%s"}', *rest),
+            self._format % ('{"email":"%s"}', *rest),
+        )
 
     def _urls(self, recipient: Recipient) -> tuple[str, ...]:
         if self._no_unsubscribe:
@@ -207,6 +223,54 @@ class _Entries:
         if self._preferences:
             return (recipient.unsubscribe_url, recipient.preferences_link)
         return (recipient.unsubscribe_url,)
+
+    def whole(self, messages: Sequence[PersonalMessage]) -> tuple[list[str], list[str]] | None:
+        """(every reader's entry text, their lower-cased addresses), in order: what
+        `entries` gives (a property test holds them equal), written from a PersonalBatch's
+        columns with each of `entries`' checks made once over the whole batch, in C, and
+        one %-format per reader. None unless every reader of the batch is plain and no
+        value needs JSON escaping (then `entries` writes them one by one)."""
+        if self._whole_formats is None or not isinstance(messages, PersonalBatch):
+            return None
+        if not messages or messages.issue.unsubscribe_mailto is not None:
+            return None
+        emails, names, ids = messages.emails, messages.names, messages.subscriber_ids
+        urls, pages = messages.unsubscribe_urls, messages.preferences_urls
+        message_ids = messages.message_ids
+        addresses = "\n".join(emails)
+        # One address per line: no address holds a line break (each line is then
+        # matched alone), all are ASCII without encoded words, and each has the wire
+        # shape (`entries` checks the same per address; WIRE_SHAPE has no '"' or '\\').
+        if not (
+            addresses.count("\n") == len(emails) - 1
+            and addresses.isascii()
+            and "=?" not in addresses
+            and _WIRE_LINES.fullmatch(addresses)
+            and None not in ids
+            and _verbatim("".join(urls))
+            and " " not in "".join(urls)
+            and max(map(len, urls)) <= MAX_HARD_LINE - len("List-Unsubscribe: <>")
+            and _verbatim("".join(message_ids))
+            and (not self._preferences or _verbatim("".join(pages), ascii_only=False))
+            and _plain_names([name for name in names if name is not None])
+        ):
+            return None
+        named, anonymous = self._whole_formats
+        if self._preferences:
+            texts = [
+                named % (a, n, u, p or u, m, u, i)
+                if n is not None
+                else anonymous % (a, u, p or u, m, u, i)
+                for a, n, i, u, p, m in zip(
+                    emails, names, ids, urls, pages, message_ids, strict=True
+                )
+            ]
+        else:
+            texts = [
+                named % (a, n, u, m, u, i) if n is not None else anonymous % (a, u, m, u, i)
+                for a, n, i, u, m in zip(emails, names, ids, urls, message_ids, strict=True)
+            ]
+        return texts, addresses.lower().split("\n")
 
     def entries(
         self, messages: Sequence[PersonalMessage]
@@ -340,6 +404,44 @@ def _plain_name(name: str) -> bool:
     )
 
 
+# Addresses one per line, each of the wire shape: a whole batch's checked in one match.
+_WIRE_LINES = re.compile(f"(?:{WIRE_SHAPE.pattern})(?:\n(?:{WIRE_SHAPE.pattern}))*")
+
+
+def _verbatim(text: str, *, ascii_only: bool = True) -> bool:
+    """`text` is its own JSON string content: printable (so no control character), no
+    '"' and no backslash, ASCII unless told otherwise; `_json_string(t)` is then
+    '"' + t + '"' for every part t of it."""
+    return (
+        (text.isascii() or not ascii_only)
+        and text.isprintable()
+        and '"' not in text
+        and "\\" not in text
+    )
+
+
+def _plain_names(names: list[str]) -> bool:
+    """`_plain_name` of every name, and no name needs JSON escaping; checked on the
+    names joined by commas (a comma is in no plain name, so each check of the joined
+    text holds exactly when it holds for every name)."""
+    if not names:
+        return True
+    joined = ",".join(names)
+    return (
+        _verbatim(joined)
+        and joined.count(",") == len(names) - 1
+        and min(map(len, names)) > 0
+        and max(map(len, names)) <= MAX_NAME
+        and "  " not in joined
+        and joined[0] != " "
+        and joined[-1] != " "
+        and ", " not in joined
+        and " ," not in joined
+        and "=?" not in joined
+        and ";" not in joined
+    )
+
+
 def _content(
     issue: IssueMessage, keys: tuple[tuple[str, str], ...], no_unsubscribe: bool
 ) -> list[dict[str, str]]:
@@ -402,6 +504,31 @@ def prepare_payload(
     no_unsubscribe = asm_group_id is not None or issue.transactional
     keys = _substitution_keys(issue, messages, no_unsubscribe)
     entries = _Entries(keys, no_unsubscribe, bool(issue.preferences_placeholder))
+    whole = entries.whole(messages)
+    failed: dict[int, Result] = {}
+    if whole is not None and len(set(whole[1])) == len(messages):  # the usual batch
+        texts, carried = whole[0], list(range(len(messages)))
+    else:
+        texts, carried, failed = _one_by_one(entries, messages)
+    if not texts:
+        return Prepared(None, [], failed)
+    shared = _shared_json(
+        issue,
+        first.subject,
+        keys,
+        asm_group_id,
+        settings.sandbox,
+        options,
+    )
+    return Prepared('{"personalizations":[' + ",".join(texts) + "]," + shared, carried, failed)
+
+
+def _one_by_one(
+    entries: _Entries, messages: Sequence[PersonalMessage]
+) -> tuple[list[str], list[int], dict[int, Result]]:
+    """(entry texts, indexes of the messages they carry, the messages FAILED with their
+    reason): each reader's entry, a reader whose entry cannot be built or whose address
+    repeats one already in the batch failed alone."""
     texts: list[str] = []
     carried: list[int] = []
     failed: dict[int, Result] = {}
@@ -418,17 +545,7 @@ def prepare_payload(
         seen.add(address)
         texts.append(text)
         carried.append(index)
-    if not texts:
-        return Prepared(None, [], failed)
-    shared = _shared_json(
-        issue,
-        first.subject,
-        keys,
-        asm_group_id,
-        settings.sandbox,
-        options,
-    )
-    return Prepared('{"personalizations":[' + ",".join(texts) + "]," + shared, carried, failed)
+    return texts, carried, failed
 
 
 @lru_cache(maxsize=16)

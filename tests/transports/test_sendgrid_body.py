@@ -16,6 +16,7 @@ from newsletter.config import SendGridSettings
 from newsletter.errors import MessageError
 from newsletter.message import PersonalBatch, PersonalMessage, Recipient
 from newsletter.message.build import list_unsubscribe_value
+from newsletter.names import MAX_NAME
 from newsletter.transports import Outcome, SendOptions
 from newsletter.transports.sendgrid import (
     _Entries,
@@ -316,3 +317,143 @@ def test_the_batch_writer_writes_what_the_entry_writer_writes(
         for i, got in writer.entries(columns)
     ]
     assert from_columns == written
+
+
+_PLAIN_ADDRESSES = st.sampled_from(
+    ["plain@example.com", "MiXed@Example.COM", "o'brien+tag@sub.example.co", "x@xn--d1a.kz"]
+)
+_PLAIN_NAMES = st.one_of(
+    st.none(), st.sampled_from(["Plain Reader", "A", "x" * MAX_NAME, "O'Brien", "J. R. R. T"])
+)
+_PLAIN_URLS = st.sampled_from([BASE + "1.abc", BASE + "2.a-b_c", BASE + "3." + "x" * 900])
+# Values `entries` writes another way than a plain reader's (or refuses), by field of a
+# reader: address, unsubscribe URL, name, subscriber id, preference page, Message-ID.
+_ODD_VALUES: dict[int, list[Any]] = {
+    0: ["ünï@example.com", "a=?b@example.com", "a@example.com\nb@example.com", "no-at", ""],
+    1: [
+        *(BASE + tail for tail in ("2.a&b", "3.a b", "4.ü", '6.a"b', "7.a\\b", "8.\t")),
+        BASE + "9." + "x" * 1000,
+    ],
+    2: [
+        *("", " lead", "trail ", "two  spaces", "=?utf-8?q?x?=", "x" * (MAX_NAME + 1)),
+        *("a,b", "a;b", "a, b", "a ,b", 'a"b', "a\\b", "tab\tname", "ünï", "a\u2028b"),
+    ],
+    3: [None],
+    4: ['/p"q', "/\\", "/\x00", "/ü"],
+    5: ['<m"1@example.com>', "<m\\1@example.com>", "<m\t1@x>"],
+}
+
+
+def _whole_and_entries(
+    rows: list[list[Any]], preferences: bool, mailto: str | None
+) -> tuple[tuple[list[str], list[str]] | None, list[tuple[str, str] | MessageError]]:
+    """`whole` and `entries` of a batch of (address, URL, name, id, page, Message-ID) rows."""
+    issue = replace(sample_issue(), unsubscribe_mailto=mailto)
+    if not preferences:
+        issue = replace(issue, preferences_placeholder="")
+    pages = [row[1] + row[4] if row[4] else "" for row in rows]
+    # PersonalBatch's order: emails, names, ids, unsubscribe URLs, preference URLs, Message-IDs
+    columns = PersonalBatch(
+        issue, *([row[i] for row in rows] for i in (0, 2, 3, 1)), pages, [r[5] for r in rows]
+    )
+    keys = _substitution_keys(issue, columns, False)
+    writer = _Entries(keys, False, bool(issue.preferences_placeholder))
+    return writer.whole(columns), [got for _, got in writer.entries(columns)]
+
+
+def _plain_rows(count: int) -> list[list[Any]]:
+    return [
+        [
+            f"reader{n}@example.com",
+            BASE + f"{n}.abc",
+            f"Reader {n}" if n % 2 else None,
+            n,
+            "/p",
+            f"<m{n}@example.com>",
+        ]
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize("where", [0, 2])  # first and last: the joined checks' edges
+@pytest.mark.parametrize("preferences", [False, True])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(field, value) for field, values in _ODD_VALUES.items() for value in values],
+)
+def test_one_odd_value_is_never_written_as_if_plain(
+    field: int, value: Any, preferences: bool, where: int
+) -> None:
+    """A batch of plain readers but one, with one odd value (each kind `entries` checks
+    for, one at a time): `whole` either declines or writes exactly `entries`' texts."""
+    rows = _plain_rows(3)
+    rows[where][field] = value
+    whole, expected = _whole_and_entries(rows, preferences, None)
+    if whole is not None:
+        assert list(zip(*whole, strict=True)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    readers=st.lists(
+        st.tuples(
+            _PLAIN_ADDRESSES,
+            _PLAIN_URLS,
+            _PLAIN_NAMES,
+            st.integers(1, 2**63 - 1),
+            st.sampled_from(["", "/p"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    odd=st.one_of(
+        st.none(),
+        st.tuples(st.sampled_from(sorted(_ODD_VALUES)), st.integers(0, 20)),
+        st.tuples(st.just(2), st.text(alphabet=' ,;=?"\\abcAB', max_size=12)),
+    ),
+    where=st.integers(0, 5),
+    preferences=st.booleans(),
+    mailto=st.sampled_from([None, None, "leave@example.com"]),
+)
+def test_the_whole_batch_writer_writes_what_entries_writes(
+    readers: list[tuple[str, str, str | None, int, str]],
+    odd: tuple[int, Any] | None,
+    where: int,
+    preferences: bool,
+    mailto: str | None,
+) -> None:
+    """`_Entries.whole` (a batch checked as a whole, each reader one %-format) gives
+    exactly what `entries` gives, reader by reader, whenever it answers at all; and it
+    answers for a batch whose readers are all plain (the usual batch)."""
+    rows: list[list[Any]] = [
+        [email, url, name, subscriber_id, page, f"<m{n}@example.com>"]
+        for n, (email, url, name, subscriber_id, page) in enumerate(readers)
+    ]
+    if odd is not None:
+        field, value = odd
+        if isinstance(value, int):  # an index into that field's odd values
+            value = _ODD_VALUES[field][value % len(_ODD_VALUES[field])]
+        rows[where % len(rows)][field] = value
+    whole, expected = _whole_and_entries(rows, preferences, mailto)
+    if whole is not None:
+        assert list(zip(*whole, strict=True)) == expected
+    if odd is None and mailto is None:
+        assert whole is not None, "a batch of plain readers was not written whole"
+
+
+def test_a_plain_batch_is_written_whole_and_prepared_as_the_dict() -> None:
+    """The dispatcher's usual batch (plain readers as columns) goes through `whole`, and
+    its request body is still byte for byte the JSON of the dict."""
+    readers = [
+        Recipient(f"reader{n}@example.com", BASE + f"{n}.abc", f"Reader {n}" if n % 2 else None, n)
+        for n in range(1, 40)
+    ]
+    columns = sample_issue().personalise_many(readers)
+    keys = _substitution_keys(columns.issue, columns, False)
+    writer = _Entries(keys, False, bool(columns.issue.preferences_placeholder))
+    assert writer.whole(columns) is not None
+    prepared = prepare_payload(columns, SendGridSettings(), SendOptions())
+    assert prepared.failed == {}
+    assert prepared.carried == list(range(len(readers)))
+    expected = reference(list(columns), SendGridSettings(), SendOptions())
+    assert prepared.body == serialise(expected)

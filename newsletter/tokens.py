@@ -85,20 +85,26 @@ class TokenSigner:
         return [f"{i}.{signature}" for i, signature in zip(subscriber_ids, signatures, strict=True)]
 
     def _signatures(self, subscriber_ids: Sequence[int]) -> list[str]:
-        """Each id's signature: HMAC-SHA256 from the keyed states, unpadded base64url;
-        the lookups made once for the whole batch."""
+        """Each id's signature: HMAC-SHA256 from the keyed states, unpadded base64url.
+
+        The digests are encoded together: each 32-byte digest followed by one zero byte
+        is 33 bytes, eleven whole base64 groups, 44 characters of which the first 43 are
+        exactly that digest's own unpadded base64 (the zero byte only fills the bits
+        after it). One encoding and one translation per batch instead of one per id."""
         inner, outer, prefix = self._inner.copy, self._outer.copy, self._prefix
-        b64 = binascii.b2a_base64
-        signatures = []
+        digests: list[bytes] = []
+        append = digests.append
         for subscriber_id in subscriber_ids:
             hashed = inner()
             hashed.update(f"{prefix}{subscriber_id}".encode())
             keyed = outer()
             keyed.update(hashed.digest())
-            # base64 of 32 bytes is 44 characters ending in one "=": drop it, make it URL-safe.
-            signed = b64(keyed.digest(), newline=False)[:43].translate(_URL_SAFE)
-            signatures.append(signed.decode("ascii"))
-        return signatures
+            append(keyed.digest())
+        if not digests:
+            return []
+        encoded = binascii.b2a_base64(b"\0".join(digests) + b"\0", newline=False)
+        text = encoded.translate(_URL_SAFE).decode("ascii")
+        return [text[start : start + 43] for start in range(0, len(text), 44)]
 
 
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")  # base64 → base64url (RFC 4648 §5)

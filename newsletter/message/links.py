@@ -99,4 +99,4 @@ class PreferenceLinks:
 
 def _signed_urls(base: str, sign: TokenSigner, subscriber_ids: Sequence[int]) -> list[str]:
     """`base` + each id's token, in order."""
-    return [base + token for token in sign.many(subscriber_ids)]
+    return sign.many(subscriber_ids, before=base)

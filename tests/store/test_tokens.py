@@ -130,6 +130,8 @@ def test_a_batch_of_tokens_is_the_tokens_one_by_one(ids: list[int], purpose: str
         for i in ids
     ]
     assert signer.many(ids) == expected
+    base = "https://news.example.com/unsubscribe/"
+    assert signer.many(ids, before=base) == [base + token for token in expected]
     assert [signer(i) for i in ids] == expected
 
 

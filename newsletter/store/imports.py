@@ -40,7 +40,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     null,
     or_,
     select,
@@ -111,8 +110,6 @@ class ImportRun:
 
 def import_chunks(conn: Connection, run: ImportRun, chunks: Iterable[Chunk]) -> ImportReport:
     """Apply chunks of CSV rows to one list; the caller commits or rolls back."""
-    if _first_import(conn, run):
-        return _import_into_empty_store(conn, run, chunks)
     conn.execute(CreateTable(staging))  # the table alone; its index comes after the rows
     staged = _stage(conn, chunks)
     distinct = _count(conn, staging)
@@ -133,140 +130,6 @@ def import_chunks(conn: Connection, run: ImportRun, chunks: Iterable[Chunk]) -> 
         rejected_count=staged.rejected_count,
         rejected=tuple(staged.rejected),
     )
-
-
-def _first_import(conn: Connection, run: ImportRun) -> bool:
-    """The store holds no subscriber and nothing was ever erased (or erasures need not
-    be recognised), on SQLite: every address of the file is new, so the rows can go
-    straight into the subscribers table while they stream in (`_import_into_empty_store`).
-    SQLite only: the import's BEGIN IMMEDIATE holds the database's only write lock, so
-    the store stays empty but for this import until it commits; PostgreSQL takes the
-    staging path, which is right whatever another transaction does meanwhile."""
-    if conn.dialect.name != "sqlite":
-        return False
-    if conn.execute(select(subs.c.id).limit(1)).first() is not None:
-        return False
-    return run.secret is None or not erasures.any_erased(conn)
-
-
-def _import_into_empty_store(
-    conn: Connection, run: ImportRun, chunks: Iterable[Chunk]
-) -> ImportReport:
-    """A first import: each chunk's rows inserted as subscribers at once, and each new
-    subscriber's status-history row and membership written right after its chunk, so
-    that the database work overlaps the reading and checking of the next chunks
-    (file_chunks reads a big file in a second process) instead of following them.
-
-    The same result as the staging path, row for row (a property test compares the
-    two): an address repeated in the file merges into its subscriber as staging merges
-    it (the last non-empty name wins, later attribute columns win), and, the store
-    being empty, every distinct address is added and nothing is updated, unchanged or
-    suppressed."""
-    staged = _Staged()
-    write = _subscriber_writer(conn, run)
-    reason = _reason(run)
-    now = literal(run.now, UtcDateTime())
-    highest = conn.execute(select(func.max(subs.c.id))).scalar_one() or 0
-    added = 0
-    for chunk in chunks:
-        for rejection in chunk.rejections:
-            staged.reject(rejection)
-        if not chunk.rows:
-            continue
-        write(chunk.rows)
-        staged.accepted += len(chunk.rows)
-        created = select(subs.c.id).where(subs.c.id > highest)
-        conn.execute(
-            insert(history).from_select(
-                ["subscriber_id", "from_status", "to_status", "reason", "source", "at"],
-                created.with_only_columns(
-                    subs.c.id,
-                    null(),
-                    literal(SUBSCRIBED),
-                    literal(reason),
-                    literal(run.source.value),
-                    now,
-                ),
-            )
-        )
-        added += conn.execute(
-            insert(memberships).from_select(
-                ["list_name", "subscriber_id", "added_at"],
-                created.with_only_columns(literal(run.list_name), subs.c.id, now),
-            )
-        ).rowcount
-        highest = conn.execute(select(func.max(subs.c.id))).scalar_one() or highest
-    return ImportReport(
-        list_name=run.list_name,
-        source=run.origin,
-        added=added,
-        updated=0,
-        unchanged=0,
-        suppressed=0,
-        removed=0,
-        duplicates=staged.accepted - added,
-        rejected_count=staged.rejected_count,
-        rejected=tuple(staged.rejected),
-    )
-
-
-_NEW = ("email", "name", "attributes", "status", "at", "reason")  # a new subscriber's values
-_NO_ATTRIBUTES: ColumnElement[str] = literal_column("'{}'")  # what a subscriber without attributes stores
-
-
-def _subscriber_writer(conn: Connection, run: ImportRun) -> Callable[[list[StagedRow]], None]:
-    """A function inserting staged rows as new subscribers with one executemany (see
-    `_staging_writer` for why at the driver level). A row whose address is already in
-    the table (the file repeats it) is merged into that subscriber exactly as the
-    staging upsert merges it: its name if it has one, its attributes laid over."""
-    statement = sqlite.insert(subs)
-    new = statement.excluded
-    stored = type_coerce(subs.c.attributes, Text)
-    given = type_coerce(new.attributes, Text)
-    upsert = statement.values(
-        email=bindparam("email"),
-        name=bindparam("name"),
-        attributes=func.coalesce(bindparam("attributes", type_=Text), _NO_ATTRIBUTES),
-        status=bindparam("status"),
-        status_changed_at=bindparam("at"),
-        status_reason=bindparam("reason"),
-        created_at=bindparam("at"),
-        updated_at=bindparam("at"),
-    ).on_conflict_do_update(
-        index_elements=[subs.c.email],
-        set_={
-            "name": func.coalesce(new.name, subs.c.name),
-            "attributes": case(
-                (given == _NO_ATTRIBUTES, subs.c.attributes),
-                (stored == _NO_ATTRIBUTES, new.attributes),
-                else_=func.json_patch(subs.c.attributes, new.attributes, type_=Json),
-            ),
-        },
-    )
-    compiled = upsert.compile(dialect=conn.dialect)
-    order = tuple(compiled.positiontup or ())
-    if order[:3] != _NEW[:3] or not set(order[3:]) <= set(_NEW[3:]):
-        raise RuntimeError(f"unexpected subscriber parameters {order}")
-    # The dialect's own processor (SQLite stores a datetime as text in its format).
-    at = UtcDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    shared = {
-        "status": SUBSCRIBED,
-        "at": at(run.now) if at is not None else run.now,
-        "reason": _reason(run),
-    }
-    # The import's own values, in the statement's order, after each row's three cells.
-    tail = tuple(shared[name] for name in order[3:])
-    sql = str(compiled)
-
-    def write(rows: list[StagedRow]) -> None:
-        conn.exec_driver_sql(sql, [(email, name, data, *tail) for email, name, data, _ in rows])
-
-    return write
-
-
-def _reason(run: ImportRun) -> str:
-    """The status reason of a subscriber an import creates."""
-    return f"{run.source.value} into list {run.list_name} from {run.origin}"
 
 
 def _drop_erased(conn: Connection, run: ImportRun) -> int:
@@ -445,7 +308,7 @@ def _insert_new(conn: Connection, run: ImportRun) -> Any:
     row; a SELECT of the new subscribers' ids (`_created`)."""
     last_id = conn.execute(select(func.max(subs.c.id))).scalar_one()
     now = literal(run.now, UtcDateTime())
-    reason = _reason(run)
+    reason = f"{run.source.value} into list {run.list_name} from {run.origin}"
     new_rows = select(
         staging.c.email,
         staging.c.name,

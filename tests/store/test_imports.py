@@ -4,26 +4,19 @@ suppressions, and all-or-nothing transactions."""
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import itertools
-import shutil
-import sqlite3
-import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import make_url
 
-from newsletter.clock import FixedClock
 from newsletter.csvio import CsvRow, Entry, parse_subscriber_csv
 from newsletter.csvio import chunks as chunks_module
 from newsletter.errors import InputError, SubscriberFileError
-from newsletter.store import Source, Status, Store, imports
+from newsletter.store import Source, Status, Store
 from tests.store.conftest import write_csv
 
 WEEKLY = "email,name,country\nann@example.com,Ann,KZ\nbob@example.org,Bob,GB\ncid@example.com,,FR\n"
@@ -442,95 +435,3 @@ def test_import_refuses_a_header_name_with_a_control_character(tmp_path: Path) -
         "list.csv: column 2's name contains a control character (U+001B); "
         "expected one line of plain text"
     )
-
-
-def _snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row an import writes, keyed by address (ids are the store's own choice)."""
-    with sqlite3.connect(path) as db:
-        return {
-            "subscribers": db.execute(
-                "SELECT email, name, attributes, status, status_changed_at, status_reason,"
-                " created_at, updated_at FROM subscribers ORDER BY email"
-            ).fetchall(),
-            "history": db.execute(
-                "SELECT s.email, h.from_status, h.to_status, h.reason, h.source, h.at"
-                " FROM status_history h JOIN subscribers s ON s.id = h.subscriber_id"
-                " ORDER BY s.email, h.id"
-            ).fetchall(),
-            "memberships": db.execute(
-                "SELECT m.list_name, s.email, m.added_at, m.removed_at FROM memberships m"
-                " JOIN subscribers s ON s.id = m.subscriber_id ORDER BY m.list_name, s.email"
-            ).fetchall(),
-        }
-
-
-_import_rows = st.lists(
-    st.tuples(
-        st.sampled_from(["ann@example.com", "ANN@example.com", "bob@example.org", "cid@x.kz"])
-        | st.from_regex(r"[a-z]{1,6}@example\.(com|org)", fullmatch=True),
-        st.one_of(st.none(), st.sampled_from(["", "Ann", "Анна «Ю»", 'Q "uote"'])),
-        st.one_of(
-            st.none(),
-            st.dictionaries(
-                st.sampled_from(["a", "b", "город"]),
-                st.sampled_from(["1", "x y", "ü", '"q"']),
-                max_size=3,
-            ),
-        ),
-    ),
-    max_size=14,
-)
-
-
-@functools.cache
-def _empty_store() -> Path:
-    """A migrated, empty SQLite store to copy (migrating one per example is slow)."""
-    path = Path(tempfile.mkdtemp(prefix="newsletter-test-")) / "empty.sqlite3"
-    Store.open(make_url(f"sqlite:///{path}"), create=True).close()
-    return path
-
-
-_ANN = "ann@example.com"
-
-
-@settings(max_examples=60, deadline=None)
-@given(rows=_import_rows, chunk_rows=st.integers(1, 5), sync=st.booleans())
-@example(rows=[(_ANN, "Ann", {"a": "1"}), (_ANN, None, None)], chunk_rows=1, sync=False)
-@example(rows=[(_ANN, None, None), (_ANN, "", {"b": "2"})], chunk_rows=2, sync=False)
-@example(
-    rows=[(_ANN, "A", {"a": "1", "b": "x"}), (_ANN, None, {"a": "2"})], chunk_rows=1, sync=True
-)
-@example(
-    rows=[(_ANN, None, {"a": "1"}), ("bob@example.org", None, None), (_ANN, "B", {})],
-    chunk_rows=2,
-    sync=False,
-)
-def test_a_first_import_writes_what_the_staging_path_writes(
-    rows: list[tuple[str, str | None, dict[str, str] | None]], chunk_rows: int, sync: bool
-) -> None:
-    """Into an empty SQLite store, rows go straight into the subscribers table chunk by
-    chunk (issue 16); the store then holds exactly what the staging path writes (every
-    subscriber with their merged name and attributes, status history, memberships) and
-    the report is the same, whatever the duplicates and however they fall in chunks."""
-    entries: list[Entry] = [  # addresses as the CSV reader gives them: normalised
-        CsvRow(line, email.lower(), name, attributes)
-        for line, (email, name, attributes) in enumerate(rows, start=2)
-    ]
-    results = []
-    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(chunks_module, "CHUNK_ROWS", chunk_rows)
-        clock = FixedClock(datetime(2026, 12, 1, 6, 0, 0, 123456, tzinfo=UTC))
-        for direct in (True, False):
-            if not direct:
-                patch.setattr(imports, "_first_import", lambda conn, run: False)
-            path = Path(folder) / f"{direct}.sqlite3"
-            shutil.copyfile(_empty_store(), path)
-            with Store.open(make_url(f"sqlite:///{path}"), clock=clock) as store:
-                report = store.subscribers.import_entries(
-                    iter(entries), "weekly", origin="t.csv", remove_missing=sync
-                )
-            results.append((report, _snapshot(path)))
-    (direct_report, direct_rows), (staged_report, staged_rows) = results
-    assert direct_report == staged_report
-    assert direct_rows == staged_rows
-    assert direct_report.added == len({email.lower() for email, _, _ in rows})

@@ -246,7 +246,7 @@ class _Entries:
             and addresses.isascii()
             and "=?" not in addresses
             and _WIRE_LINES.fullmatch(addresses)
-            and None not in ids
+            and set(map(type, ids)) == {int}  # each written by %d as by :d
             and _verbatim("".join(urls))
             and " " not in "".join(urls)
             and max(map(len, urls)) <= MAX_HARD_LINE - len("List-Unsubscribe: <>")

@@ -338,7 +338,7 @@ _ODD_VALUES: dict[int, list[Any]] = {
         *("", " lead", "trail ", "two  spaces", "=?utf-8?q?x?=", "x" * (MAX_NAME + 1)),
         *("a,b", "a;b", "a, b", "a ,b", 'a"b', "a\\b", "tab\tname", "ünï", "a\u2028b"),
     ],
-    3: [None],
+    3: [None, True],  # no id; an id that is not a plain int (the store gives ints)
     4: ['/p"q', "/\\", "/\x00", "/ü"],
     5: ['<m"1@example.com>', "<m\\1@example.com>", "<m\t1@x>"],
 }

@@ -14,7 +14,7 @@ from newsletter.csvio import CsvRow
 from newsletter.dispatch.engine import Dispatcher, SendReport, SendRequest, SendSettings
 from newsletter.message import IssueMessage
 from newsletter.secrets import signing_secret
-from newsletter.store import Store
+from newsletter.store import SendRecord, Store
 from newsletter.transports import Pacer, Transport, open_transport
 from tests.delivery_support import delivery_config, sample_issue
 
@@ -49,6 +49,17 @@ class World:
             transport,
             recipient_builder(self.config, signing_secret()),
             SendSettings(**{**defaults, **settings}),
+        )
+
+    def open_send(self, transport: str = "memory") -> SendRecord:
+        """The world's issue opened as a send to "weekly" (its audience frozen), for tests
+        that drive the ledger by hand rather than through a Dispatcher."""
+        return self.store.sends.open_send(
+            issue_id=self.issue.issue_id,
+            list_name="weekly",
+            content_hash=self.issue.content_hash,
+            message_hash=self.issue.message_hash,
+            transport=transport,
         )
 
     def send(self, transport: Transport, **settings: Any) -> SendReport:

@@ -68,14 +68,7 @@ def test_rerun_after_finish_sends_nothing(world: World) -> None:
 def test_crash_mid_batch_marks_it_ambiguous_and_resume_skips_it(any_world: World) -> None:
     """A batch left `sending` by a dead run becomes ambiguous; resume sends only pending."""
     any_world.subscribe(250)
-    issue = any_world.issue
-    record = any_world.store.sends.open_send(
-        issue_id=issue.issue_id,
-        list_name="weekly",
-        content_hash=issue.content_hash,
-        message_hash=issue.message_hash,
-        transport="memory",
-    )
+    record = any_world.open_send()
     crashed = any_world.store.sends.claim_batch(
         record.id, 0, 100, 1
     )  # committed as sending; then death
@@ -361,19 +354,12 @@ def test_a_config_error_from_the_transport_fails_nobody_and_stops_the_send(
 
 def test_a_claim_reads_back_every_reader_exactly(any_world: World) -> None:
     """A claimed batch carries each reader's id, address and stored name as stored, in
-    delivery order: names with quotes, backslashes, non-ASCII and none at all (SQLite
-    packs the batch as one JSON array; PostgreSQL reads rows)."""
+    delivery order: names with quotes, backslashes, non-ASCII and none at all, on both
+    databases (the claim hands the driver's rows over as columns, `ClaimedRows`)."""
     names = ['Doe, "Jane"', "back\\slash", "Ана «Ю» 😀", None, "\u2028line", ""]
     rows = [CsvRow(n, f"reader{n}@example.com", name, None) for n, name in enumerate(names, 2)]
     any_world.store.subscribers.import_entries(rows, "weekly", origin="test")
-    issue = any_world.issue
-    record = any_world.store.sends.open_send(
-        issue_id=issue.issue_id,
-        list_name="weekly",
-        content_hash=issue.content_hash,
-        message_hash=issue.message_hash,
-        transport="memory",
-    )
+    record = any_world.open_send()
     batch = any_world.store.sends.claim_batch(record.id, 0, 100, 1)
     assert batch is not None
     stored = {

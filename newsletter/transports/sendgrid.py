@@ -237,7 +237,7 @@ class _Entries:
         emails, names, ids = messages.emails, messages.names, messages.subscriber_ids
         urls, pages = messages.unsubscribe_urls, messages.preferences_urls
         message_ids = messages.message_ids
-        addresses = "\n".join(emails)
+        addresses, joined_urls = "\n".join(emails), "".join(urls)
         # One address per line: no address holds a line break (each line is then
         # matched alone), all are ASCII without encoded words, and each has the wire
         # shape (`entries` checks the same per address; WIRE_SHAPE has no '"' or '\\').
@@ -247,8 +247,8 @@ class _Entries:
             and "=?" not in addresses
             and _WIRE_LINES.fullmatch(addresses)
             and set(map(type, ids)) == {int}  # each written by %d as by :d
-            and _verbatim("".join(urls))
-            and " " not in "".join(urls)
+            and _verbatim(joined_urls)
+            and " " not in joined_urls
             and max(map(len, urls)) <= MAX_HARD_LINE - len("List-Unsubscribe: <>")
             and _verbatim("".join(message_ids))
             and (not self._preferences or _verbatim("".join(pages), ascii_only=False))

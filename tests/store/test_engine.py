@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,32 @@ def test_sqlite_checkpoints_its_wal_every_64_mib_and_cuts_it_back(sqlite_store: 
     send spends as long in syncs as in its work (issue 16); the WAL file is then cut
     back to 64 MiB, so it does not stay as large as its largest transaction."""
     with sqlite_store.database.read() as conn:
-        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 16_384
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 4_096  # 16 KiB each
         assert conn.execute(text("PRAGMA journal_size_limit")).scalar() == 64 * 1024 * 1024
+
+
+def test_a_new_sqlite_store_has_16_kib_pages(sqlite_store: Store) -> None:
+    """New stores are made with 16 KiB pages: a million-row import writes its rows and
+    indexes about a fifth faster than with SQLite's 4 KiB (issue 16)."""
+    with sqlite_store.database.read() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar() == 16_384
+
+
+def test_a_store_made_with_4_kib_pages_keeps_them_and_still_checkpoints_every_64_mib(
+    tmp_path: Path,
+) -> None:
+    """SQLite fixes the page size when the file is made: a store from before 16 KiB
+    pages keeps its 4 KiB ones, opens and migrates as before, and its checkpoint
+    interval is counted in its own pages (16,384 of 4 KiB = 64 MiB)."""
+    path = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA page_size = 4096")
+    raw.execute("PRAGMA journal_mode = WAL")
+    raw.close()
+    with Store.open(f"sqlite:///{path}", create=True) as store, store.database.read() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar() == 4_096
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 16_384
+        assert conn.execute(text("SELECT count(*) FROM subscribers")).scalar() == 0
 
 
 def test_relative_sqlite_paths_resolve_against_config_folder(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ meet the target. premailer's options are measured on the same HTML as well
 (informative: the product's choice is recorded in docs/benchmarks.md).
 
 The anchor needs node and the `mjml` package: NEWSLETTER_MJML_BIN (or `mjml` on
-the PATH) names the CLI, whose node_modules folder holds the package (install:
-docs/rendering.md, "Validating the MJML"). Without them the ratios are skipped,
-with a note.
+the PATH) names the CLI, whose node_modules folder holds the package. `make bench`
+installs it from npm into .tools/mjml where npm exists (docs/rendering.md,
+"Validating the MJML"). Without them the ratios are skipped, with a note.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ pytest: $(STAMP)
 golden: $(STAMP)
 	UPDATE_GOLDEN=1 $(BIN)/pytest -q -m golden
 
-## bench: run the benchmarks; figures go to docs/benchmarks.md
+## bench: run the benchmarks (or some: make bench BENCH=render-speed); figures go to docs/benchmarks.md
 # The render benchmark's anchor is the official MJML compiler from npm: installed into
 # .tools/mjml where npm exists (unless NEWSLETTER_MJML_BIN names one already); without
 # node it is skipped, with a note in docs/benchmarks.md.
@@ -62,7 +62,7 @@ bench: $(STAMP)
 		npm install --prefix .tools/mjml mjml@4 --no-audit --no-fund --loglevel=error >/dev/null \
 			|| echo "npm could not install mjml: the render benchmark's anchor will be skipped"; \
 	fi
-	NEWSLETTER_MJML_BIN="$${NEWSLETTER_MJML_BIN:-$(CURDIR)/$(BENCH_MJML)}" $(BIN)/python -m bench
+	NEWSLETTER_MJML_BIN="$${NEWSLETTER_MJML_BIN:-$(CURDIR)/$(BENCH_MJML)}" $(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf build outbox .pytest_cache .mypy_cache .ruff_cache .tools

@@ -10,9 +10,10 @@ meet the target. premailer's options are measured on the same HTML as well
 (informative: the product's choice is recorded in docs/benchmarks.md).
 
 The anchor needs node and the `mjml` package: NEWSLETTER_MJML_BIN (or `mjml` on
-the PATH) names the CLI, whose node_modules folder holds the package. `make bench`
-installs it from npm into .tools/mjml where npm exists (docs/rendering.md,
-"Validating the MJML"). Without them the ratios are skipped, with a note.
+the PATH) names the CLI, whose node_modules folder holds the package. Without either,
+`make bench` installs it from npm into .tools/mjml, where node and npm exist
+(docs/rendering.md, "Validating the MJML"). Without node the ratios are skipped,
+with a note.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from bench.common import Figure, Result, load_average
 REPO = Path(__file__).resolve().parent.parent
 DIGEST = REPO / "digests" / "2025-09-12.json"
 NODE_SCRIPT = Path(__file__).resolve().parent / "mjml_compile.js"
+# Where `make bench` installs the official compiler when there is none (npm, first run).
+LOCAL_MJML = Path(__file__).resolve().parent.parent / ".tools/mjml/node_modules/.bin/mjml"
 RATIO_LIMIT = 1.2
 WARM_UP = 20
 CALLS = 20  # per round
@@ -53,13 +56,16 @@ def best_round(call: Callable[[], object]) -> tuple[float, float]:
 
 
 def node_modules() -> Path | None:
-    """The node_modules folder holding the official `mjml` package, or None."""
-    binary = os.environ.get("NEWSLETTER_MJML_BIN") or shutil.which("mjml")
-    if not binary or shutil.which("node") is None:
+    """The node_modules folder holding the official `mjml` package, or None (no node, or
+    no package): NEWSLETTER_MJML_BIN's, else that of `mjml` on the PATH, else the one
+    `make bench` installs into .tools/mjml."""
+    if shutil.which("node") is None:
         return None
-    for folder in Path(binary).parents:  # …/node_modules/.bin/mjml, not resolved
-        if folder.name == "node_modules" and (folder / "mjml" / "package.json").exists():
-            return folder
+    binaries = [os.environ.get("NEWSLETTER_MJML_BIN") or shutil.which("mjml"), LOCAL_MJML]
+    for binary in filter(None, binaries):
+        for folder in Path(binary).parents:  # …/node_modules/.bin/mjml, not resolved
+            if folder.name == "node_modules" and (folder / "mjml" / "package.json").exists():
+                return folder
     return None
 
 

@@ -36,8 +36,8 @@ SQLITE_CACHE_KIB = 8_192
 # million rows in the same CPU time as 16 MiB did, with 10 MB less memory (issue 16).
 SQLITE_TEMP_CACHE_KIB = 8_192
 # New SQLite stores use 16 KiB pages, not SQLite's 4 KiB: a million-subscriber import
-# spends about a fifth less time writing its rows and their indexes, and a page read
-# from memory costs the same (issue 16, docs/benchmarks.md). SQLite fixes the page size
+# spends about 15% less time writing its rows and their indexes, and the dispatch and
+# web benchmarks did not move (issue 16, docs/benchmarks.md). SQLite fixes the page size
 # when the file is created: a store made before keeps its 4 KiB pages.
 SQLITE_PAGE_BYTES = 16_384
 WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024  # of WAL between checkpoints, whatever the page size

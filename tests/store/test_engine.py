@@ -38,7 +38,7 @@ def test_sqlite_checkpoints_its_wal_every_64_mib_and_cuts_it_back(sqlite_store: 
 
 def test_a_new_sqlite_store_has_16_kib_pages(sqlite_store: Store) -> None:
     """New stores are made with 16 KiB pages: a million-row import writes its rows and
-    indexes about a fifth faster than with SQLite's 4 KiB (issue 16)."""
+    indexes in about 15% less time than with SQLite's 4 KiB (issue 16)."""
     with sqlite_store.database.read() as conn:
         assert conn.execute(text("PRAGMA page_size")).scalar() == 16_384
 

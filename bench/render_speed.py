@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 DIGEST = REPO / "digests" / "2025-09-12.json"
 NODE_SCRIPT = Path(__file__).resolve().parent / "mjml_compile.js"
 # Where `make bench` installs the official compiler when there is none (npm, first run).
-LOCAL_MJML = Path(__file__).resolve().parent.parent / ".tools/mjml/node_modules/.bin/mjml"
+LOCAL_MJML = REPO / ".tools" / "mjml" / "node_modules" / ".bin" / "mjml"
 RATIO_LIMIT = 1.2
 WARM_UP = 20
 CALLS = 20  # per round
